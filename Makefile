@@ -1,0 +1,55 @@
+# Storeloop. `make demo` and `make test` work on a fresh machine with only Python 3.11+.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+# DATABASE_URL unset: the embedded PostgreSQL (data in .devdata/postgres).
+WITH_DATABASE = if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(PY) -m config.devdb url)"; export DATABASE_URL; fi
+
+.PHONY: help install demo test test-fast lint format bench db-stop clean
+
+help:
+	@echo "make demo    install, start PostgreSQL, migrate, load demo data, run web + worker + beat"
+	@echo "make test    install and run the whole test suite"
+	@echo "make lint    ruff, ruff format --check, mypy on services/selectors, makemigrations --check"
+	@echo "make format  apply ruff's fixes and formatting"
+	@echo "make bench   run the benchmarks (see benchmarks/README.md)"
+	@echo "make db-stop stop the embedded PostgreSQL"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m config.demo
+
+test: install
+	@$(WITH_DATABASE); $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $$(ls */services.py */selectors.py */services/*.py */selectors/*.py 2>/dev/null)
+	@$(WITH_DATABASE); DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	@$(WITH_DATABASE); $(PY) -m benchmarks
+
+db-stop:
+	@test -x $(PY) && $(PY) -m config.devdb stop || true
+
+clean: db-stop
+	rm -rf $(VENV) .devdata staticfiles

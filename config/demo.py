@@ -1,0 +1,65 @@
+"""`make demo`: database, schema, schedule, demo data, then web + worker + beat in one foreground command.
+
+With DATABASE_URL unset it runs the embedded PostgreSQL (config.devdb); with
+CELERY_BROKER_URL unset the worker and beat talk over kombu's filesystem
+transport in .devdata/broker, so they still run as real separate processes.
+Ctrl-C stops everything, the embedded database included.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config import devdb
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BROKER_DIR = BASE_DIR / ".devdata" / "broker"
+
+
+def _environment() -> tuple[dict[str, str], bool]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("PORT", "8000")
+    started_database = False
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = devdb.database_url()
+        started_database = True
+    if not env.get("CELERY_BROKER_URL"):
+        for folder in ("queue", "processed"):
+            (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+        env["CELERY_BROKER_URL"] = "filesystem://"
+        env["CELERY_BROKER_TRANSPORT_OPTIONS"] = json.dumps(
+            {
+                "data_folder_in": str(BROKER_DIR / "queue"),
+                "data_folder_out": str(BROKER_DIR / "queue"),
+                "processed_folder": str(BROKER_DIR / "processed"),
+                "store_processed": False,
+            }
+        )
+    return env, started_database
+
+
+def main() -> int:
+    env, started_database = _environment()
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    try:
+        for command in (["migrate", "--noinput"], ["setup_periodic_tasks"], ["seed_demo"]):
+            subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR)
+        port = env["PORT"]
+        print(f"\nStoreloop is starting on http://localhost:{port}/  (API docs: http://localhost:{port}/api/docs/)")
+        print("Press Ctrl-C to stop the web server, worker, beat and database.\n", flush=True)
+        honcho = [sys.executable, "-m", "honcho", "start", "-p", port, "-f", str(BASE_DIR / "Procfile")]
+        return subprocess.run(honcho, env=env, cwd=BASE_DIR, check=False).returncode
+    except KeyboardInterrupt:
+        return 130
+    except subprocess.CalledProcessError as error:
+        return error.returncode
+    finally:
+        if started_database:
+            devdb.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

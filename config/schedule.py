@@ -1,0 +1,33 @@
+"""Periodic tasks, declared in code.
+
+`manage.py setup_periodic_tasks` writes them to django-celery-beat; it is run
+at deploy and by `make demo`, and running it again changes nothing. Each entry
+expires near its interval so a backlog after downtime does not run twice.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    task: str
+    # crontab fields, in UTC
+    minute: str = "0"
+    hour: str = "*"
+    day_of_week: str = "*"
+    expires_seconds: int = 3600
+
+
+SCHEDULE = [
+    PeriodicTask(
+        name="Clear expired staff sessions",
+        task="merchants.clear_expired_sessions",
+        minute="17",
+        hour="3",
+        expires_seconds=23 * 3600,
+    ),
+]
+
+# Entries written by the command carry this prefix; others (made in the admin) are left alone.
+NAME_PREFIX = "storeloop: "

@@ -1,0 +1,29 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config import health
+from merchants.admin import require_mfa_for_admin
+
+# The admin signs in through allauth, so superusers pass the same TOTP step as staff.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+require_mfa_for_admin(admin.site)
+
+api_v1 = [
+    path("", include("merchants.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("", include("merchants.urls")),
+]
+
+handler404 = "config.views.not_found"

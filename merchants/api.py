@@ -1,0 +1,38 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from merchants import selectors
+from merchants.serializers import StoreOutputSerializer, WhoAmIOutputSerializer
+
+
+class WhoAmIApi(APIView):
+    """Which merchant and scopes the calling key belongs to: the first call an integration makes."""
+
+    @extend_schema(responses=WhoAmIOutputSerializer, tags=["merchant"], operation_id="whoami")
+    def get(self, request: Request) -> Response:
+        api_key = request.auth
+        data = {
+            "merchant": request.merchant,  # type: ignore[attr-defined]
+            "key_name": api_key.name,
+            "key_prefix": api_key.prefix,
+            "scopes": api_key.scopes,
+        }
+        return Response(WhoAmIOutputSerializer(data).data)
+
+
+class StoreListApi(APIView):
+    """The merchant's stores, so a checkout plugin can name the store a purchase happened in."""
+
+    @extend_schema(responses=StoreOutputSerializer(many=True), tags=["merchant"], operation_id="stores_list")
+    def get(self, request: Request) -> Response:
+        stores = selectors.store_list(merchant=request.merchant)  # type: ignore[attr-defined]
+        return Response(StoreOutputSerializer(stores, many=True).data)
+
+
+class StoreDetailApi(APIView):
+    @extend_schema(responses=StoreOutputSerializer, tags=["merchant"], operation_id="stores_retrieve")
+    def get(self, request: Request, store_id: int) -> Response:
+        store = selectors.store_get(merchant=request.merchant, store_id=store_id)  # type: ignore[attr-defined]
+        return Response(StoreOutputSerializer(store).data)

@@ -1,0 +1,28 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from merchants.selectors import membership_for_user
+
+
+class CurrentMerchantMiddleware:
+    """Sets request.membership and request.merchant for signed-in staff.
+
+    The API sets request.merchant from the API key instead (merchants.api_auth).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.membership = None  # type: ignore[attr-defined]
+        request.merchant = None  # type: ignore[attr-defined]
+        if request.user.is_authenticated and not request.path.startswith("/api/"):
+            membership = membership_for_user(
+                user=request.user, merchant_id=request.session.get(settings.CURRENT_MERCHANT_SESSION_KEY)
+            )
+            if membership is not None:
+                request.membership = membership  # type: ignore[attr-defined]
+                request.merchant = membership.merchant  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,23 @@
+"""Test settings: the environment the test run needs, then the one settings module.
+
+Only values that must differ from a deployment are set here; everything else is
+config/settings.py as production runs it (DEBUG off).
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
+os.environ.setdefault("LOG_FORMAT", "json")
+
+from config.settings import *  # noqa: F403
+
+# Fast by construction: a cheap hasher, tasks run in-process unless a test asks for a real worker.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+ACCOUNT_RATE_LIMITS = False
