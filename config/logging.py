@@ -23,6 +23,8 @@ def redact(text: str) -> str:
 
 class RedactCardNumbersFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, dict):
+            return True  # a structlog event: _redact_event masks it while formatting
         message = record.getMessage()
         redacted = redact(message)
         if redacted != message:
