@@ -11,6 +11,11 @@ STAMP := $(VENV)/.installed-stamp
 # DATABASE_URL unset: the embedded PostgreSQL (data in .devdata/postgres).
 WITH_DATABASE = if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(PY) -m config.devdb url)"; export DATABASE_URL; fi
 
+# CELERY_BROKER_URL unset: kombu's filesystem transport, so a real worker still runs in the integration tests.
+WITH_BROKER = if [ -z "$${CELERY_BROKER_URL:-}" ]; then CELERY_BROKER_URL=filesystem://; \
+	CELERY_BROKER_TRANSPORT_OPTIONS="$$($(PY) -m config.devdb broker test)"; \
+	export CELERY_BROKER_URL CELERY_BROKER_TRANSPORT_OPTIONS; fi
+
 .PHONY: help install demo test test-fast lint format bench db-stop clean
 
 help:
@@ -33,7 +38,7 @@ demo: install
 	$(PY) -m config.demo
 
 test: install
-	@$(WITH_DATABASE); $(PY) -m pytest $(PYTEST_ARGS)
+	@$(WITH_DATABASE); $(WITH_BROKER); $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -2,11 +2,10 @@
 
 With DATABASE_URL unset it runs the embedded PostgreSQL (config.devdb); with
 CELERY_BROKER_URL unset the worker and beat talk over kombu's filesystem
-transport in .devdata/broker, so they still run as real separate processes.
+transport in .devdata/demo-broker, so they still run as real separate processes.
 Ctrl-C stops everything, the embedded database included.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from pathlib import Path
 from config import devdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-BROKER_DIR = BASE_DIR / ".devdata" / "broker"
 
 
 def _environment() -> tuple[dict[str, str], bool]:
@@ -27,17 +25,8 @@ def _environment() -> tuple[dict[str, str], bool]:
         env["DATABASE_URL"] = devdb.database_url()
         started_database = True
     if not env.get("CELERY_BROKER_URL"):
-        for folder in ("queue", "processed"):
-            (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
         env["CELERY_BROKER_URL"] = "filesystem://"
-        env["CELERY_BROKER_TRANSPORT_OPTIONS"] = json.dumps(
-            {
-                "data_folder_in": str(BROKER_DIR / "queue"),
-                "data_folder_out": str(BROKER_DIR / "queue"),
-                "processed_folder": str(BROKER_DIR / "processed"),
-                "store_processed": False,
-            }
-        )
+        env["CELERY_BROKER_TRANSPORT_OPTIONS"] = devdb.filesystem_broker_options("demo")
     return env, started_database
 
 

