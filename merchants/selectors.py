@@ -1,6 +1,5 @@
 """Reads on tenants. Every function takes the merchant; another tenant's object is a 404."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -12,14 +11,15 @@ from merchants.models import (
     StaffInvitation,
     StaffMembership,
     Store,
+    User,
 )
 
 
-def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[StaffMembership]:
+def memberships_for_user(*, user: User) -> QuerySet[StaffMembership]:
     return StaffMembership.objects.filter(user=user).select_related("merchant", "store").order_by("merchant__name")
 
 
-def membership_for_user(*, user: AbstractBaseUser, merchant_id: int | None) -> StaffMembership | None:
+def membership_for_user(*, user: User, merchant_id: int | None) -> StaffMembership | None:
     """The membership a staff member works in: the one chosen in the switcher, else their first."""
     memberships = memberships_for_user(user=user)
     if merchant_id is not None:

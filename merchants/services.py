@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -24,6 +23,7 @@ from merchants.models import (
     StaffInvitation,
     StaffMembership,
     Store,
+    User,
 )
 from merchants.permissions import ALL_API_SCOPES, Role
 
@@ -31,7 +31,7 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 
 def audit_event_record(
-    *, merchant: Merchant, actor: AbstractBaseUser | None, action: str, subject: str = "", **detail: Any
+    *, merchant: Merchant, actor: User | None, action: str, subject: str = "", **detail: Any
 ) -> AuditEvent:
     return AuditEvent.objects.create(merchant=merchant, actor=actor, action=action, subject=subject, detail=detail)
 
@@ -44,7 +44,7 @@ def merchant_create(
     *,
     name: str,
     slug: str,
-    owner: AbstractBaseUser,
+    owner: User,
     currency: str = "EUR",
     timezone_name: str = "UTC",
     default_language: str = "en",
@@ -65,7 +65,7 @@ def merchant_create(
 def merchant_update_settings(
     *,
     merchant: Merchant,
-    actor: AbstractBaseUser,
+    actor: User,
     name: str,
     currency: str,
     timezone_name: str,
@@ -132,7 +132,7 @@ def _clean_location_ids(location_ids: Sequence[str]) -> list[str]:
 def store_create(
     *,
     merchant: Merchant,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     name: str,
     timezone_name: str,
     address: str = "",
@@ -177,7 +177,7 @@ STORE_EDITABLE_FIELDS = (
 
 
 @transaction.atomic
-def store_update(*, store: Store, actor: AbstractBaseUser, **fields: Any) -> Store:
+def store_update(*, store: Store, actor: User, **fields: Any) -> Store:
     unknown = set(fields) - set(STORE_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
@@ -223,7 +223,7 @@ def _check_store_for_role(*, merchant: Merchant, role: str, store: Store | None)
 
 @transaction.atomic
 def staff_invite(
-    *, merchant: Merchant, actor: AbstractBaseUser, email: str, role: str, store: Store | None = None
+    *, merchant: Merchant, actor: User, email: str, role: str, store: Store | None = None
 ) -> tuple[StaffInvitation, str]:
     """Create an invitation and mail its link. Returns the invitation and the raw token (for the mail only)."""
     email = get_user_model().objects.normalize_email(email).lower()
@@ -265,7 +265,7 @@ def invitation_get_open(*, token: str) -> StaffInvitation:
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user: AbstractBaseUser) -> StaffMembership:
+def invitation_accept(*, token: str, user: User) -> StaffMembership:
     invitation = invitation_get_open(token=token)
     user_email = (getattr(user, "email", "") or "").lower()
     if user_email != invitation.email:
@@ -289,7 +289,7 @@ def invitation_accept(*, token: str, user: AbstractBaseUser) -> StaffMembership:
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: StaffInvitation, actor: AbstractBaseUser) -> StaffInvitation:
+def invitation_revoke(*, invitation: StaffInvitation, actor: User) -> StaffInvitation:
     updated = StaffInvitation.objects.filter(
         pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
@@ -309,7 +309,7 @@ def _lock_owners(merchant: Merchant) -> list[StaffMembership]:
 
 @transaction.atomic
 def membership_change_role(
-    *, membership: StaffMembership, actor: AbstractBaseUser, role: str, store: Store | None
+    *, membership: StaffMembership, actor: User, role: str, store: Store | None
 ) -> StaffMembership:
     _check_store_for_role(merchant=membership.merchant, role=role, store=store)
     owners = _lock_owners(membership.merchant)
@@ -333,7 +333,7 @@ def membership_change_role(
 
 
 @transaction.atomic
-def membership_remove(*, membership: StaffMembership, actor: AbstractBaseUser) -> None:
+def membership_remove(*, membership: StaffMembership, actor: User) -> None:
     owners = _lock_owners(membership.merchant)
     if membership.role == Role.OWNER and len(owners) <= 1:
         raise ApplicationError("A merchant needs at least one owner.", code="last_owner")
@@ -352,7 +352,7 @@ def membership_remove(*, membership: StaffMembership, actor: AbstractBaseUser) -
 
 @transaction.atomic
 def api_key_create(
-    *, merchant: Merchant, actor: AbstractBaseUser | None, name: str, scopes: Sequence[str]
+    *, merchant: Merchant, actor: User | None, name: str, scopes: Sequence[str]
 ) -> tuple[MerchantAPIKey, str]:
     """Returns the key and its secret. The secret is shown once and never stored."""
     unknown = sorted(set(scopes) - set(ALL_API_SCOPES))
@@ -373,7 +373,7 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: MerchantAPIKey, actor: AbstractBaseUser) -> MerchantAPIKey:
+def api_key_revoke(*, api_key: MerchantAPIKey, actor: User | None) -> MerchantAPIKey:
     updated = MerchantAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(
         revoked=True, revoked_at=timezone.now()
     )

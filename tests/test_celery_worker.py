@@ -30,8 +30,21 @@ def worker():
         "DATABASE_URL": _database_url(database),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "--app", "config", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
