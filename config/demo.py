@@ -18,6 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def _environment() -> tuple[dict[str, str], bool]:
     env = dict(os.environ)
+    # The Procfile's commands (gunicorn, celery) live beside this interpreter in .venv/bin.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("DEBUG", "1")
     env.setdefault("PORT", "8000")
     started_database = False
