@@ -9,7 +9,7 @@ TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones
 
 
 class StoreForm(forms.ModelForm):
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES)
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
     network_location_ids = forms.CharField(
         required=False,
         label="Network location ids and MIDs",
@@ -48,7 +48,7 @@ class StoreForm(forms.ModelForm):
 
 
 class MerchantSettingsForm(forms.ModelForm):
-    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES)
+    timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
 
     class Meta:
         model = Merchant
