@@ -27,6 +27,12 @@ SCHEDULE = [
         hour="3",
         expires_seconds=23 * 3600,
     ),
+    PeriodicTask(
+        name="Purge expired idempotency records",
+        task="merchants.purge_idempotency_records",
+        minute="7",
+        expires_seconds=3500,
+    ),
 ]
 
 # Entries written by the command carry this prefix; others (made in the admin) are left alone.

@@ -12,6 +12,7 @@ require_mfa_for_admin(admin.site)
 
 api_v1 = [
     path("", include("merchants.api_urls")),
+    path("", include("profiles.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("shoppers/", include("profiles.urls")),
     path("", include("merchants.urls")),
 ]
 

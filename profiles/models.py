@@ -1,0 +1,485 @@
+"""What is known about shoppers: identity, contacts, consent, cards, purchases, visits, rollups.
+
+Every row carries `merchant`; every unique constraint includes it, so the
+purchase table can be partitioned by month and distributed by merchant.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from merchants.models import Merchant, Store, TenantQuerySet
+
+
+class JoinedVia(models.TextChoices):
+    KIOSK = "kiosk", _("Mall kiosk")
+    WIFI = "wifi", _("Store Wi-Fi")
+    CHECKOUT = "checkout", _("Online checkout")
+    TILL = "till", _("Store till")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    NETWORK = "network", _("Card network")
+
+
+class ShopperStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    MERGED = "merged", _("Merged into another profile")
+    ERASED = "erased", _("Erased")
+
+
+class Shopper(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="shoppers")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
+    home_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    joined_via = models.CharField(max_length=20, choices=JoinedVia.choices)
+    status = models.CharField(max_length=10, choices=ShopperStatus.choices, default=ShopperStatus.ACTIVE)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "last_name", "first_name"], name="shopper_merchant_name"),
+            models.Index(fields=["merchant", "-created_at"], name="shopper_merchant_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.status == ShopperStatus.ERASED:
+            return "Erased shopper"
+        return f"{self.first_name} {self.last_name}".strip() or f"Shopper {str(self.public_id)[:8]}"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+
+
+class ContactPoint(models.Model):
+    """An email address or an E.164 phone number. Verified ones identify a shopper."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    value = models.CharField(max_length=254)
+    is_verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Identity resolution: one verified address or number is one shopper.
+            models.UniqueConstraint(
+                fields=["merchant", "kind", "value"],
+                condition=Q(is_verified=True),
+                name="contact_verified_unique_per_merchant",
+            ),
+            models.UniqueConstraint(fields=["shopper", "kind", "value"], name="contact_unique_per_shopper"),
+        ]
+        indexes = [models.Index(fields=["merchant", "kind", "value"], name="contact_lookup")]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ConsentPurpose(models.TextChoices):
+    MARKETING = "marketing", _("Marketing")
+    FEEDBACK = "feedback", _("Feedback requests")
+    PROFILING = "profiling", _("Personalisation from purchases")
+    NETWORK_SHARING = "network_sharing", _("Sharing with the mall network")
+
+
+class ConsentSource(models.TextChoices):
+    KIOSK = "kiosk", _("Kiosk")
+    API_KEY = "api_key", _("API")
+    STAFF = "staff", _("Staff")
+    PAGE = "page", _("Web page")
+    UNSUBSCRIBE_LINK = "unsubscribe_link", _("Unsubscribe link")
+    STOP_REPLY = "stop_reply", _("STOP reply")
+    IMPORT = "import", _("Import")
+
+
+class ConsentEvent(models.Model):
+    """Append-only. The current consent per channel and purpose is the latest event."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
+    is_granted = models.BooleanField()
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    # Which kiosk, API key prefix, staff user, or page the decision was made at.
+    source_ref = models.CharField(max_length=100, blank=True)
+    wording_version = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shopper", "channel", "purpose", "-occurred_at", "-id"], name="consent_current"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.purpose}: {'granted' if self.is_granted else 'withdrawn'}"
+
+
+class ShopperPreferences(models.Model):
+    """First-party preferences the shopper told us."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, related_name="preferences")
+    sizes = ArrayField(models.CharField(max_length=30), default=list, blank=True)
+    colours = ArrayField(models.CharField(max_length=30), default=list, blank=True)
+    brands = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    styles = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    favourite_categories = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.shopper_id}"
+
+
+class CardScheme(models.TextChoices):
+    VISA = "visa", "Visa"
+    MASTERCARD = "mastercard", "Mastercard"
+    AMEX = "amex", "American Express"
+    DISCOVER = "discover", "Discover"
+    JCB = "jcb", "JCB"
+    UNIONPAY = "unionpay", "UnionPay"
+    OTHER = "other", _("Other")
+
+
+class CardStatus(models.TextChoices):
+    ACTIVE = "active", _("Linked")
+    UNLINKED = "unlinked", _("Unlinked")
+
+
+class Card(models.Model):
+    """A linked payment card, known by the processor's token, never by its number."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="cards")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    token = models.CharField(max_length=200, help_text=_("The processor's or network's card id."))
+    # HMAC-SHA256 of the token under CARD_FINGERPRINT_KEY: recognises the same card again.
+    fingerprint = models.CharField(max_length=64)
+    scheme = models.CharField(max_length=20, choices=CardScheme.choices, default=CardScheme.OTHER)
+    first_six = models.CharField(max_length=6, blank=True, validators=[RegexValidator(r"^\d{6}$")])
+    last_four = models.CharField(max_length=4, validators=[RegexValidator(r"^\d{4}$")])
+    expiry_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    expiry_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    linked_via = models.CharField(max_length=20, choices=JoinedVia.choices)
+    status = models.CharField(max_length=10, choices=CardStatus.choices, default=CardStatus.ACTIVE)
+    linked_at = models.DateTimeField(auto_now_add=True)
+    unlinked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "fingerprint"],
+                condition=Q(status="active"),
+                name="card_active_fingerprint_unique_per_merchant",
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "fingerprint"], name="card_fingerprint_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} ···· {self.last_four}"
+
+
+class Channel(models.TextChoices):
+    IN_STORE = "in_store", _("In store")
+    ONLINE = "online", _("Online")
+
+
+class PurchaseSource(models.TextChoices):
+    API = "api", _("API")
+    NETWORK = "network", _("Card network")
+    IMPORT = "import", _("Import")
+
+
+class PurchaseState(models.TextChoices):
+    AUTHORISED = "authorised", _("Authorised")
+    CLEARED = "cleared", _("Cleared")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Purchase(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    shopper = models.ForeignKey(Shopper, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchases")
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    amount_minor = models.BigIntegerField(validators=[MinValueValidator(1)])
+    refunded_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=PurchaseSource.choices)
+    # The id the source gave: order id for api/import, transaction id for network.
+    external_id = models.CharField(max_length=100)
+    # The network transaction a checkout basket was matched with, or a network purchase's own id.
+    network_transaction_id = models.CharField(max_length=100, null=True, blank=True)
+    # The checkout order whose basket was matched onto a network purchase.
+    basket_external_id = models.CharField(max_length=100, null=True, blank=True)
+    state = models.CharField(max_length=12, choices=PurchaseState.choices, default=PurchaseState.CLEARED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "source", "external_id"], name="purchase_natural_key"),
+            models.UniqueConstraint(
+                fields=["merchant", "network_transaction_id"],
+                condition=Q(network_transaction_id__isnull=False),
+                name="purchase_network_transaction_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "basket_external_id"],
+                condition=Q(basket_external_id__isnull=False),
+                name="purchase_basket_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_minor__gte=0) & Q(refunded_minor__lte=models.F("amount_minor")),
+                name="purchase_refund_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="purchase_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "occurred_at"], name="purchase_merchant_time"),
+            models.Index(fields=["shopper", "-occurred_at"], name="purchase_shopper_timeline"),
+            # Basket matching: unmatched purchases of one store and amount, near in time.
+            models.Index(fields=["merchant", "store", "amount_minor", "occurred_at"], name="purchase_match"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount_minor / 100:.2f} {self.currency} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def net_minor(self) -> int:
+        return self.amount_minor - self.refunded_minor
+
+    @property
+    def has_basket(self) -> bool:
+        return self.source != PurchaseSource.NETWORK or self.basket_external_id is not None
+
+
+class LineItem(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="line_items")
+    sku = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price_minor = models.BigIntegerField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "category"], name="line_item_category")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class VisitSource(models.TextChoices):
+    WIFI = "wifi", _("Store Wi-Fi")
+    GEOFENCE = "geofence", _("App geofence")
+    KIOSK = "kiosk", _("Kiosk")
+
+
+class Visit(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=VisitSource.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "occurred_at"], name="visit_merchant_time"),
+            models.Index(fields=["shopper", "-occurred_at"], name="visit_shopper_timeline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} visit at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ShopperRollup(models.Model):
+    """Per-shopper totals, kept in step with purchases in the same transaction.
+
+    A purchase counts while it is not fully refunded; totals are net of refunds.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, primary_key=True, related_name="rollup")
+    first_purchase_at = models.DateTimeField(null=True)
+    last_purchase_at = models.DateTimeField(null=True)
+    purchase_count = models.IntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    in_store_count = models.IntegerField(default=0)
+    in_store_total_minor = models.BigIntegerField(default=0)
+    online_count = models.IntegerField(default=0)
+    online_total_minor = models.BigIntegerField(default=0)
+    # The store of the latest purchase made in a store, and when it was.
+    last_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_store_purchase_at = models.DateTimeField(null=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "last_purchase_at"], name="rollup_recency"),
+            models.Index(fields=["merchant", "-total_minor"], name="rollup_top_spenders"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rollup of {self.shopper_id}"
+
+
+class StoreHourRollup(models.Model):
+    """Purchases per store, local day and local hour (store=None: online, in the merchant's time zone)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, null=True, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField(validators=[MaxValueValidator(23)])
+    purchase_count = models.IntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    identified_count = models.IntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "store", "day", "hour"], name="store_hour_rollup_key", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day} {self.hour}h"
+
+
+class MergeEvent(models.Model):
+    """One merge of two profiles: who, why, and every row that moved, so it can be undone."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    survivor = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    merged = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField()
+    moved = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Merge {self.merged_id} → {self.survivor_id}"
+
+
+class ErasedContact(models.Model):
+    """An HMAC of an erased shopper's contact, so suppression still works after erasure."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    value_hmac = models.CharField(max_length=64)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "kind", "value_hmac"], name="erased_contact_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erased {self.kind}"
+
+
+class NetworkConnection(models.Model):
+    """A card-network feed: its webhook URL carries `public_id`; events are signed with `signing_secret`."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="network_connections")
+    name = models.CharField(max_length=100)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    signing_secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NetworkEventStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
+
+
+class NetworkEvent(models.Model):
+    """A raw transaction event as received, kept for replay and audit."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(NetworkConnection, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=30)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=NetworkEventStatus.choices, default=NetworkEventStatus.PENDING)
+    detail = models.CharField(max_length=300, blank=True)
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "connection", "event_id"], name="network_event_dedupe"),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="network_event_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

@@ -1,0 +1,268 @@
+"""Recording many purchases at once: the batch API and imports.
+
+Set-based: one query resolves every card, one finds every purchase already
+recorded, one INSERT … ON CONFLICT writes the rest, and two grouped upserts
+fold them into the rollups. A row that would need a checkout basket matched
+onto a network purchase goes through `purchase_record` one by one instead.
+Each row gets its own result; a bad row never stops the good ones.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from merchants.errors import ApplicationError
+from merchants.models import Merchant
+from profiles.models import Card, CardStatus, LineItem, Purchase, PurchaseSource, ShopperStatus
+from profiles.services import rollups
+from profiles.services.purchases import (
+    BASKET_MATCH_WINDOW,
+    PurchaseInput,
+    check_purchase,
+    purchase_record,
+)
+from profiles.services.shoppers import card_fingerprint
+from profiles.signals import purchase_recorded
+
+MAX_BATCH = 1000
+
+
+@dataclass
+class RowResult:
+    index: int
+    status: str  # created | duplicate | basket_matched | error
+    purchase: Purchase | None = None
+    error: ApplicationError | None = None
+
+
+def _error(index: int, error: ApplicationError) -> RowResult:
+    return RowResult(index=index, status="error", error=error)
+
+
+@transaction.atomic
+def purchase_record_batch(*, merchant: Merchant, rows: Sequence[PurchaseInput | ApplicationError]) -> list[RowResult]:
+    """Rows that failed parsing arrive as the ApplicationError that describes them."""
+    if len(rows) > MAX_BATCH:
+        raise ApplicationError(f"At most {MAX_BATCH} purchases per batch.", code="batch_too_large", field="purchases")
+    results: dict[int, RowResult] = {}
+    candidates: dict[int, PurchaseInput] = {}
+    seen_keys: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(rows):
+        if isinstance(row, ApplicationError):
+            results[index] = _error(index, row)
+            continue
+        try:
+            check_purchase(merchant=merchant, data=row)
+        except ApplicationError as error:
+            results[index] = _error(index, error)
+            continue
+        key = (row.source, row.external_id)
+        if key in seen_keys:
+            results[index] = _error(
+                index,
+                ApplicationError(
+                    f"External id “{row.external_id}” appears twice in this batch (first at row {seen_keys[key]}).",
+                    code="duplicate_in_batch",
+                    field="external_id",
+                ),
+            )
+            continue
+        seen_keys[key] = index
+        candidates[index] = row
+
+    _mark_already_recorded(merchant, candidates, results)
+    for index in _rows_needing_basket_match(merchant, candidates):
+        row = candidates.pop(index)
+        try:
+            with transaction.atomic():
+                outcome = purchase_record(merchant=merchant, data=row)
+        except ApplicationError as error:
+            results[index] = _error(index, error)
+            continue
+        status = "basket_matched" if outcome.basket_matched else "created" if outcome.created else "duplicate"
+        results[index] = RowResult(index=index, status=status, purchase=outcome.purchase)
+
+    for index, purchase in _insert(merchant, candidates).items():
+        results[index] = RowResult(index=index, status="created", purchase=purchase)
+    for index in candidates.keys() - results.keys():
+        # Lost a race with a concurrent writer of the same key: it is recorded, by them.
+        results[index] = RowResult(index=index, status="duplicate")
+    return [results[index] for index in sorted(results)]
+
+
+def _mark_already_recorded(
+    merchant: Merchant, candidates: dict[int, PurchaseInput], results: dict[int, RowResult]
+) -> None:
+    if not candidates:
+        return
+    by_source: dict[str, list[str]] = {}
+    for row in candidates.values():
+        by_source.setdefault(row.source, []).append(row.external_id)
+    query = Q()
+    for source, external_ids in by_source.items():
+        query |= Q(source=source, external_id__in=external_ids)
+    api_ids = by_source.get(PurchaseSource.API, [])
+    if api_ids:
+        query |= Q(basket_external_id__in=api_ids)
+    existing: dict[tuple[str, str], Purchase] = {}
+    for purchase in Purchase.objects.for_merchant(merchant).filter(query):
+        existing[(purchase.source, purchase.external_id)] = purchase
+        if purchase.basket_external_id:
+            existing[(PurchaseSource.API, purchase.basket_external_id)] = purchase
+    for index, row in list(candidates.items()):
+        found = existing.get((row.source, row.external_id))
+        if found is None:
+            continue
+        del candidates[index]
+        if found.amount_minor != row.amount_minor or found.occurred_at != row.occurred_at:
+            results[index] = _error(
+                index,
+                ApplicationError(
+                    f"A different purchase with external id “{row.external_id}” is already recorded.",
+                    code="external_id_conflict",
+                    field="external_id",
+                ),
+            )
+        else:
+            results[index] = RowResult(index=index, status="duplicate", purchase=found)
+
+
+def _rows_needing_basket_match(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> list[int]:
+    baskets = {
+        index: row
+        for index, row in candidates.items()
+        if row.source == PurchaseSource.API and row.line_items and row.store is not None
+    }
+    if not baskets:
+        return []
+    times = [row.occurred_at for row in baskets.values()]
+    waiting = set(
+        Purchase.objects.for_merchant(merchant)
+        .filter(
+            source=PurchaseSource.NETWORK,
+            basket_external_id__isnull=True,
+            store_id__in={row.store.pk for row in baskets.values() if row.store},
+            amount_minor__in={row.amount_minor for row in baskets.values()},
+            occurred_at__range=(min(times) - BASKET_MATCH_WINDOW, max(times) + BASKET_MATCH_WINDOW),
+        )
+        .values_list("store_id", "amount_minor")
+    )
+    return [
+        index for index, row in baskets.items() if row.store is not None and (row.store.pk, row.amount_minor) in waiting
+    ]
+
+
+def _insert(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> dict[int, Purchase]:
+    if not candidates:
+        return {}
+    tokens = {row.card_token for row in candidates.values() if row.card_token}
+    cards = {
+        fingerprint: (card_id, shopper_id, shopper_status)
+        for card_id, fingerprint, shopper_id, shopper_status in Card.objects.for_merchant(merchant)
+        .filter(fingerprint__in=[card_fingerprint(token) for token in tokens], status=CardStatus.ACTIVE)
+        .values_list("id", "fingerprint", "shopper_id", "shopper__status")
+    }
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "store_id",
+            "shopper_id",
+            "card_id",
+            "channel",
+            "amount_minor",
+            "currency",
+            "occurred_at",
+            "source",
+            "external_id",
+            "network_transaction_id",
+            "state",
+        )
+    }
+    for row in candidates.values():
+        card_id, card_shopper_id, card_shopper_status = (
+            cards.get(card_fingerprint(row.card_token), (None, None, None)) if row.card_token else (None, None, None)
+        )
+        shopper_id = row.shopper.pk if row.shopper is not None else card_shopper_id
+        if row.shopper is None and card_shopper_status == ShopperStatus.ERASED:
+            shopper_id = None
+        for name, value in (
+            ("store_id", row.store.pk if row.store else None),
+            ("shopper_id", shopper_id),
+            ("card_id", card_id),
+            ("channel", row.channel),
+            ("amount_minor", row.amount_minor),
+            ("currency", row.currency),
+            ("occurred_at", row.occurred_at),
+            ("source", row.source),
+            ("external_id", row.external_id),
+            ("network_transaction_id", row.network_transaction_id),
+            ("state", row.state),
+        ):
+            columns[name].append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_purchase
+                (merchant_id, public_id, store_id, shopper_id, card_id, channel, amount_minor, refunded_minor,
+                 currency, occurred_at, source, external_id, network_transaction_id, state, created_at, updated_at)
+            SELECT %s, gen_random_uuid(), r.store_id, r.shopper_id, r.card_id, r.channel, r.amount_minor, 0,
+                   r.currency, r.occurred_at, r.source, r.external_id, r.network_transaction_id, r.state, now(), now()
+              FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[],
+                          %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[])
+                AS r(store_id, shopper_id, card_id, channel, amount_minor, currency, occurred_at, source,
+                     external_id, network_transaction_id, state)
+            ON CONFLICT DO NOTHING
+            RETURNING id, public_id, source, external_id, shopper_id, card_id
+            """,
+            [merchant.pk, *columns.values()],
+        )
+        inserted = {
+            (source, external_id): (pk, public_id, shopper_id, card_id)
+            for pk, public_id, source, external_id, shopper_id, card_id in cursor.fetchall()
+        }
+    purchases: dict[int, Purchase] = {}
+    items: list[LineItem] = []
+    for index, row in candidates.items():
+        found = inserted.get((row.source, row.external_id))
+        if found is None:
+            continue
+        pk, public_id, shopper_id, card_id = found
+        purchase = Purchase(
+            pk=pk,
+            public_id=public_id,
+            merchant=merchant,
+            store=row.store,
+            shopper_id=shopper_id,
+            card_id=card_id,
+            channel=row.channel,
+            amount_minor=row.amount_minor,
+            refunded_minor=0,
+            currency=row.currency,
+            occurred_at=row.occurred_at,
+            source=row.source,
+            external_id=row.external_id,
+            network_transaction_id=row.network_transaction_id,
+            state=row.state,
+        )
+        purchases[index] = purchase
+        items.extend(
+            LineItem(
+                merchant=merchant,
+                purchase_id=pk,
+                sku=item.sku,
+                name=item.name,
+                category=item.category,
+                quantity=item.quantity,
+                unit_price_minor=item.unit_price_minor,
+            )
+            for item in row.line_items
+        )
+    if items:
+        LineItem.objects.bulk_create(items, batch_size=2000)
+    rollups.purchases_add(purchase_ids=[purchase.pk for purchase in purchases.values()])
+    for purchase in purchases.values():
+        purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=purchase)
+    return purchases

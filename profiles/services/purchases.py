@@ -1,0 +1,276 @@
+"""Recording purchases, refunds and visits: the hot path of ingest.
+
+`purchase_record` validates, resolves the card to a shopper, writes the
+purchase and its line items, updates the rollups and sends `purchase_recorded`,
+all in one transaction, so loyalty's receiver runs inside it too.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from merchants.errors import ApplicationError, ConflictError
+from merchants.models import Merchant, Store
+from profiles.models import (
+    Card,
+    CardStatus,
+    Channel,
+    LineItem,
+    Purchase,
+    PurchaseSource,
+    PurchaseState,
+    Shopper,
+    ShopperStatus,
+    Visit,
+)
+from profiles.services import rollups
+from profiles.services.shoppers import card_fingerprint
+from profiles.signals import purchase_recorded
+
+# A checkout basket and a network transaction of the same store and amount this
+# close in time are the same purchase.
+BASKET_MATCH_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class LineItemInput:
+    name: str
+    unit_price_minor: int
+    quantity: int = 1
+    sku: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class PurchaseInput:
+    external_id: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime
+    channel: str
+    source: str = PurchaseSource.API
+    store: Store | None = None
+    shopper: Shopper | None = None
+    card_token: str | None = None
+    state: str = PurchaseState.CLEARED
+    network_transaction_id: str | None = None
+    line_items: Sequence[LineItemInput] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    purchase: Purchase
+    created: bool
+    basket_matched: bool = False
+
+
+def check_purchase(*, merchant: Merchant, data: PurchaseInput) -> None:
+    """Validation that needs no lock: raise before anything is written."""
+    if data.currency != merchant.currency:
+        raise ApplicationError(
+            f"{merchant.name} records purchases in {merchant.currency}; this one is in {data.currency}.",
+            code="currency_mismatch",
+            field="currency",
+        )
+    if data.amount_minor <= 0:
+        raise ApplicationError("The amount must be positive.", code="invalid_amount", field="amount_minor")
+    if data.store is not None and data.store.merchant_id != merchant.pk:
+        raise ApplicationError("No such store.", code="not_found", field="store")
+    if data.channel == Channel.IN_STORE and data.store is None:
+        raise ApplicationError("An in-store purchase needs its store.", code="store_required", field="store")
+    if data.shopper is not None and data.shopper.merchant_id != merchant.pk:
+        raise ApplicationError("No such shopper.", code="not_found", field="shopper")
+
+
+def _find_existing(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
+    keys = Q(source=data.source, external_id=data.external_id)
+    if data.source == PurchaseSource.API:
+        keys |= Q(basket_external_id=data.external_id)
+    if data.network_transaction_id:
+        keys |= Q(network_transaction_id=data.network_transaction_id)
+    return Purchase.objects.for_merchant(merchant).filter(keys).first()
+
+
+def _same_purchase(existing: Purchase, data: PurchaseInput) -> Purchase:
+    if existing.amount_minor != data.amount_minor or existing.occurred_at != data.occurred_at:
+        raise ConflictError(
+            f"A different purchase with external id “{data.external_id}” is already recorded.",
+            code="external_id_conflict",
+            field="external_id",
+        )
+    return existing
+
+
+def _resolve_card(merchant: Merchant, card_token: str | None) -> Card | None:
+    if not card_token:
+        return None
+    return (
+        Card.objects.for_merchant(merchant)
+        .filter(fingerprint=card_fingerprint(card_token), status=CardStatus.ACTIVE)
+        .select_related("shopper")
+        .first()
+    )
+
+
+def _match_network_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
+    """A network purchase still waiting for its basket: same store, same amount, close in time."""
+    return (
+        Purchase.objects.for_merchant(merchant)
+        .select_for_update(skip_locked=True)
+        .filter(
+            source=PurchaseSource.NETWORK,
+            basket_external_id__isnull=True,
+            store=data.store,
+            amount_minor=data.amount_minor,
+            occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
+        )
+        .order_by("occurred_at")
+        .first()
+    )
+
+
+def _attach_line_items(purchase: Purchase, items: Sequence[LineItemInput]) -> None:
+    LineItem.objects.bulk_create(
+        [
+            LineItem(
+                merchant_id=purchase.merchant_id,
+                purchase=purchase,
+                sku=item.sku,
+                name=item.name,
+                category=item.category,
+                quantity=item.quantity,
+                unit_price_minor=item.unit_price_minor,
+            )
+            for item in items
+        ]
+    )
+
+
+@transaction.atomic
+def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResult:
+    """Record one purchase, at most once per (source, external id)."""
+    check_purchase(merchant=merchant, data=data)
+    existing = _find_existing(merchant, data)
+    if existing is not None:
+        return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
+
+    card = _resolve_card(merchant, data.card_token)
+    shopper = data.shopper or (card.shopper if card is not None else None)
+    if shopper is not None and shopper.status != ShopperStatus.ACTIVE:
+        shopper = None if shopper.status == ShopperStatus.ERASED else shopper
+
+    if data.source == PurchaseSource.API and data.line_items and data.store is not None:
+        network_purchase = _match_network_purchase(merchant, data)
+        if network_purchase is not None:
+            return _match_basket(merchant, network_purchase, data, shopper)
+
+    purchase = Purchase(
+        merchant=merchant,
+        store=data.store,
+        shopper=shopper,
+        card=card,
+        channel=data.channel,
+        amount_minor=data.amount_minor,
+        currency=data.currency,
+        occurred_at=data.occurred_at,
+        source=data.source,
+        external_id=data.external_id,
+        network_transaction_id=data.network_transaction_id,
+        state=data.state,
+    )
+    try:
+        with transaction.atomic():
+            purchase.save(force_insert=True)
+    except IntegrityError:
+        # Another request recorded the same purchase between our check and our insert.
+        existing = _find_existing(merchant, data)
+        if existing is None:
+            raise
+        return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
+    if data.line_items:
+        _attach_line_items(purchase, data.line_items)
+    rollups.purchases_add(purchase_ids=[purchase.pk])
+    purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=purchase)
+    return PurchaseResult(purchase=purchase, created=True)
+
+
+def _match_basket(
+    merchant: Merchant, purchase: Purchase, data: PurchaseInput, shopper: Shopper | None
+) -> PurchaseResult:
+    """Give a network purchase the basket a checkout sent for it; it is not counted twice."""
+    purchase.basket_external_id = data.external_id
+    fields = ["basket_external_id", "updated_at"]
+    gained_shopper = purchase.shopper_id is None and shopper is not None
+    if gained_shopper:
+        # Taken out and put back with its shopper, so "identified" counts stay exact.
+        rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
+        purchase.shopper = shopper
+        fields.append("shopper")
+    purchase.save(update_fields=fields)
+    _attach_line_items(purchase, data.line_items)
+    if gained_shopper:
+        rollups.purchases_add(purchase_ids=[purchase.pk])
+    return PurchaseResult(purchase=purchase, created=False, basket_matched=True)
+
+
+@transaction.atomic
+def purchase_change_value(
+    *, purchase: Purchase, refunded_minor: int | None = None, amount_minor: int | None = None, state: str | None = None
+) -> Purchase:
+    """Change what a purchase is worth (a refund, a clearing amount) and keep the rollups exact.
+
+    Call with the purchase locked (select_for_update).
+    """
+    rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
+    if amount_minor is not None:
+        purchase.amount_minor = amount_minor
+    if refunded_minor is not None:
+        purchase.refunded_minor = refunded_minor
+    if state is not None:
+        purchase.state = state
+    purchase.save(update_fields=["amount_minor", "refunded_minor", "state", "updated_at"])
+    rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=1)
+    if purchase.shopper_id:
+        rollups.shopper_recompute(shopper_ids=[purchase.shopper_id])
+    return purchase
+
+
+@transaction.atomic
+def purchase_refund(*, merchant: Merchant, purchase_id: int, amount_minor: int | None = None) -> Purchase:
+    """Refund all of a purchase, or part of it. Refunding more than remains is refused."""
+    purchase = (
+        Purchase.objects.for_merchant(merchant)
+        .select_for_update(of=("self",))
+        .select_related("store", "merchant")
+        .get(pk=purchase_id)
+    )
+    remaining = purchase.amount_minor - purchase.refunded_minor
+    amount = remaining if amount_minor is None else amount_minor
+    if amount <= 0:
+        raise ApplicationError("The refund amount must be positive.", code="invalid_amount", field="amount_minor")
+    if amount > remaining:
+        raise ApplicationError(
+            f"Only {remaining} (minor units) of this purchase remain to refund.",
+            code="refund_exceeds_purchase",
+            field="amount_minor",
+        )
+    refunded = purchase.refunded_minor + amount
+    return purchase_change_value(
+        purchase=purchase,
+        refunded_minor=refunded,
+        state=PurchaseState.REFUNDED if refunded == purchase.amount_minor else purchase.state,
+    )
+
+
+@transaction.atomic
+def visit_record(
+    *, merchant: Merchant, store: Store, occurred_at: datetime, source: str, shopper: Shopper | None = None
+) -> Visit:
+    if store.merchant_id != merchant.pk:
+        raise ApplicationError("No such store.", code="not_found", field="store")
+    if shopper is not None and shopper.merchant_id != merchant.pk:
+        raise ApplicationError("No such shopper.", code="not_found", field="shopper")
+    return Visit.objects.create(merchant=merchant, store=store, occurred_at=occurred_at, source=source, shopper=shopper)

@@ -1,0 +1,199 @@
+"""Rollups kept in step with purchases, and their rebuild from raw rows.
+
+Definitions (the rebuild SQL below is the reference):
+- a purchase *counts* while it is not fully refunded; its value is amount − refunded;
+- per shopper: first/last purchase time, count and value, split in store / online,
+  and the store of the latest purchase made in a store;
+- per store × local day × local hour (store NULL: online, in the merchant's time
+  zone): count, value, and how many of those purchases had a known shopper.
+
+Adding purchases updates both incrementally (one grouped upsert each). Anything that
+takes value away (a refund, a changed amount, a merge) subtracts the purchase's
+store-hour contribution and recomputes the shopper's row from their purchases.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+from merchants.models import Merchant
+
+# Local day and hour of a purchase: the store's time zone, or the merchant's for online purchases.
+_LOCAL_TIME = "(p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))"
+
+
+def store_hour_apply(*, purchase_ids: Sequence[int], sign: int) -> None:
+    """Add (sign=1) or take away (sign=-1) these purchases' contribution to their store-hour buckets."""
+    if not purchase_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO profiles_storehourrollup
+                (merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count)
+            SELECT p.merchant_id, p.store_id, {_LOCAL_TIME}::date, EXTRACT(HOUR FROM {_LOCAL_TIME})::int,
+                   %(sign)s * COUNT(*), %(sign)s * SUM(p.amount_minor - p.refunded_minor),
+                   %(sign)s * COUNT(p.shopper_id)
+              FROM profiles_purchase p
+              JOIN merchants_merchant m ON m.id = p.merchant_id
+              LEFT JOIN merchants_store s ON s.id = p.store_id
+             WHERE p.id = ANY(%(ids)s) AND p.amount_minor > p.refunded_minor
+             GROUP BY 1, 2, 3, 4
+            ON CONFLICT ON CONSTRAINT store_hour_rollup_key DO UPDATE SET
+                purchase_count = profiles_storehourrollup.purchase_count + EXCLUDED.purchase_count,
+                total_minor = profiles_storehourrollup.total_minor + EXCLUDED.total_minor,
+                identified_count = profiles_storehourrollup.identified_count + EXCLUDED.identified_count
+            """,  # noqa: S608 - fixed SQL; values are bound
+            {"ids": list(purchase_ids), "sign": sign},
+        )
+
+
+def purchases_add(*, purchase_ids: Sequence[int]) -> None:
+    """Fold newly recorded purchases into the rollups: one grouped upsert per rollup."""
+    if not purchase_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO profiles_shopperrollup AS r
+                (shopper_id, merchant_id, first_purchase_at, last_purchase_at, purchase_count, total_minor,
+                 in_store_count, in_store_total_minor, online_count, online_total_minor,
+                 last_store_id, last_store_purchase_at)
+            """
+            + _SHOPPER_ROLLUP_SQL.format(where="p.id = ANY(%s)")
+            + """
+            ON CONFLICT (shopper_id) DO UPDATE SET
+                first_purchase_at = LEAST(r.first_purchase_at, EXCLUDED.first_purchase_at),
+                last_purchase_at = GREATEST(r.last_purchase_at, EXCLUDED.last_purchase_at),
+                purchase_count = r.purchase_count + EXCLUDED.purchase_count,
+                total_minor = r.total_minor + EXCLUDED.total_minor,
+                in_store_count = r.in_store_count + EXCLUDED.in_store_count,
+                in_store_total_minor = r.in_store_total_minor + EXCLUDED.in_store_total_minor,
+                online_count = r.online_count + EXCLUDED.online_count,
+                online_total_minor = r.online_total_minor + EXCLUDED.online_total_minor,
+                last_store_id = CASE
+                    WHEN EXCLUDED.last_store_purchase_at IS NOT NULL
+                     AND (r.last_store_purchase_at IS NULL
+                          OR EXCLUDED.last_store_purchase_at >= r.last_store_purchase_at)
+                    THEN EXCLUDED.last_store_id ELSE r.last_store_id END,
+                last_store_purchase_at = GREATEST(r.last_store_purchase_at, EXCLUDED.last_store_purchase_at)
+            """,
+            [list(purchase_ids)],
+        )
+    store_hour_apply(purchase_ids=purchase_ids, sign=1)
+
+
+# The reference definition, used to recompute one shopper, a merchant, or to find drift.
+_SHOPPER_ROLLUP_SQL = """
+    SELECT p.shopper_id, p.merchant_id,
+           MIN(p.occurred_at) AS first_purchase_at, MAX(p.occurred_at) AS last_purchase_at,
+           COUNT(*) AS purchase_count, SUM(p.amount_minor - p.refunded_minor) AS total_minor,
+           COUNT(*) FILTER (WHERE p.channel = 'in_store') AS in_store_count,
+           COALESCE(SUM(p.amount_minor - p.refunded_minor) FILTER (WHERE p.channel = 'in_store'), 0)
+               AS in_store_total_minor,
+           COUNT(*) FILTER (WHERE p.channel = 'online') AS online_count,
+           COALESCE(SUM(p.amount_minor - p.refunded_minor) FILTER (WHERE p.channel = 'online'), 0)
+               AS online_total_minor,
+           (ARRAY_AGG(p.store_id ORDER BY p.occurred_at DESC, p.id DESC)
+                FILTER (WHERE p.store_id IS NOT NULL))[1] AS last_store_id,
+           MAX(p.occurred_at) FILTER (WHERE p.store_id IS NOT NULL) AS last_store_purchase_at
+      FROM profiles_purchase p
+     WHERE p.amount_minor > p.refunded_minor AND p.shopper_id IS NOT NULL AND {where}
+     GROUP BY p.shopper_id, p.merchant_id
+"""
+
+_ROLLUP_COLUMNS = (
+    "shopper_id, merchant_id, first_purchase_at, last_purchase_at, purchase_count, total_minor, "
+    "in_store_count, in_store_total_minor, online_count, online_total_minor, last_store_id, last_store_purchase_at"
+)
+
+
+def shopper_recompute(*, shopper_ids: Iterable[int]) -> None:
+    """Rebuild these shoppers' rows from their purchases (a shopper with none has no row)."""
+    ids = sorted(set(shopper_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM profiles_shopperrollup WHERE shopper_id = ANY(%s)", [ids])
+        cursor.execute(
+            f"INSERT INTO profiles_shopperrollup ({_ROLLUP_COLUMNS}) "
+            + _SHOPPER_ROLLUP_SQL.format(where="p.shopper_id = ANY(%s)"),
+            [ids],
+        )
+
+
+@dataclass(frozen=True)
+class Drift:
+    shopper_rows: int
+    store_hour_rows: int
+
+    @property
+    def total(self) -> int:
+        return self.shopper_rows + self.store_hour_rows
+
+
+def _store_hour_rebuild_sql(target: str) -> str:
+    return f"""
+        {target}
+        SELECT p.merchant_id, p.store_id,
+               {_LOCAL_TIME}::date AS day, EXTRACT(HOUR FROM {_LOCAL_TIME})::int AS hour,
+               COUNT(*) AS purchase_count, SUM(p.amount_minor - p.refunded_minor) AS total_minor,
+               COUNT(p.shopper_id) AS identified_count
+          FROM profiles_purchase p
+          JOIN merchants_merchant m ON m.id = p.merchant_id
+          LEFT JOIN merchants_store s ON s.id = p.store_id
+         WHERE p.merchant_id = %(merchant)s AND p.amount_minor > p.refunded_minor
+         GROUP BY 1, 2, 3, 4
+    """  # noqa: S608 - fixed SQL; values are bound
+
+
+def rollups_rebuild(*, merchant: Merchant) -> Drift:
+    """Recompute every rollup of a merchant from raw rows; report how many rows differed. Call in a transaction."""
+    params = {"merchant": merchant.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE expected_shopper ON COMMIT DROP AS "
+            + _SHOPPER_ROLLUP_SQL.format(where="p.merchant_id = %(merchant)s"),
+            params,
+        )
+        cursor.execute(
+            f"""
+            SELECT COUNT(*) FROM (
+                (SELECT * FROM expected_shopper
+                 EXCEPT SELECT {_ROLLUP_COLUMNS} FROM profiles_shopperrollup WHERE merchant_id = %(merchant)s)
+                UNION ALL
+                (SELECT {_ROLLUP_COLUMNS} FROM profiles_shopperrollup WHERE merchant_id = %(merchant)s
+                 EXCEPT SELECT * FROM expected_shopper)
+            ) drift
+            """,  # noqa: S608
+            params,
+        )
+        shopper_drift = cursor.fetchone()[0]
+        cursor.execute("DELETE FROM profiles_shopperrollup WHERE merchant_id = %(merchant)s", params)
+        cursor.execute(f"INSERT INTO profiles_shopperrollup ({_ROLLUP_COLUMNS}) SELECT * FROM expected_shopper")  # noqa: S608
+
+        cursor.execute(
+            _store_hour_rebuild_sql("CREATE TEMP TABLE expected_store_hour ON COMMIT DROP AS"),
+            params,
+        )
+        hour_columns = "merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count"
+        cursor.execute(
+            f"""
+            SELECT COUNT(*) FROM (
+                (SELECT * FROM expected_store_hour
+                 EXCEPT SELECT {hour_columns} FROM profiles_storehourrollup WHERE merchant_id = %(merchant)s
+                                                                     AND purchase_count <> 0)
+                UNION ALL
+                (SELECT {hour_columns} FROM profiles_storehourrollup WHERE merchant_id = %(merchant)s
+                                                                     AND purchase_count <> 0
+                 EXCEPT SELECT * FROM expected_store_hour)
+            ) drift
+            """,  # noqa: S608
+            params,
+        )
+        store_hour_drift = cursor.fetchone()[0]
+        cursor.execute("DELETE FROM profiles_storehourrollup WHERE merchant_id = %(merchant)s", params)
+        cursor.execute(f"INSERT INTO profiles_storehourrollup ({hour_columns}) SELECT * FROM expected_store_hour")  # noqa: S608
+        cursor.execute("DROP TABLE expected_shopper, expected_store_hour")
+    return Drift(shopper_rows=shopper_drift, store_hour_rows=store_hour_drift)
