@@ -1,0 +1,336 @@
+"""The API for checkout plugins: shoppers, cards, purchases, refunds, visits, consents.
+
+Each endpoint parses with an input serializer, calls one service, and renders
+with an output serializer. Every write accepts an `Idempotency-Key`.
+"""
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from merchants.errors import ApplicationError, NotFoundError
+from merchants.idempotency import idempotent
+from profiles import serializers as s
+from profiles.models import Card, ConsentSource, ContactPoint, Purchase, Shopper
+from profiles.services import batch, purchases, shoppers
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Any unique string (a UUID). Retrying with the same key and body returns the first response.",
+)
+ERRORS = {
+    400: OpenApiResponse(description='Invalid input: `{"error": {"code", "message", "fields"}}`'),
+    401: OpenApiResponse(description="Missing or invalid API key"),
+    404: OpenApiResponse(description="Not found (or another merchant's)"),
+    409: OpenApiResponse(description="Conflict, or the same Idempotency-Key is still being processed"),
+    422: OpenApiResponse(description="Idempotency-Key reused with a different body"),
+}
+
+
+class MerchantAPIView(APIView):
+    """Gives serializers the calling merchant, so ids of other merchants read as unknown."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {"merchant": self.request.merchant, "request": self.request}  # type: ignore[attr-defined]
+
+    def parse(self, serializer_class: type, data: Any = None, **kwargs: Any) -> Any:
+        serializer = serializer_class(
+            data=self.request.data if data is None else data, context=self.get_serializer_context(), **kwargs
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @property
+    def merchant(self) -> Any:
+        return self.request.merchant  # type: ignore[attr-defined]
+
+    def consent_origin(self) -> shoppers.ConsentOrigin:
+        return shoppers.ConsentOrigin(source=ConsentSource.API_KEY, reference=self.request.auth.prefix)
+
+
+def _shopper_for_output(merchant: Any, shopper: Shopper) -> Shopper:
+    return (
+        Shopper.objects.for_merchant(merchant)
+        .prefetch_related(Prefetch("contacts", queryset=ContactPoint.objects.order_by("kind", "id")), "cards")
+        .get(pk=shopper.pk)
+    )
+
+
+class ShopperCreateApi(MerchantAPIView):
+    required_scopes = {"POST": "shoppers:write"}
+
+    @extend_schema(
+        operation_id="shoppers_create_or_match",
+        tags=["shoppers"],
+        request=s.ShopperCreateSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.ShopperMatchOutputSerializer, 200: s.ShopperMatchOutputSerializer, **ERRORS},
+        description=(
+            "Find the shopper a card or a *verified* email or phone already identifies, or create one. "
+            "201 when created, 200 when matched; contacts, consents and the card are added either way."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.parse(s.ShopperCreateSerializer)
+        result = shoppers.shopper_create_or_match(
+            merchant=self.merchant,
+            data=data["shopper"],
+            consents=data["consents"],
+            origin=self.consent_origin(),
+            card=data["card"],
+        )
+        body = s.ShopperMatchOutputSerializer(
+            {
+                "shopper": _shopper_for_output(self.merchant, result.shopper),
+                "created": result.created,
+                "matched_by": result.matched_by,
+            }
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class ShopperLookupApi(MerchantAPIView):
+    required_scopes = {"GET": "shoppers:read"}
+
+    @extend_schema(
+        operation_id="shoppers_lookup",
+        tags=["shoppers"],
+        parameters=[
+            OpenApiParameter("email", str, description="A verified email address"),
+            OpenApiParameter("phone", str, description="A verified phone number, with country code"),
+            OpenApiParameter("card_id", str, description="The provider's card id (token) of a linked card"),
+        ],
+        responses={200: s.ShopperOutputSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        email = request.query_params.get("email", "").strip()
+        phone = request.query_params.get("phone", "").strip()
+        card_id = request.query_params.get("card_id", "").strip()
+        if not (email or phone or card_id):
+            raise ApplicationError("Give `email`, `phone` or `card_id`.", code="lookup_key_required")
+        shopper, _matched_by = shoppers.shopper_find(
+            merchant=self.merchant,
+            email=shoppers.normalize_email(email) if email else None,
+            phone=shoppers.normalize_phone(phone) if phone else None,
+            card_token=card_id or None,
+        )
+        if shopper is None:
+            raise NotFoundError("No shopper matches.")
+        return Response(s.ShopperOutputSerializer(_shopper_for_output(self.merchant, shopper)).data)
+
+
+class ShopperDetailApi(MerchantAPIView):
+    required_scopes = {"GET": "shoppers:read"}
+
+    @extend_schema(operation_id="shoppers_retrieve", tags=["shoppers"], responses={200: s.ShopperOutputSerializer})
+    def get(self, request: Request, shopper_id: str) -> Response:
+        shopper = get_object_or_404(Shopper.objects.for_merchant(self.merchant), public_id=shopper_id)
+        return Response(s.ShopperOutputSerializer(_shopper_for_output(self.merchant, shopper)).data)
+
+
+class ShopperConsentsApi(MerchantAPIView):
+    required_scopes = {"POST": "shoppers:write"}
+
+    @extend_schema(
+        operation_id="shoppers_consents_change",
+        tags=["shoppers"],
+        request=s.ConsentChangeSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.ConsentEventOutputSerializer(many=True), **ERRORS},
+        description="Append consent decisions (granted or withdrawn) to the shopper's consent ledger.",
+    )
+    @idempotent
+    def post(self, request: Request, shopper_id: str) -> Response:
+        shopper = get_object_or_404(
+            Shopper.objects.for_merchant(self.merchant).filter(status="active"), public_id=shopper_id
+        )
+        data = self.parse(s.ConsentChangeSerializer)
+        events = shoppers.consent_record(shopper=shopper, consents=data["consents"], origin=self.consent_origin())
+        return Response(s.ConsentEventOutputSerializer(events, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class CardEnrollApi(MerchantAPIView):
+    required_scopes = {"POST": "shoppers:write"}
+
+    @extend_schema(
+        operation_id="cards_enroll",
+        tags=["cards"],
+        request=s.CardEnrollSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.CardEnrollOutputSerializer, **ERRORS},
+        description=(
+            "The checkout's “link this card to your rewards” tick: the provider's card id, the shopper "
+            "(an id, or details to create or match one) and the consent they gave."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.parse(s.CardEnrollSerializer)
+        if data["shopper_id"] is not None:
+            shopper = data["shopper_id"]
+            card = shoppers.card_enroll(
+                merchant=self.merchant, shopper=shopper, card=data["card"], linked_via="checkout"
+            )
+        else:
+            details = data["shopper"]
+            result = shoppers.shopper_create_or_match(
+                merchant=self.merchant,
+                data=details["shopper"],
+                consents=details["consents"],
+                origin=self.consent_origin(),
+                card=data["card"],
+            )
+            shopper = result.shopper
+            card = Card.objects.for_merchant(self.merchant).get(
+                fingerprint=shoppers.card_fingerprint(data["card"].token), status="active"
+            )
+        body = s.CardEnrollOutputSerializer({"card": card, "shopper": _shopper_for_output(self.merchant, shopper)}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class CardUnlinkApi(MerchantAPIView):
+    required_scopes = {"POST": "shoppers:write"}
+
+    @extend_schema(
+        operation_id="cards_unlink",
+        tags=["cards"],
+        request=None,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: s.CardOutputSerializer, **ERRORS},
+    )
+    @idempotent
+    def post(self, request: Request, card_id: str) -> Response:
+        card = get_object_or_404(Card.objects.for_merchant(self.merchant), public_id=card_id)
+        return Response(s.CardOutputSerializer(shoppers.card_unlink(card=card)).data)
+
+
+class PurchaseCreateApi(MerchantAPIView):
+    required_scopes = {"POST": "purchases:write"}
+
+    @extend_schema(
+        operation_id="purchases_create",
+        tags=["purchases"],
+        request=s.PurchaseInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.PurchaseOutputSerializer, 200: s.PurchaseOutputSerializer, **ERRORS},
+        description=(
+            "Record one purchase. 201 when stored; 200 with the stored purchase when this `external_id` was "
+            "already recorded (or its basket was matched onto a card-network transaction)."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.parse(s.PurchaseInputSerializer)
+        result = purchases.purchase_record(merchant=self.merchant, data=data)
+        return Response(
+            s.PurchaseOutputSerializer(result.purchase).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class PurchaseBatchApi(MerchantAPIView):
+    required_scopes = {"POST": "purchases:write"}
+
+    @extend_schema(
+        operation_id="purchases_batch",
+        tags=["purchases"],
+        request=s.BatchInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: s.BatchOutputSerializer, **ERRORS},
+        description=(
+            "Record up to 1,000 purchases (each shaped as for `purchases_create`). Every row gets a result: "
+            "created, duplicate, basket_matched, or error with its fields. Good rows are stored even when "
+            "others fail."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        raw_rows = self.parse(s.BatchInputSerializer)["purchases"]
+        context = self.get_serializer_context()
+        rows: list[Any] = []
+        for raw in raw_rows:
+            row = s.PurchaseInputSerializer(data=raw, context=context)
+            if row.is_valid():
+                rows.append(row.validated_data)
+            else:
+                rows.append(ApplicationError("This row is invalid.", code="invalid", fields=_flat(row.errors)))
+        results = batch.purchase_record_batch(merchant=self.merchant, rows=rows)
+        body = {
+            "created": sum(r.status in ("created", "basket_matched") for r in results),
+            "duplicates": sum(r.status == "duplicate" for r in results),
+            "errors": sum(r.status == "error" for r in results),
+            "results": [
+                {
+                    "index": r.index,
+                    "status": r.status,
+                    "purchase_id": r.purchase.public_id if r.purchase else None,
+                    "error": {"code": r.error.code, "message": r.error.message, "fields": r.error.fields}
+                    if r.error
+                    else None,
+                }
+                for r in results
+            ],
+        }
+        return Response(s.BatchOutputSerializer(body).data)
+
+
+def _flat(errors: Any) -> dict[str, Any]:
+    return {
+        key: [str(message) for message in value] if isinstance(value, list) else value for key, value in errors.items()
+    }
+
+
+class PurchaseRefundApi(MerchantAPIView):
+    required_scopes = {"POST": "purchases:write"}
+
+    @extend_schema(
+        operation_id="purchases_refund",
+        tags=["purchases"],
+        request=s.RefundInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={200: s.PurchaseOutputSerializer, **ERRORS},
+    )
+    @idempotent
+    def post(self, request: Request, purchase_id: str) -> Response:
+        purchase = get_object_or_404(Purchase.objects.for_merchant(self.merchant), public_id=purchase_id)
+        data = self.parse(s.RefundInputSerializer)
+        refunded = purchases.purchase_refund(
+            merchant=self.merchant, purchase_id=purchase.pk, amount_minor=data["amount_minor"]
+        )
+        return Response(s.PurchaseOutputSerializer(refunded).data)
+
+
+class VisitCreateApi(MerchantAPIView):
+    required_scopes = {"POST": "purchases:write"}
+
+    @extend_schema(
+        operation_id="visits_create",
+        tags=["visits"],
+        request=s.VisitInputSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: s.VisitOutputSerializer, **ERRORS},
+        description="A presence event: store Wi-Fi, an app geofence or a kiosk saw the shopper in a store.",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.parse(s.VisitInputSerializer)
+        shopper = data["shopper_id"]
+        if shopper is None and data["card_id"]:
+            shopper, _ = shoppers.shopper_find(merchant=self.merchant, card_token=data["card_id"])
+        visit = purchases.visit_record(
+            merchant=self.merchant,
+            store=data["store"],
+            occurred_at=data["occurred_at"],
+            source=data["source"],
+            shopper=shopper,
+        )
+        return Response(s.VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)

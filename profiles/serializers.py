@@ -1,0 +1,351 @@
+"""API input and output shapes. Input serializers parse only; services decide."""
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from merchants.errors import ApplicationError
+from merchants.models import Store
+from profiles.models import (
+    Card,
+    CardScheme,
+    Channel,
+    ConsentChannel,
+    ConsentEvent,
+    ConsentPurpose,
+    ContactKind,
+    JoinedVia,
+    Purchase,
+    PurchaseState,
+    Shopper,
+    VisitSource,
+)
+from profiles.services.purchases import LineItemInput, PurchaseInput
+from profiles.services.shoppers import (
+    CardInput,
+    ConsentInput,
+    ContactInput,
+    ShopperInput,
+    normalize_email,
+    normalize_phone,
+)
+
+
+class MerchantScopedStoreField(serializers.PrimaryKeyRelatedField):
+    """A store id of the calling merchant; another merchant's id reads as unknown."""
+
+    default_error_messages = {"does_not_exist": "No store with id {pk_value}."}
+
+    def get_queryset(self) -> Any:
+        return Store.objects.for_merchant(self.context["merchant"])
+
+
+class MerchantScopedShopperField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": "No shopper with id {value}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="public_id", **kwargs)
+
+    def get_queryset(self) -> Any:
+        return Shopper.objects.for_merchant(self.context["merchant"]).exclude(status="erased")
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ConsentChannel.choices)
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    granted = serializers.BooleanField()
+    wording_version = serializers.CharField(max_length=50, required=False, default="")
+
+    def to_internal_value(self, data: Any) -> ConsentInput:
+        values = super().to_internal_value(data)
+        return ConsentInput(
+            channel=values["channel"],
+            purpose=values["purpose"],
+            is_granted=values["granted"],
+            wording_version=values["wording_version"],
+        )
+
+
+class CardInputSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=200, help_text="The payment provider's card id (token). Never the number.")
+    scheme = serializers.ChoiceField(choices=CardScheme.choices, required=False, default=CardScheme.OTHER)
+    first_six = serializers.RegexField(r"^\d{6}$", required=False, default="", allow_blank=True)
+    last_four = serializers.RegexField(r"^\d{4}$")
+    expiry_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True, default=None)
+    expiry_year = serializers.IntegerField(
+        min_value=2000, max_value=2100, required=False, allow_null=True, default=None
+    )
+
+    def to_internal_value(self, data: Any) -> CardInput:
+        values = super().to_internal_value(data)
+        return CardInput(
+            token=values["id"],
+            scheme=values["scheme"],
+            first_six=values["first_six"],
+            last_four=values["last_four"],
+            expiry_month=values["expiry_month"],
+            expiry_year=values["expiry_year"],
+        )
+
+
+class ShopperInputSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    email_verified = serializers.BooleanField(
+        required=False, default=False, help_text="True when your checkout has confirmed the address."
+    )
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    phone_verified = serializers.BooleanField(required=False, default=False)
+    birthday = serializers.DateField(required=False, allow_null=True, default=None)
+    language = serializers.ChoiceField(choices=["en", "ko", "zh-hant", "ar"], required=False, default="")
+    home_store = MerchantScopedStoreField(required=False, allow_null=True, default=None)
+    joined_via = serializers.ChoiceField(choices=JoinedVia.choices, required=False, default=JoinedVia.CHECKOUT)
+    consents = ConsentInputSerializer(many=True, required=False, default=list)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        contacts = []
+        errors: dict[str, list[str]] = {}
+        if attrs["email"]:
+            try:
+                contacts.append(
+                    ContactInput(ContactKind.EMAIL, normalize_email(attrs["email"]), attrs["email_verified"])
+                )
+            except ApplicationError as error:
+                errors["email"] = [error.message]
+        if attrs["phone"]:
+            try:
+                contacts.append(
+                    ContactInput(
+                        ContactKind.PHONE,
+                        normalize_phone(attrs["phone"]),
+                        attrs["phone_verified"],
+                    )
+                )
+            except ApplicationError as error:
+                errors["phone"] = [error.message]
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["shopper"] = ShopperInput(
+            first_name=attrs["first_name"],
+            last_name=attrs["last_name"],
+            birthday=attrs["birthday"],
+            language=attrs["language"],
+            home_store=attrs["home_store"],
+            joined_via=attrs["joined_via"],
+            contacts=tuple(contacts),
+        )
+        return attrs
+
+
+class ShopperCreateSerializer(ShopperInputSerializer):
+    card = CardInputSerializer(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if not (attrs["shopper"].contacts or attrs["card"] or attrs["first_name"] or attrs["last_name"]):
+            raise serializers.ValidationError("Send at least an email, a phone, a card or a name.")
+        return attrs
+
+
+class CardEnrollSerializer(serializers.Serializer):
+    card = CardInputSerializer()
+    shopper_id = MerchantScopedShopperField(required=False, allow_null=True, default=None)
+    shopper = ShopperInputSerializer(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["shopper_id"] is None and attrs["shopper"] is None:
+            raise serializers.ValidationError({"shopper": ["Send `shopper_id` or the shopper's details."]})
+        return attrs
+
+
+class LineItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    name = serializers.CharField(max_length=200)
+    category = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
+    unit_price_minor = serializers.IntegerField(min_value=0, max_value=10**12)
+
+
+class PurchaseInputSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100, help_text="Your order id: a purchase is stored once per id.")
+    amount_minor = serializers.IntegerField(min_value=1, max_value=10**12, help_text="In minor units (cents).")
+    currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, the merchant's currency.")
+    occurred_at = serializers.DateTimeField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    store = MerchantScopedStoreField(required=False, allow_null=True, default=None)
+    shopper_id = MerchantScopedShopperField(required=False, allow_null=True, default=None)
+    card_id = serializers.CharField(
+        max_length=200, required=False, allow_null=True, default=None, help_text="The provider's card id (token)."
+    )
+    line_items = LineItemSerializer(many=True, required=False, default=list, max_length=500)
+
+    def validate_occurred_at(self, value: Any) -> Any:
+        if value > timezone.now() + timezone.timedelta(minutes=10):
+            raise serializers.ValidationError("A purchase cannot be in the future.")
+        return value
+
+    def to_internal_value(self, data: Any) -> PurchaseInput:
+        values = super().to_internal_value(data)
+        return PurchaseInput(
+            external_id=values["external_id"],
+            amount_minor=values["amount_minor"],
+            currency=values["currency"],
+            occurred_at=values["occurred_at"],
+            channel=values["channel"],
+            store=values["store"],
+            shopper=values["shopper_id"],
+            card_token=values["card_id"],
+            state=PurchaseState.CLEARED,
+            line_items=tuple(LineItemInput(**item) for item in values["line_items"]),
+        )
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount_minor = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None, help_text="Leave out to refund what remains."
+    )
+
+
+class VisitInputSerializer(serializers.Serializer):
+    store = MerchantScopedStoreField()
+    occurred_at = serializers.DateTimeField()
+    source = serializers.ChoiceField(choices=VisitSource.choices)
+    shopper_id = MerchantScopedShopperField(required=False, allow_null=True, default=None)
+    card_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
+
+
+class ConsentChangeSerializer(serializers.Serializer):
+    consents = ConsentInputSerializer(many=True, min_length=1)
+
+
+# Output
+
+
+class CardOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = Card
+        fields = ["id", "scheme", "first_six", "last_four", "expiry_month", "expiry_year", "status", "linked_at"]
+
+
+class ShopperOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    emails = serializers.SerializerMethodField()
+    phones = serializers.SerializerMethodField()
+    cards = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shopper
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "birthday",
+            "language",
+            "home_store",
+            "joined_via",
+            "status",
+            "emails",
+            "phones",
+            "cards",
+            "created_at",
+        ]
+
+    def _contacts(self, shopper: Shopper, kind: str) -> list[dict[str, Any]]:
+        return [
+            {"value": contact.value, "verified": contact.is_verified}
+            for contact in shopper.contacts.all()
+            if contact.kind == kind
+        ]
+
+    def get_emails(self, shopper: Shopper) -> list[dict[str, Any]]:
+        return self._contacts(shopper, ContactKind.EMAIL)
+
+    def get_phones(self, shopper: Shopper) -> list[dict[str, Any]]:
+        return self._contacts(shopper, ContactKind.PHONE)
+
+    def get_cards(self, shopper: Shopper) -> list[dict[str, Any]]:
+        return CardOutputSerializer([c for c in shopper.cards.all() if c.status == "active"], many=True).data
+
+
+class ShopperMatchOutputSerializer(serializers.Serializer):
+    shopper = ShopperOutputSerializer()
+    created = serializers.BooleanField()
+    matched_by = serializers.CharField(allow_null=True)
+
+
+class CardEnrollOutputSerializer(serializers.Serializer):
+    card = CardOutputSerializer()
+    shopper = ShopperOutputSerializer()
+
+
+class PurchaseOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    shopper_id = serializers.UUIDField(source="shopper.public_id", allow_null=True, default=None)
+
+    class Meta:
+        model = Purchase
+        fields = [
+            "id",
+            "external_id",
+            "source",
+            "state",
+            "channel",
+            "store",
+            "shopper_id",
+            "amount_minor",
+            "refunded_minor",
+            "currency",
+            "occurred_at",
+        ]
+
+
+class BatchInputSerializer(serializers.Serializer):
+    purchases = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+
+
+class BatchRowOutputSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "basket_matched", "error"])
+    purchase_id = serializers.UUIDField(allow_null=True)
+    error = serializers.DictField(allow_null=True)
+
+
+class BatchOutputSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    results = BatchRowOutputSerializer(many=True)
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    purpose = serializers.CharField()
+    granted = serializers.BooleanField()
+    occurred_at = serializers.DateTimeField()
+    source = serializers.CharField()
+    wording_version = serializers.CharField()
+
+
+class ConsentEventOutputSerializer(serializers.ModelSerializer):
+    granted = serializers.BooleanField(source="is_granted")
+
+    class Meta:
+        model = ConsentEvent
+        fields = ["channel", "purpose", "granted", "occurred_at", "source", "source_ref", "wording_version"]
+
+
+class ConsentsOutputSerializer(serializers.Serializer):
+    current = ConsentStateSerializer(many=True)
+    history = ConsentEventOutputSerializer(many=True)
+
+
+class VisitOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    store = serializers.IntegerField(source="store_id")
+    occurred_at = serializers.DateTimeField()
+    source = serializers.CharField()
+    shopper_id = serializers.UUIDField(source="shopper.public_id", allow_null=True, default=None)
