@@ -33,6 +33,19 @@ SCHEDULE = [
         minute="7",
         expires_seconds=3500,
     ),
+    PeriodicTask(
+        name="Process network events left pending",
+        task="profiles.process_pending_network_events",
+        minute="*/5",
+        expires_seconds=280,
+    ),
+    PeriodicTask(
+        name="Rebuild rollups from raw purchases and report drift",
+        task="profiles.reconcile_rollups",
+        minute="40",
+        hour="2",
+        expires_seconds=20 * 3600,
+    ),
 ]
 
 # Entries written by the command carry this prefix; others (made in the admin) are left alone.

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 from merchants.errors import ApplicationError, NotFoundError
 from merchants.idempotency import idempotent
 from profiles import serializers as s
-from profiles.models import Card, ConsentSource, ContactPoint, Purchase, Shopper
-from profiles.services import batch, purchases, shoppers
+from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
+from profiles.services import batch, network, purchases, shoppers
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -334,3 +334,40 @@ class VisitCreateApi(MerchantAPIView):
             shopper=shopper,
         )
         return Response(s.VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+
+class NetworkWebhookApi(APIView):
+    """Card-network transaction events, signed with the connection's secret instead of an API key."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes: list[type] = []
+
+    @extend_schema(
+        operation_id="network_events_receive",
+        tags=["network feed"],
+        request={"application/json": {"type": "object"}},
+        parameters=[
+            OpenApiParameter(
+                network.SIGNATURE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.raw_body" under the connection secret>`',
+            )
+        ],
+        responses={200: OpenApiResponse(description='`{"status": "accepted" | "duplicate"}`'), **ERRORS},
+        description=(
+            "One transaction event (`transaction.auth`, `transaction.clearing`, `transaction.refund`). "
+            "Accepted once per event id, processed after the response; see profiles/services/network.py "
+            "for the body."
+        ),
+    )
+    def post(self, request: Request, connection_id: str) -> Response:
+        connection = get_object_or_404(NetworkConnection.objects.filter(is_active=True), public_id=connection_id)
+        received = network.network_event_receive(
+            connection=connection,
+            body=request.body,
+            signature=request.headers.get(network.SIGNATURE_HEADER, ""),
+        )
+        return Response({"status": "accepted" if received.is_new else "duplicate", "event_id": received.event.event_id})

@@ -132,6 +132,49 @@ def _match_network_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase
     )
 
 
+def _match_checkout_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
+    """A checkout purchase (with its basket) that this network transaction confirms."""
+    return (
+        Purchase.objects.for_merchant(merchant)
+        .select_for_update(skip_locked=True)
+        .filter(
+            source=PurchaseSource.API,
+            network_transaction_id__isnull=True,
+            store=data.store,
+            amount_minor=data.amount_minor,
+            occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
+        )
+        .order_by("occurred_at")
+        .first()
+    )
+
+
+def _match_transaction(
+    purchase: Purchase, data: PurchaseInput, card: Card | None, shopper: Shopper | None
+) -> PurchaseResult:
+    """Tie a network transaction to the checkout purchase it confirms; it is not counted twice."""
+    purchase.network_transaction_id = data.network_transaction_id
+    fields = ["network_transaction_id", "updated_at"]
+    if purchase.card_id is None and card is not None:
+        purchase.card = card
+        fields.append("card")
+    _save_learning_shopper(purchase, shopper, fields)
+    return PurchaseResult(purchase=purchase, created=False, basket_matched=True)
+
+
+def _save_learning_shopper(purchase: Purchase, shopper: Shopper | None, fields: list[str]) -> None:
+    """Save a matched purchase; if the match told us its shopper, move it into their rollup."""
+    gained_shopper = purchase.shopper_id is None and shopper is not None
+    if gained_shopper:
+        # Taken out and put back with its shopper, so "identified" counts stay exact.
+        rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
+        purchase.shopper = shopper
+        fields.append("shopper")
+    purchase.save(update_fields=fields)
+    if gained_shopper:
+        rollups.purchases_add(purchase_ids=[purchase.pk])
+
+
 def _attach_line_items(purchase: Purchase, items: Sequence[LineItemInput]) -> None:
     LineItem.objects.bulk_create(
         [
@@ -166,6 +209,10 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         network_purchase = _match_network_purchase(merchant, data)
         if network_purchase is not None:
             return _match_basket(merchant, network_purchase, data, shopper)
+    if data.source == PurchaseSource.NETWORK and data.store is not None:
+        checkout_purchase = _match_checkout_purchase(merchant, data)
+        if checkout_purchase is not None:
+            return _match_transaction(checkout_purchase, data, card, shopper)
 
     purchase = Purchase(
         merchant=merchant,
@@ -202,17 +249,8 @@ def _match_basket(
 ) -> PurchaseResult:
     """Give a network purchase the basket a checkout sent for it; it is not counted twice."""
     purchase.basket_external_id = data.external_id
-    fields = ["basket_external_id", "updated_at"]
-    gained_shopper = purchase.shopper_id is None and shopper is not None
-    if gained_shopper:
-        # Taken out and put back with its shopper, so "identified" counts stay exact.
-        rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
-        purchase.shopper = shopper
-        fields.append("shopper")
-    purchase.save(update_fields=fields)
+    _save_learning_shopper(purchase, shopper, ["basket_external_id", "updated_at"])
     _attach_line_items(purchase, data.line_items)
-    if gained_shopper:
-        rollups.purchases_add(purchase_ids=[purchase.pk])
     return PurchaseResult(purchase=purchase, created=False, basket_matched=True)
 
 
