@@ -87,6 +87,7 @@ class ShopperCreateApi(MerchantAPIView):
             consents=data["consents"],
             origin=self.consent_origin(),
             card=data["card"],
+            preferences=dict(data["preferences"]),
         )
         body = s.ShopperMatchOutputSerializer(
             {
@@ -188,6 +189,7 @@ class CardEnrollApi(MerchantAPIView):
                 consents=details["consents"],
                 origin=self.consent_origin(),
                 card=data["card"],
+                preferences=dict(details["preferences"]),
             )
             shopper = result.shopper
             card = Card.objects.for_merchant(self.merchant).get(

@@ -89,6 +89,16 @@ class CardInputSerializer(serializers.Serializer):
         )
 
 
+class PreferencesSerializer(serializers.Serializer):
+    sizes = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=20)
+    colours = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=20)
+    brands = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20)
+    styles = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20)
+    favourite_categories = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=20
+    )
+
+
 class ShopperInputSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
@@ -103,6 +113,7 @@ class ShopperInputSerializer(serializers.Serializer):
     home_store = MerchantScopedStoreField(required=False, allow_null=True, default=None)
     joined_via = serializers.ChoiceField(choices=JoinedVia.choices, required=False, default=JoinedVia.CHECKOUT)
     consents = ConsentInputSerializer(many=True, required=False, default=list)
+    preferences = PreferencesSerializer(required=False, default=dict)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         contacts = []

@@ -24,6 +24,7 @@ from profiles.models import (
     ContactPoint,
     JoinedVia,
     Shopper,
+    ShopperPreferences,
     ShopperStatus,
 )
 
@@ -101,6 +102,9 @@ class ShopperInput:
     home_store: Store | None = None
     joined_via: str = JoinedVia.API
     contacts: Sequence[ContactInput] = field(default_factory=tuple)
+
+
+PREFERENCE_FIELDS = ("sizes", "colours", "brands", "styles", "favourite_categories")
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,28 @@ def consent_record(
     )
 
 
+def preferences_add(*, shopper: Shopper, preferences: dict[str, Sequence[str]]) -> ShopperPreferences:
+    """Add what the shopper told us to what we knew (a union: nothing they said before is lost)."""
+    unknown = set(preferences) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ApplicationError(
+            f"Unknown preference: {', '.join(sorted(unknown))}.", code="invalid", field="preferences"
+        )
+    stored, _ = ShopperPreferences.objects.select_for_update().get_or_create(
+        shopper=shopper, defaults={"merchant_id": shopper.merchant_id}
+    )
+    changed = []
+    for name, values in preferences.items():
+        current = list(getattr(stored, name))
+        additions = [value.strip() for value in values if value.strip() and value.strip() not in current]
+        if additions:
+            setattr(stored, name, current + additions)
+            changed.append(name)
+    if changed:
+        stored.save(update_fields=[*changed, "updated_at"])
+    return stored
+
+
 @transaction.atomic
 def shopper_create_or_match(
     *,
@@ -212,6 +238,7 @@ def shopper_create_or_match(
     consents: Sequence[ConsentInput] = (),
     origin: ConsentOrigin,
     card: CardInput | None = None,
+    preferences: dict[str, Sequence[str]] | None = None,
 ) -> MatchResult:
     """Find the shopper this card or verified contact already identifies, or create one.
 
@@ -258,6 +285,8 @@ def shopper_create_or_match(
         contact_add(shopper=shopper, contact=contact)
     if consents:
         consent_record(shopper=shopper, consents=consents, origin=origin)
+    if preferences:
+        preferences_add(shopper=shopper, preferences=preferences)
     if card is not None:
         card_enroll(merchant=merchant, shopper=shopper, card=card, linked_via=data.joined_via)
     return MatchResult(shopper=shopper, created=created, matched_by=matched_by)

@@ -446,3 +446,14 @@ def test_scope_is_required(merchant):
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "missing_scope"
+
+
+def test_preferences_accumulate(api_client, merchant):
+    from profiles.models import ShopperPreferences
+
+    body = {"email": "p@example.com", "email_verified": True, "preferences": {"sizes": ["M"], "brands": ["Acme"]}}
+    post(api_client, "api_shopper_create", body)
+    post(api_client, "api_shopper_create", {**body, "preferences": {"sizes": ["L", "M"], "colours": ["navy"]}})
+
+    stored = ShopperPreferences.objects.get(shopper__merchant=merchant)
+    assert (stored.sizes, stored.brands, stored.colours) == (["M", "L"], ["Acme"], ["navy"])
