@@ -223,6 +223,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": LANGUAGES,
+        "PurchaseChannelEnum": "profiles.models.Channel",
+        "ConsentChannelEnum": "profiles.models.ConsentChannel",
+    },
 }
 
 # Celery. With no broker configured, `make demo` runs the worker on kombu's

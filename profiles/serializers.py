@@ -2,7 +2,10 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from merchants.errors import ApplicationError
@@ -32,6 +35,7 @@ from profiles.services.shoppers import (
 )
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class MerchantScopedStoreField(serializers.PrimaryKeyRelatedField):
     """A store id of the calling merchant; another merchant's id reads as unknown."""
 
@@ -41,6 +45,7 @@ class MerchantScopedStoreField(serializers.PrimaryKeyRelatedField):
         return Store.objects.for_merchant(self.context["merchant"])
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class MerchantScopedShopperField(serializers.SlugRelatedField):
     default_error_messages = {"does_not_exist": "No shopper with id {value}."}
 
@@ -55,7 +60,7 @@ class ConsentInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ConsentChannel.choices)
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()
-    wording_version = serializers.CharField(max_length=50, required=False, default="")
+    wording_version = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
 
     def to_internal_value(self, data: Any) -> ConsentInput:
         values = super().to_internal_value(data)
@@ -70,7 +75,7 @@ class ConsentInputSerializer(serializers.Serializer):
 class CardInputSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=200, help_text="The payment provider's card id (token). Never the number.")
     scheme = serializers.ChoiceField(choices=CardScheme.choices, required=False, default=CardScheme.OTHER)
-    first_six = serializers.RegexField(r"^\d{6}$", required=False, default="", allow_blank=True)
+    first_six = serializers.RegexField(r"^(\d{6})?$", required=False, default="", allow_blank=True)
     last_four = serializers.RegexField(r"^\d{4}$")
     expiry_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True, default=None)
     expiry_year = serializers.IntegerField(
@@ -109,7 +114,7 @@ class ShopperInputSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     phone_verified = serializers.BooleanField(required=False, default=False)
     birthday = serializers.DateField(required=False, allow_null=True, default=None)
-    language = serializers.ChoiceField(choices=["en", "ko", "zh-hant", "ar"], required=False, default="")
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, default="", allow_blank=True)
     home_store = MerchantScopedStoreField(required=False, allow_null=True, default=None)
     joined_via = serializers.ChoiceField(choices=JoinedVia.choices, required=False, default=JoinedVia.CHECKOUT)
     consents = ConsentInputSerializer(many=True, required=False, default=list)
