@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from merchants.errors import error_body
 
-_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+_WORD = re.compile(r"[A-Za-z0-9-]")
 PAN_MESSAGE = (
     "This looks like a card number. Storeloop never accepts card numbers: send the card id (token) "
     "from your payment provider, with the first six and last four digits."
@@ -34,10 +34,31 @@ def passes_luhn(digits: str) -> bool:
 
 
 def contains_card_number(text: str) -> bool:
-    for match in _CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and passes_luhn(digits):
-            return True
+    """13–19 digits, single spaces or dashes allowed between them, standing on their own (so a
+    UUID or a longer id is not mistaken for one), that pass the Luhn check."""
+    length = len(text)
+    for start in range(length):
+        if not text[start].isdigit() or (start and _WORD.match(text[start - 1])):
+            continue
+        digits = ""
+        position = start
+        while position < length:
+            char = text[position]
+            if char.isdigit():
+                digits += char
+                if len(digits) > 19:
+                    break
+                after = text[position + 1] if position + 1 < length else ""
+                ends_here = not after or not _WORD.match(after)
+                if len(digits) >= 13 and ends_here and passes_luhn(digits):
+                    return True
+            elif (
+                char in " -" and position + 1 < length and text[position + 1].isdigit() and text[position - 1].isdigit()
+            ):
+                pass
+            else:
+                break
+            position += 1
     return False
 
 

@@ -9,23 +9,23 @@ Each row gets its own result; a bad row never stops the good ones.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from merchants.errors import ApplicationError
 from merchants.models import Merchant
-from profiles.models import Card, CardStatus, LineItem, Purchase, PurchaseSource, ShopperStatus
-from profiles.services import rollups
+from profiles.models import Card, CardStatus, Purchase, PurchaseSource
 from profiles.services.purchases import (
     BASKET_MATCH_WINDOW,
     PurchaseInput,
+    ResolvedPurchase,
     check_purchase,
+    effective_shopper,
     purchase_record,
+    purchases_insert,
 )
 from profiles.services.shoppers import card_fingerprint
-from profiles.signals import purchase_recorded
 
 MAX_BATCH = 1000
 
@@ -156,113 +156,22 @@ def _rows_needing_basket_match(merchant: Merchant, candidates: dict[int, Purchas
 
 
 def _insert(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> dict[int, Purchase]:
+    """Resolve every card in one query, then insert the lot with purchases_insert."""
     if not candidates:
         return {}
-    tokens = {row.card_token for row in candidates.values() if row.card_token}
+    fingerprints = {row.card_token: card_fingerprint(row.card_token) for row in candidates.values() if row.card_token}
     cards = {
-        fingerprint: (card_id, shopper_id, shopper_status)
-        for card_id, fingerprint, shopper_id, shopper_status in Card.objects.for_merchant(merchant)
-        .filter(fingerprint__in=[card_fingerprint(token) for token in tokens], status=CardStatus.ACTIVE)
-        .values_list("id", "fingerprint", "shopper_id", "shopper__status")
+        card.fingerprint: card
+        for card in Card.objects.for_merchant(merchant)
+        .filter(fingerprint__in=fingerprints.values(), status=CardStatus.ACTIVE)
+        .select_related("shopper")
     }
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "store_id",
-            "shopper_id",
-            "card_id",
-            "channel",
-            "amount_minor",
-            "currency",
-            "occurred_at",
-            "source",
-            "external_id",
-            "network_transaction_id",
-            "state",
-        )
-    }
+    resolved = []
     for row in candidates.values():
-        card_id, card_shopper_id, card_shopper_status = (
-            cards.get(card_fingerprint(row.card_token), (None, None, None)) if row.card_token else (None, None, None)
+        card = cards.get(fingerprints[row.card_token]) if row.card_token else None
+        shopper = row.shopper or (card.shopper if card is not None else None)
+        resolved.append(
+            ResolvedPurchase(data=row, card_id=card.pk if card else None, shopper=effective_shopper(shopper))
         )
-        shopper_id = row.shopper.pk if row.shopper is not None else card_shopper_id
-        if row.shopper is None and card_shopper_status == ShopperStatus.ERASED:
-            shopper_id = None
-        for name, value in (
-            ("store_id", row.store.pk if row.store else None),
-            ("shopper_id", shopper_id),
-            ("card_id", card_id),
-            ("channel", row.channel),
-            ("amount_minor", row.amount_minor),
-            ("currency", row.currency),
-            ("occurred_at", row.occurred_at),
-            ("source", row.source),
-            ("external_id", row.external_id),
-            ("network_transaction_id", row.network_transaction_id),
-            ("state", row.state),
-        ):
-            columns[name].append(value)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO profiles_purchase
-                (merchant_id, public_id, store_id, shopper_id, card_id, channel, amount_minor, refunded_minor,
-                 currency, occurred_at, source, external_id, network_transaction_id, state, created_at, updated_at)
-            SELECT %s, gen_random_uuid(), r.store_id, r.shopper_id, r.card_id, r.channel, r.amount_minor, 0,
-                   r.currency, r.occurred_at, r.source, r.external_id, r.network_transaction_id, r.state, now(), now()
-              FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[],
-                          %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[])
-                AS r(store_id, shopper_id, card_id, channel, amount_minor, currency, occurred_at, source,
-                     external_id, network_transaction_id, state)
-            ON CONFLICT DO NOTHING
-            RETURNING id, public_id, source, external_id, shopper_id, card_id
-            """,
-            [merchant.pk, *columns.values()],
-        )
-        inserted = {
-            (source, external_id): (pk, public_id, shopper_id, card_id)
-            for pk, public_id, source, external_id, shopper_id, card_id in cursor.fetchall()
-        }
-    purchases: dict[int, Purchase] = {}
-    items: list[LineItem] = []
-    for index, row in candidates.items():
-        found = inserted.get((row.source, row.external_id))
-        if found is None:
-            continue
-        pk, public_id, shopper_id, card_id = found
-        purchase = Purchase(
-            pk=pk,
-            public_id=public_id,
-            merchant=merchant,
-            store=row.store,
-            shopper_id=shopper_id,
-            card_id=card_id,
-            channel=row.channel,
-            amount_minor=row.amount_minor,
-            refunded_minor=0,
-            currency=row.currency,
-            occurred_at=row.occurred_at,
-            source=row.source,
-            external_id=row.external_id,
-            network_transaction_id=row.network_transaction_id,
-            state=row.state,
-        )
-        purchases[index] = purchase
-        items.extend(
-            LineItem(
-                merchant=merchant,
-                purchase_id=pk,
-                sku=item.sku,
-                name=item.name,
-                category=item.category,
-                quantity=item.quantity,
-                unit_price_minor=item.unit_price_minor,
-            )
-            for item in row.line_items
-        )
-    if items:
-        LineItem.objects.bulk_create(items, batch_size=2000)
-    rollups.purchases_add(purchase_ids=[purchase.pk for purchase in purchases.values()])
-    for purchase in purchases.values():
-        purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=purchase)
-    return purchases
+    inserted = purchases_insert(merchant=merchant, rows=resolved)
+    return {index: purchase for index, purchase in zip(candidates, inserted, strict=True) if purchase is not None}

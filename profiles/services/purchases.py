@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from merchants.errors import ApplicationError, ConflictError
@@ -104,6 +104,15 @@ def _same_purchase(existing: Purchase, data: PurchaseInput) -> Purchase:
     return existing
 
 
+def effective_shopper(shopper: Shopper | None) -> Shopper | None:
+    """Purchases of a merged profile go to the profile it was merged into; an erased one gets none."""
+    if shopper is None or shopper.status == ShopperStatus.ACTIVE:
+        return shopper
+    if shopper.status == ShopperStatus.MERGED and shopper.merged_into_id:
+        return Shopper.objects.filter(pk=shopper.merged_into_id, status=ShopperStatus.ACTIVE).first()
+    return None
+
+
 def _resolve_card(merchant: Merchant, card_token: str | None) -> Card | None:
     if not card_token:
         return None
@@ -175,21 +184,23 @@ def _save_learning_shopper(purchase: Purchase, shopper: Shopper | None, fields: 
         rollups.purchases_add(purchase_ids=[purchase.pk])
 
 
+def _line_items(purchase: Purchase, items: Sequence[LineItemInput]) -> list[LineItem]:
+    return [
+        LineItem(
+            merchant_id=purchase.merchant_id,
+            purchase=purchase,
+            sku=item.sku,
+            name=item.name,
+            category=item.category,
+            quantity=item.quantity,
+            unit_price_minor=item.unit_price_minor,
+        )
+        for item in items
+    ]
+
+
 def _attach_line_items(purchase: Purchase, items: Sequence[LineItemInput]) -> None:
-    LineItem.objects.bulk_create(
-        [
-            LineItem(
-                merchant_id=purchase.merchant_id,
-                purchase=purchase,
-                sku=item.sku,
-                name=item.name,
-                category=item.category,
-                quantity=item.quantity,
-                unit_price_minor=item.unit_price_minor,
-            )
-            for item in items
-        ]
-    )
+    LineItem.objects.bulk_create(_line_items(purchase, items))
 
 
 @transaction.atomic
@@ -201,9 +212,7 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
 
     card = _resolve_card(merchant, data.card_token)
-    shopper = data.shopper or (card.shopper if card is not None else None)
-    if shopper is not None and shopper.status != ShopperStatus.ACTIVE:
-        shopper = None if shopper.status == ShopperStatus.ERASED else shopper
+    shopper = effective_shopper(data.shopper or (card.shopper if card is not None else None))
 
     if data.source == PurchaseSource.API and data.line_items and data.store is not None:
         network_purchase = _match_network_purchase(merchant, data)
@@ -214,34 +223,118 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         if checkout_purchase is not None:
             return _match_transaction(checkout_purchase, data, card, shopper)
 
-    purchase = Purchase(
+    (purchase,) = purchases_insert(
         merchant=merchant,
-        store=data.store,
-        shopper=shopper,
-        card=card,
-        channel=data.channel,
-        amount_minor=data.amount_minor,
-        currency=data.currency,
-        occurred_at=data.occurred_at,
-        source=data.source,
-        external_id=data.external_id,
-        network_transaction_id=data.network_transaction_id,
-        state=data.state,
+        rows=[ResolvedPurchase(data=data, card_id=card.pk if card else None, shopper=shopper)],
     )
-    try:
-        with transaction.atomic():
-            purchase.save(force_insert=True)
-    except IntegrityError:
+    if purchase is None:
         # Another request recorded the same purchase between our check and our insert.
         existing = _find_existing(merchant, data)
         if existing is None:
-            raise
+            raise ConflictError("This purchase clashes with one already recorded.", code="purchase_conflict")
         return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
-    if data.line_items:
-        _attach_line_items(purchase, data.line_items)
-    rollups.purchases_add(purchase_ids=[purchase.pk])
-    purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=purchase)
     return PurchaseResult(purchase=purchase, created=True)
+
+
+@dataclass(frozen=True)
+class ResolvedPurchase:
+    """A validated purchase with its card and shopper already looked up."""
+
+    data: PurchaseInput
+    card_id: int | None
+    shopper: Shopper | None
+
+
+_INSERT_COLUMNS = (
+    ("store_id", "bigint"),
+    ("shopper_id", "bigint"),
+    ("card_id", "bigint"),
+    ("channel", "text"),
+    ("amount_minor", "bigint"),
+    ("currency", "text"),
+    ("occurred_at", "timestamptz"),
+    ("source", "text"),
+    ("external_id", "text"),
+    ("network_transaction_id", "text"),
+    ("state", "text"),
+)
+_INSERT_SQL = f"""
+    WITH inserted AS (
+        INSERT INTO profiles_purchase
+            (merchant_id, public_id, refunded_minor, created_at, updated_at, {", ".join(c for c, _ in _INSERT_COLUMNS)})
+        SELECT %s, gen_random_uuid(), 0, now(), now(), {", ".join(f"r.{c}" for c, _ in _INSERT_COLUMNS)}
+          FROM unnest({", ".join(f"%s::{t}[]" for _, t in _INSERT_COLUMNS)})
+            AS r({", ".join(c for c, _ in _INSERT_COLUMNS)})
+        ON CONFLICT DO NOTHING
+        RETURNING *
+    ),
+    shopper_rollup AS ({rollups.shopper_upsert_sql("inserted")}),
+    store_hour_rollup AS ({rollups.store_hour_upsert_sql("inserted")})
+    SELECT id, public_id, source, external_id FROM inserted
+"""  # noqa: S608 - fixed SQL; values are bound
+
+
+def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) -> list[Purchase | None]:
+    """Insert purchases and fold them into the rollups in one statement, then add line items and tell receivers.
+
+    A row already recorded (by its natural key) is skipped and comes back as None.
+    Call inside a transaction, after validation.
+    """
+    if not rows:
+        return []
+    values: dict[str, list[object]] = {column: [] for column, _ in _INSERT_COLUMNS}
+    for row in rows:
+        data = row.data
+        for column, value in (
+            ("store_id", data.store.pk if data.store else None),
+            ("shopper_id", row.shopper.pk if row.shopper else None),
+            ("card_id", row.card_id),
+            ("channel", data.channel),
+            ("amount_minor", data.amount_minor),
+            ("currency", data.currency),
+            ("occurred_at", data.occurred_at),
+            ("source", data.source),
+            ("external_id", data.external_id),
+            ("network_transaction_id", data.network_transaction_id),
+            ("state", data.state),
+        ):
+            values[column].append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, [merchant.pk, *values.values()])
+        inserted = {(source, external_id): (pk, public_id) for pk, public_id, source, external_id in cursor.fetchall()}
+    recorded: list[Purchase | None] = []
+    items: list[LineItem] = []
+    for row in rows:
+        data = row.data
+        found = inserted.get((data.source, data.external_id))
+        if found is None:
+            recorded.append(None)
+            continue
+        purchase = Purchase(
+            pk=found[0],
+            public_id=found[1],
+            merchant=merchant,
+            store=data.store,
+            shopper=row.shopper,
+            card_id=row.card_id,
+            channel=data.channel,
+            amount_minor=data.amount_minor,
+            refunded_minor=0,
+            currency=data.currency,
+            occurred_at=data.occurred_at,
+            source=data.source,
+            external_id=data.external_id,
+            network_transaction_id=data.network_transaction_id,
+            state=data.state,
+        )
+        recorded.append(purchase)
+        items.extend(_line_items(purchase, data.line_items))
+    if items:
+        LineItem.objects.bulk_create(items, batch_size=2000)
+    for new in recorded:
+        if new is not None:
+            purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=new)
+    return recorded
 
 
 def _match_basket(

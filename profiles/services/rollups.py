@@ -22,6 +22,81 @@ from merchants.models import Merchant
 # Local day and hour of a purchase: the store's time zone, or the merchant's for online purchases.
 _LOCAL_TIME = "(p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))"
 
+_ROLLUP_COLUMNS = (
+    "shopper_id, merchant_id, first_purchase_at, last_purchase_at, purchase_count, total_minor, "
+    "in_store_count, in_store_total_minor, online_count, online_total_minor, last_store_id, last_store_purchase_at"
+)
+
+
+def _shopper_rollup_select(source: str, where: str) -> str:
+    """The reference definition of a shopper's rollup, over the purchases in `source`."""
+    return f"""
+        SELECT p.shopper_id, p.merchant_id,
+               MIN(p.occurred_at) AS first_purchase_at, MAX(p.occurred_at) AS last_purchase_at,
+               COUNT(*) AS purchase_count, SUM(p.amount_minor - p.refunded_minor) AS total_minor,
+               COUNT(*) FILTER (WHERE p.channel = 'in_store') AS in_store_count,
+               COALESCE(SUM(p.amount_minor - p.refunded_minor) FILTER (WHERE p.channel = 'in_store'), 0)
+                   AS in_store_total_minor,
+               COUNT(*) FILTER (WHERE p.channel = 'online') AS online_count,
+               COALESCE(SUM(p.amount_minor - p.refunded_minor) FILTER (WHERE p.channel = 'online'), 0)
+                   AS online_total_minor,
+               (ARRAY_AGG(p.store_id ORDER BY p.occurred_at DESC, p.id DESC)
+                    FILTER (WHERE p.store_id IS NOT NULL))[1] AS last_store_id,
+               MAX(p.occurred_at) FILTER (WHERE p.store_id IS NOT NULL) AS last_store_purchase_at
+          FROM {source} p
+         WHERE p.amount_minor > p.refunded_minor AND p.shopper_id IS NOT NULL AND {where}
+         GROUP BY p.shopper_id, p.merchant_id
+    """  # noqa: S608 - fixed SQL; values are bound
+
+
+def _store_hour_select(source: str, where: str, sign: str = "1") -> str:
+    """Counting purchases in `source` grouped by store × local day × local hour, times `sign`."""
+    return f"""
+        SELECT p.merchant_id, p.store_id, {_LOCAL_TIME}::date AS day, EXTRACT(HOUR FROM {_LOCAL_TIME})::int AS hour,
+               {sign} * COUNT(*) AS purchase_count, {sign} * SUM(p.amount_minor - p.refunded_minor) AS total_minor,
+               {sign} * COUNT(p.shopper_id) AS identified_count
+          FROM {source} p
+          JOIN merchants_merchant m ON m.id = p.merchant_id
+          LEFT JOIN merchants_store s ON s.id = p.store_id
+         WHERE p.amount_minor > p.refunded_minor AND {where}
+         GROUP BY 1, 2, 3, 4
+    """  # noqa: S608
+
+
+def shopper_upsert_sql(source: str, where: str = "TRUE") -> str:
+    """SQL folding the purchases in `source` (a table or CTE name) into their shoppers' rollups."""
+    return f"""
+        INSERT INTO profiles_shopperrollup AS r ({_ROLLUP_COLUMNS})
+        {_shopper_rollup_select(source, where)}
+        ON CONFLICT (shopper_id) DO UPDATE SET
+            first_purchase_at = LEAST(r.first_purchase_at, EXCLUDED.first_purchase_at),
+            last_purchase_at = GREATEST(r.last_purchase_at, EXCLUDED.last_purchase_at),
+            purchase_count = r.purchase_count + EXCLUDED.purchase_count,
+            total_minor = r.total_minor + EXCLUDED.total_minor,
+            in_store_count = r.in_store_count + EXCLUDED.in_store_count,
+            in_store_total_minor = r.in_store_total_minor + EXCLUDED.in_store_total_minor,
+            online_count = r.online_count + EXCLUDED.online_count,
+            online_total_minor = r.online_total_minor + EXCLUDED.online_total_minor,
+            last_store_id = CASE
+                WHEN EXCLUDED.last_store_purchase_at IS NOT NULL
+                 AND (r.last_store_purchase_at IS NULL OR EXCLUDED.last_store_purchase_at >= r.last_store_purchase_at)
+                THEN EXCLUDED.last_store_id ELSE r.last_store_id END,
+            last_store_purchase_at = GREATEST(r.last_store_purchase_at, EXCLUDED.last_store_purchase_at)
+    """
+
+
+def store_hour_upsert_sql(source: str, where: str = "TRUE", sign: str = "1") -> str:
+    """SQL adding (sign 1) or taking away (sign -1) the purchases in `source` from their store-hour buckets."""
+    return f"""
+        INSERT INTO profiles_storehourrollup
+            (merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count)
+        {_store_hour_select(source, where, sign)}
+        ON CONFLICT ON CONSTRAINT store_hour_rollup_key DO UPDATE SET
+            purchase_count = profiles_storehourrollup.purchase_count + EXCLUDED.purchase_count,
+            total_minor = profiles_storehourrollup.total_minor + EXCLUDED.total_minor,
+            identified_count = profiles_storehourrollup.identified_count + EXCLUDED.identified_count
+    """
+
 
 def store_hour_apply(*, purchase_ids: Sequence[int], sign: int) -> None:
     """Add (sign=1) or take away (sign=-1) these purchases' contribution to their store-hour buckets."""
@@ -29,84 +104,25 @@ def store_hour_apply(*, purchase_ids: Sequence[int], sign: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO profiles_storehourrollup
-                (merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count)
-            SELECT p.merchant_id, p.store_id, {_LOCAL_TIME}::date, EXTRACT(HOUR FROM {_LOCAL_TIME})::int,
-                   %(sign)s * COUNT(*), %(sign)s * SUM(p.amount_minor - p.refunded_minor),
-                   %(sign)s * COUNT(p.shopper_id)
-              FROM profiles_purchase p
-              JOIN merchants_merchant m ON m.id = p.merchant_id
-              LEFT JOIN merchants_store s ON s.id = p.store_id
-             WHERE p.id = ANY(%(ids)s) AND p.amount_minor > p.refunded_minor
-             GROUP BY 1, 2, 3, 4
-            ON CONFLICT ON CONSTRAINT store_hour_rollup_key DO UPDATE SET
-                purchase_count = profiles_storehourrollup.purchase_count + EXCLUDED.purchase_count,
-                total_minor = profiles_storehourrollup.total_minor + EXCLUDED.total_minor,
-                identified_count = profiles_storehourrollup.identified_count + EXCLUDED.identified_count
-            """,  # noqa: S608 - fixed SQL; values are bound
+            store_hour_upsert_sql("profiles_purchase", "p.id = ANY(%(ids)s)", "%(sign)s"),
             {"ids": list(purchase_ids), "sign": sign},
         )
 
 
 def purchases_add(*, purchase_ids: Sequence[int]) -> None:
-    """Fold newly recorded purchases into the rollups: one grouped upsert per rollup."""
+    """Fold already stored purchases into both rollups, in one statement."""
     if not purchase_ids:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            INSERT INTO profiles_shopperrollup AS r
-                (shopper_id, merchant_id, first_purchase_at, last_purchase_at, purchase_count, total_minor,
-                 in_store_count, in_store_total_minor, online_count, online_total_minor,
-                 last_store_id, last_store_purchase_at)
-            """
-            + _SHOPPER_ROLLUP_SQL.format(where="p.id = ANY(%s)")
-            + """
-            ON CONFLICT (shopper_id) DO UPDATE SET
-                first_purchase_at = LEAST(r.first_purchase_at, EXCLUDED.first_purchase_at),
-                last_purchase_at = GREATEST(r.last_purchase_at, EXCLUDED.last_purchase_at),
-                purchase_count = r.purchase_count + EXCLUDED.purchase_count,
-                total_minor = r.total_minor + EXCLUDED.total_minor,
-                in_store_count = r.in_store_count + EXCLUDED.in_store_count,
-                in_store_total_minor = r.in_store_total_minor + EXCLUDED.in_store_total_minor,
-                online_count = r.online_count + EXCLUDED.online_count,
-                online_total_minor = r.online_total_minor + EXCLUDED.online_total_minor,
-                last_store_id = CASE
-                    WHEN EXCLUDED.last_store_purchase_at IS NOT NULL
-                     AND (r.last_store_purchase_at IS NULL
-                          OR EXCLUDED.last_store_purchase_at >= r.last_store_purchase_at)
-                    THEN EXCLUDED.last_store_id ELSE r.last_store_id END,
-                last_store_purchase_at = GREATEST(r.last_store_purchase_at, EXCLUDED.last_store_purchase_at)
-            """,
+            f"""
+            WITH added AS (SELECT * FROM profiles_purchase WHERE id = ANY(%s)),
+                 shopper_rollup AS ({shopper_upsert_sql("added")}),
+                 store_hour_rollup AS ({store_hour_upsert_sql("added")})
+            SELECT 1
+            """,  # noqa: S608
             [list(purchase_ids)],
         )
-    store_hour_apply(purchase_ids=purchase_ids, sign=1)
-
-
-# The reference definition, used to recompute one shopper, a merchant, or to find drift.
-_SHOPPER_ROLLUP_SQL = """
-    SELECT p.shopper_id, p.merchant_id,
-           MIN(p.occurred_at) AS first_purchase_at, MAX(p.occurred_at) AS last_purchase_at,
-           COUNT(*) AS purchase_count, SUM(p.amount_minor - p.refunded_minor) AS total_minor,
-           COUNT(*) FILTER (WHERE p.channel = 'in_store') AS in_store_count,
-           COALESCE(SUM(p.amount_minor - p.refunded_minor) FILTER (WHERE p.channel = 'in_store'), 0)
-               AS in_store_total_minor,
-           COUNT(*) FILTER (WHERE p.channel = 'online') AS online_count,
-           COALESCE(SUM(p.amount_minor - p.refunded_minor) FILTER (WHERE p.channel = 'online'), 0)
-               AS online_total_minor,
-           (ARRAY_AGG(p.store_id ORDER BY p.occurred_at DESC, p.id DESC)
-                FILTER (WHERE p.store_id IS NOT NULL))[1] AS last_store_id,
-           MAX(p.occurred_at) FILTER (WHERE p.store_id IS NOT NULL) AS last_store_purchase_at
-      FROM profiles_purchase p
-     WHERE p.amount_minor > p.refunded_minor AND p.shopper_id IS NOT NULL AND {where}
-     GROUP BY p.shopper_id, p.merchant_id
-"""
-
-_ROLLUP_COLUMNS = (
-    "shopper_id, merchant_id, first_purchase_at, last_purchase_at, purchase_count, total_minor, "
-    "in_store_count, in_store_total_minor, online_count, online_total_minor, last_store_id, last_store_purchase_at"
-)
 
 
 def shopper_recompute(*, shopper_ids: Iterable[int]) -> None:
@@ -118,7 +134,7 @@ def shopper_recompute(*, shopper_ids: Iterable[int]) -> None:
         cursor.execute("DELETE FROM profiles_shopperrollup WHERE shopper_id = ANY(%s)", [ids])
         cursor.execute(
             f"INSERT INTO profiles_shopperrollup ({_ROLLUP_COLUMNS}) "
-            + _SHOPPER_ROLLUP_SQL.format(where="p.shopper_id = ANY(%s)"),
+            + _shopper_rollup_select("profiles_purchase", "p.shopper_id = ANY(%s)"),
             [ids],
         )
 
@@ -133,28 +149,13 @@ class Drift:
         return self.shopper_rows + self.store_hour_rows
 
 
-def _store_hour_rebuild_sql(target: str) -> str:
-    return f"""
-        {target}
-        SELECT p.merchant_id, p.store_id,
-               {_LOCAL_TIME}::date AS day, EXTRACT(HOUR FROM {_LOCAL_TIME})::int AS hour,
-               COUNT(*) AS purchase_count, SUM(p.amount_minor - p.refunded_minor) AS total_minor,
-               COUNT(p.shopper_id) AS identified_count
-          FROM profiles_purchase p
-          JOIN merchants_merchant m ON m.id = p.merchant_id
-          LEFT JOIN merchants_store s ON s.id = p.store_id
-         WHERE p.merchant_id = %(merchant)s AND p.amount_minor > p.refunded_minor
-         GROUP BY 1, 2, 3, 4
-    """  # noqa: S608 - fixed SQL; values are bound
-
-
 def rollups_rebuild(*, merchant: Merchant) -> Drift:
     """Recompute every rollup of a merchant from raw rows; report how many rows differed. Call in a transaction."""
     params = {"merchant": merchant.pk}
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE expected_shopper ON COMMIT DROP AS "
-            + _SHOPPER_ROLLUP_SQL.format(where="p.merchant_id = %(merchant)s"),
+            + _shopper_rollup_select("profiles_purchase", "p.merchant_id = %(merchant)s"),
             params,
         )
         cursor.execute(
@@ -174,7 +175,8 @@ def rollups_rebuild(*, merchant: Merchant) -> Drift:
         cursor.execute(f"INSERT INTO profiles_shopperrollup ({_ROLLUP_COLUMNS}) SELECT * FROM expected_shopper")  # noqa: S608
 
         cursor.execute(
-            _store_hour_rebuild_sql("CREATE TEMP TABLE expected_store_hour ON COMMIT DROP AS"),
+            "CREATE TEMP TABLE expected_store_hour ON COMMIT DROP AS "
+            + _store_hour_select("profiles_purchase", "p.merchant_id = %(merchant)s"),
             params,
         )
         hour_columns = "merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count"

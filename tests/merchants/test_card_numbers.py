@@ -1,0 +1,47 @@
+import uuid
+
+import pytest
+
+from merchants.card_numbers import card_number_paths, contains_card_number
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "card 4111 1111 1111 1111 exp 12/30",
+        "378282246310005",
+        "(5555555555554444)",
+        "6011111111111117",
+    ],
+)
+def test_card_numbers_are_found(text):
+    assert contains_card_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111112",  # fails Luhn
+        "order-4111111111111111",  # part of a longer id
+        "x4111111111111111",
+        "41111111111111111111",  # 20 digits
+        "+31 6 1234 5678",
+        "2026-11-23T10:15:00Z",
+        "123456",
+    ],
+)
+def test_other_numbers_are_not(text):
+    assert not contains_card_number(text)
+
+
+def test_uuids_are_never_taken_for_card_numbers():
+    assert not any(contains_card_number(str(uuid.uuid4())) for _ in range(20_000))
+
+
+def test_paths_point_at_the_field():
+    document = {"card": {"id": "4111111111111111"}, "items": [{"sku": "A"}, {"name": "5555 5555 5555 4444"}], "n": 1}
+
+    assert list(card_number_paths(document)) == ["card.id", "items[1].name"]
