@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from merchants.errors import error_body
 
 _WORD = re.compile(r"[A-Za-z0-9-]")
+# A cheap first look: at least 13 digits in a row, single separators allowed.
+_LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12}")
 PAN_MESSAGE = (
     "This looks like a card number. Storeloop never accepts card numbers: send the card id (token) "
     "from your payment provider, with the first six and last four digits."
@@ -36,6 +38,8 @@ def passes_luhn(digits: str) -> bool:
 def contains_card_number(text: str) -> bool:
     """13–19 digits, single spaces or dashes allowed between them, standing on their own (so a
     UUID or a longer id is not mistaken for one), that pass the Luhn check."""
+    if not _LONG_DIGIT_RUN.search(text):
+        return False
     length = len(text)
     for start in range(length):
         if not text[start].isdigit() or (start and _WORD.match(text[start - 1])):
@@ -83,12 +87,12 @@ class RejectCardNumbersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/v1/"):
             paths = [key for key, values in request.GET.lists() for v in values if contains_card_number(v)]
-            if request.body:
+            if request.body and contains_card_number(request.body.decode("utf-8", "replace")):
                 try:
                     document = json.loads(request.body)
                 except ValueError:
                     document = request.body.decode("utf-8", "replace")
-                paths += list(card_number_paths(document))
+                paths += list(card_number_paths(document)) or ["body"]
             if paths:
                 return JsonResponse(
                     error_body("card_number_rejected", PAN_MESSAGE, {path: [PAN_MESSAGE] for path in paths}),

@@ -69,7 +69,10 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                     code="idempotency_in_progress",
                 )
             record = IdempotencyRecord.objects.for_merchant(merchant).filter(key=key).first()
-            if record is not None and record.created_at > timezone.now() - RETENTION:
+            if record is not None and record.created_at <= timezone.now() - RETENTION:
+                record.delete()  # past the replay window: the key is free again
+                record = None
+            if record is not None:
                 if record.request_hash != request_hash:
                     raise IdempotencyMismatch(
                         f"This {HEADER} was already used with a different request. Use a new key for a new request."
@@ -79,14 +82,13 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 )
             response = handler(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
-                IdempotencyRecord.objects.update_or_create(
+                # We hold the key's lock and saw no record: a plain insert cannot clash.
+                IdempotencyRecord.objects.create(
                     merchant=merchant,
                     key=key,
-                    defaults={
-                        "request_hash": request_hash,
-                        "response_status": response.status_code,
-                        "response_body": response.data,
-                    },
+                    request_hash=request_hash,
+                    response_status=response.status_code,
+                    response_body=response.data,
                 )
             return response
 
