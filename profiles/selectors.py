@@ -1,0 +1,396 @@
+"""Reads on shopper profiles for the staff pages.
+
+Every function takes the merchant; another tenant's object is a 404.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from merchants.models import Merchant, Store
+from profiles.models import (
+    Card,
+    ConsentEvent,
+    ContactKind,
+    ContactPoint,
+    LineItem,
+    MergeEvent,
+    Purchase,
+    Shopper,
+    ShopperPreferences,
+    ShopperRollup,
+    ShopperStatus,
+    Visit,
+)
+
+# The profile page shows the latest purchases and visits; totals come from the rollup.
+PROFILE_PURCHASE_LIMIT = 50
+PROFILE_VISIT_LIMIT = 50
+DUPLICATE_PAIR_LIMIT = 200
+
+_LAST_FOUR = re.compile(r"[*·.\sx-]*(\d{4})", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"[\d\s+().-]+")
+# Fewer digits than this would match a crowd of phone numbers.
+_MIN_PHONE_DIGITS = 6
+
+
+# Search
+
+
+def shopper_search(*, merchant: Merchant, query: str = "", store: Store | None = None) -> QuerySet[Shopper]:
+    """Shoppers whose name, email, phone or card's last four match `query`; most recent buyers first.
+
+    Merged profiles are left out (their data lives on the survivor). Each row carries
+    its rollup figures as annotations, so a page of results is one query.
+    """
+    shoppers = Shopper.objects.for_merchant(merchant).exclude(status=ShopperStatus.MERGED)
+    query = " ".join(query.split())
+    if query:
+        shoppers = shoppers.filter(_search_condition(query))
+    if store is not None:
+        shoppers = shoppers.filter(
+            Q(home_store=store)
+            | Exists(Purchase.objects.filter(shopper=OuterRef("pk"), store=store))
+            | Exists(Visit.objects.filter(shopper=OuterRef("pk"), store=store))
+        )
+    return shoppers.annotate(
+        purchase_count=Coalesce(F("rollup__purchase_count"), Value(0)),
+        total_minor=Coalesce(F("rollup__total_minor"), Value(0)),
+        last_purchase_at=F("rollup__last_purchase_at"),
+    ).order_by(F("rollup__last_purchase_at").desc(nulls_last=True), "-created_at", "-pk")
+
+
+def _search_condition(query: str) -> Q:
+    name = Q()
+    for term in query.split(" "):
+        name &= Q(first_name__icontains=term) | Q(last_name__icontains=term)
+    condition = name | Q(
+        Exists(
+            ContactPoint.objects.filter(shopper=OuterRef("pk"), kind=ContactKind.EMAIL, value__icontains=query.lower())
+        )
+    )
+    digits = re.sub(r"\D", "", query)
+    if _PHONE_LIKE.fullmatch(query) and len(digits) >= _MIN_PHONE_DIGITS:
+        # Stored numbers are E.164; a national number typed with its trunk 0 still matches.
+        condition |= Q(
+            Exists(
+                ContactPoint.objects.filter(
+                    shopper=OuterRef("pk"), kind=ContactKind.PHONE, value__contains=digits.lstrip("0")
+                )
+            )
+        )
+    last_four = _LAST_FOUR.fullmatch(query)
+    if last_four:
+        condition |= Q(Exists(Card.objects.filter(shopper=OuterRef("pk"), last_four=last_four.group(1))))
+    return condition
+
+
+def shopper_get(*, merchant: Merchant, public_id: Any) -> Shopper:
+    return get_object_or_404(
+        Shopper.objects.for_merchant(merchant).select_related("home_store", "merged_into"), public_id=public_id
+    )
+
+
+# The profile page
+
+
+@dataclass(frozen=True)
+class ShopperProfile:
+    shopper: Shopper
+    rollup: ShopperRollup | None
+    contacts: list[ContactPoint]
+    # The latest decision per channel and purpose: what holds now.
+    consents: list[ConsentEvent]
+    consent_history: list[ConsentEvent]
+    preferences: ShopperPreferences | None
+    cards: list[Card]
+    purchases: list[Purchase]
+    visits: list[Visit]
+    # Merges into this profile, newest first (the undoable ones carry no undone_at).
+    merges: list[MergeEvent]
+
+    @property
+    def has_more_purchases(self) -> bool:
+        return self.rollup is not None and self.rollup.purchase_count > len(self.purchases)
+
+
+def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
+    """Everything the profile page shows, in a fixed number of queries whatever the shopper's history."""
+    if shopper.merchant_id != merchant.pk:
+        raise Http404
+    consents = ConsentEvent.objects.for_merchant(merchant).filter(shopper=shopper)
+    return ShopperProfile(
+        shopper=shopper,
+        rollup=ShopperRollup.objects.for_merchant(merchant)
+        .filter(shopper=shopper)
+        .select_related("last_store")
+        .first(),
+        contacts=list(ContactPoint.objects.for_merchant(merchant).filter(shopper=shopper).order_by("kind", "pk")),
+        consents=list(consents.order_by("channel", "purpose", "-occurred_at", "-pk").distinct("channel", "purpose")),
+        consent_history=list(consents.order_by("-occurred_at", "-pk")),
+        preferences=ShopperPreferences.objects.for_merchant(merchant).filter(shopper=shopper).first(),
+        cards=list(Card.objects.for_merchant(merchant).filter(shopper=shopper).order_by("status", "-linked_at")),
+        purchases=list(
+            Purchase.objects.for_merchant(merchant)
+            .filter(shopper=shopper)
+            .select_related("store")
+            .prefetch_related(Prefetch("line_items", queryset=LineItem.objects.order_by("pk")))
+            .order_by("-occurred_at", "-pk")[:PROFILE_PURCHASE_LIMIT]
+        ),
+        visits=list(
+            Visit.objects.for_merchant(merchant)
+            .filter(shopper=shopper)
+            .select_related("store")
+            .order_by("-occurred_at", "-pk")[:PROFILE_VISIT_LIMIT]
+        ),
+        merges=list(
+            MergeEvent.objects.for_merchant(merchant)
+            .filter(survivor=shopper)
+            .select_related("merged", "actor", "undone_by")
+            .order_by("-created_at", "-pk")
+        ),
+    )
+
+
+# Duplicates
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    first: Shopper
+    second: Shopper
+    # Why they look alike: "email", "phone", "birthday".
+    reasons: list[str]
+
+
+_DUPLICATES_SQL = r"""
+    WITH named AS (
+        SELECT id, lower(btrim(first_name)) AS first_key, lower(btrim(last_name)) AS last_key, birthday
+          FROM profiles_shopper
+         WHERE merchant_id = %(merchant)s AND status = 'active'
+           AND btrim(first_name) <> '' AND btrim(last_name) <> ''
+    ),
+    pairs AS (
+        SELECT a.id AS first_id, b.id AS second_id,
+               (a.birthday IS NOT NULL AND a.birthday = b.birthday) AS same_birthday
+          FROM named a
+          JOIN named b ON b.first_key = a.first_key AND b.last_key = a.last_key AND b.id > a.id
+    ),
+    contact_keys AS (
+        -- An email's local part without its +tag; a phone's last seven digits.
+        SELECT c.shopper_id, c.kind, split_part(split_part(lower(c.value), '@', 1), '+', 1) AS key
+          FROM profiles_contactpoint c
+         WHERE c.merchant_id = %(merchant)s AND c.kind = 'email'
+        UNION
+        SELECT c.shopper_id, c.kind, right(regexp_replace(c.value, '\D', '', 'g'), 7)
+          FROM profiles_contactpoint c
+         WHERE c.merchant_id = %(merchant)s AND c.kind = 'phone'
+           AND length(regexp_replace(c.value, '\D', '', 'g')) >= 7
+    )
+    SELECT p.first_id, p.second_id, p.same_birthday,
+           COALESCE(array_agg(DISTINCT ck.kind ORDER BY ck.kind) FILTER (WHERE ck.kind IS NOT NULL), '{}')
+      FROM pairs p
+      LEFT JOIN contact_keys ck ON ck.shopper_id = p.first_id AND ck.key <> '' AND EXISTS (
+               SELECT 1 FROM contact_keys other
+                WHERE other.shopper_id = p.second_id AND other.kind = ck.kind AND other.key = ck.key)
+     GROUP BY p.first_id, p.second_id, p.same_birthday
+    HAVING p.same_birthday OR COUNT(ck.kind) > 0
+     ORDER BY p.first_id, p.second_id
+     LIMIT %(limit)s
+"""
+
+
+def duplicate_candidates(*, merchant: Merchant, limit: int = DUPLICATE_PAIR_LIMIT) -> list[DuplicatePair]:
+    """Pairs of active shoppers with the same name and a similar contact or the same birthday.
+
+    Found in one set-based query (a hash join on the normalised name), then the
+    shoppers of all pairs are fetched with their contacts in two more.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_DUPLICATES_SQL, {"merchant": merchant.pk, "limit": limit})
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    ids = {row[0] for row in rows} | {row[1] for row in rows}
+    shoppers = {
+        shopper.pk: shopper
+        for shopper in shopper_search(merchant=merchant)
+        .filter(pk__in=ids)
+        .prefetch_related(Prefetch("contacts", queryset=ContactPoint.objects.order_by("kind", "pk")))
+    }
+    return [
+        DuplicatePair(
+            first=shoppers[first_id],
+            second=shoppers[second_id],
+            reasons=[*contact_kinds, *(["birthday"] if same_birthday else [])],
+        )
+        for first_id, second_id, same_birthday, contact_kinds in rows
+    ]
+
+
+def merge_event_list(*, merchant: Merchant, limit: int = 20) -> QuerySet[MergeEvent]:
+    return (
+        MergeEvent.objects.for_merchant(merchant)
+        .select_related("survivor", "merged", "actor", "undone_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def merge_event_get(*, merchant: Merchant, merge_event_id: int) -> MergeEvent:
+    return get_object_or_404(
+        MergeEvent.objects.for_merchant(merchant).select_related("survivor", "merged"), pk=merge_event_id
+    )
+
+
+# Export
+
+
+def _moment(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _contact_export(contact: ContactPoint) -> dict[str, Any]:
+    return {
+        "kind": contact.kind,
+        "value": contact.value,
+        "is_verified": contact.is_verified,
+        "verified_at": _moment(contact.verified_at),
+        "added_at": _moment(contact.created_at),
+    }
+
+
+def _consent_export(event: ConsentEvent) -> dict[str, Any]:
+    return {
+        "channel": event.channel,
+        "purpose": event.purpose,
+        "is_granted": event.is_granted,
+        "occurred_at": _moment(event.occurred_at),
+        "source": event.source,
+        "source_reference": event.source_ref,
+        "wording_version": event.wording_version,
+    }
+
+
+def shopper_export(*, merchant: Merchant, shopper: Shopper) -> dict[str, Any]:
+    """Everything held about the shopper, as plain JSON types.
+
+    Cards appear as scheme, last four and expiry: never the processor's token or its
+    fingerprint, which are ours to protect rather than the shopper's to read.
+    Profiles merged into this one are included: what stayed on them is theirs too.
+    """
+    profile = shopper_profile(merchant=merchant, shopper=shopper)
+    purchases = (
+        Purchase.objects.for_merchant(merchant)
+        .filter(shopper=shopper)
+        .select_related("store")
+        .prefetch_related(Prefetch("line_items", queryset=LineItem.objects.order_by("pk")))
+        .order_by("occurred_at", "pk")
+    )
+    visits = Visit.objects.for_merchant(merchant).filter(shopper=shopper).select_related("store")
+    merged_profiles = (
+        Shopper.objects.for_merchant(merchant)
+        .filter(merged_into=shopper, status=ShopperStatus.MERGED)
+        .prefetch_related("contacts")
+        .order_by("pk")
+    )
+    preferences = profile.preferences
+    rollup = profile.rollup
+    return {
+        "merchant": merchant.name,
+        "shopper": {
+            "id": str(shopper.public_id),
+            "first_name": shopper.first_name,
+            "last_name": shopper.last_name,
+            "birthday": _moment(shopper.birthday),
+            "language": shopper.language,
+            "home_store": shopper.home_store.name if shopper.home_store else None,
+            "joined_via": shopper.joined_via,
+            "status": shopper.status,
+            "joined_at": _moment(shopper.created_at),
+            "erased_at": _moment(shopper.erased_at),
+        },
+        "contacts": [_contact_export(contact) for contact in profile.contacts],
+        "consents": {
+            "current": [_consent_export(event) for event in profile.consents],
+            "history": [_consent_export(event) for event in reversed(profile.consent_history)],
+        },
+        "preferences": {
+            "sizes": list(preferences.sizes),
+            "colours": list(preferences.colours),
+            "brands": list(preferences.brands),
+            "styles": list(preferences.styles),
+            "favourite_categories": list(preferences.favourite_categories),
+        }
+        if preferences is not None
+        else {},
+        "cards": [
+            {
+                "id": str(card.public_id),
+                "scheme": card.scheme,
+                "number": f"•••• {card.last_four}",
+                "last_four": card.last_four,
+                "expiry": f"{card.expiry_month:02d}/{card.expiry_year}"
+                if card.expiry_month and card.expiry_year
+                else None,
+                "status": card.status,
+                "linked_via": card.linked_via,
+                "linked_at": _moment(card.linked_at),
+                "unlinked_at": _moment(card.unlinked_at),
+            }
+            for card in profile.cards
+        ],
+        "purchases": [
+            {
+                "id": str(purchase.public_id),
+                "occurred_at": _moment(purchase.occurred_at),
+                "channel": purchase.channel,
+                "store": purchase.store.name if purchase.store else None,
+                "amount_minor": purchase.amount_minor,
+                "refunded_minor": purchase.refunded_minor,
+                "currency": purchase.currency,
+                "state": purchase.state,
+                "line_items": [
+                    {
+                        "sku": item.sku,
+                        "name": item.name,
+                        "category": item.category,
+                        "quantity": item.quantity,
+                        "unit_price_minor": item.unit_price_minor,
+                    }
+                    for item in purchase.line_items.all()
+                ],
+            }
+            for purchase in purchases
+        ],
+        "visits": [
+            {"occurred_at": _moment(visit.occurred_at), "store": visit.store.name, "source": visit.source}
+            for visit in visits.order_by("occurred_at", "pk")
+        ],
+        "totals": {
+            "purchase_count": rollup.purchase_count,
+            "total_minor": rollup.total_minor,
+            "in_store_count": rollup.in_store_count,
+            "online_count": rollup.online_count,
+            "first_purchase_at": _moment(rollup.first_purchase_at),
+            "last_purchase_at": _moment(rollup.last_purchase_at),
+        }
+        if rollup is not None
+        else {},
+        "merged_profiles": [
+            {
+                "id": str(merged.public_id),
+                "first_name": merged.first_name,
+                "last_name": merged.last_name,
+                "birthday": _moment(merged.birthday),
+                "contacts": [_contact_export(contact) for contact in merged.contacts.all()],
+            }
+            for merged in merged_profiles
+        ],
+    }
