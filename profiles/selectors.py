@@ -153,7 +153,7 @@ def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
         merges=list(
             MergeEvent.objects.for_merchant(merchant)
             .filter(survivor=shopper)
-            .select_related("merged", "actor", "undone_by")
+            .select_related("survivor", "merged", "actor", "undone_by")
             .order_by("-created_at", "-pk")
         ),
     )

@@ -1,0 +1,52 @@
+"""Input of the shopper pages. Forms parse and check shape; services decide."""
+
+from typing import Any
+
+from django import forms
+
+from merchants.models import Merchant, Store
+
+
+class ShopperSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search shoppers",
+        help_text="Name, email, phone number, or the last four digits of a card.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="All stores")
+
+    def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.for_merchant(merchant).order_by("name")  # type: ignore[attr-defined]
+
+
+class MergeForm(forms.Form):
+    """Two profiles of one person: which to keep, and why (the merge log shows it)."""
+
+    first = forms.UUIDField(widget=forms.HiddenInput)
+    second = forms.UUIDField(widget=forms.HiddenInput)
+    keep = forms.ChoiceField(choices=[("first", "First"), ("second", "Second")], widget=forms.RadioSelect)
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("first") and cleaned.get("first") == cleaned.get("second"):
+            raise forms.ValidationError("Choose two different profiles.")
+        if cleaned.get("keep") and cleaned.get("first") and cleaned.get("second"):
+            kept, other = ("first", "second") if cleaned["keep"] == "first" else ("second", "first")
+            cleaned["survivor_id"], cleaned["merged_id"] = cleaned[kept], cleaned[other]
+        return cleaned
+
+
+class EraseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        label="Why is this shopper being erased?",
+        help_text="For example: “Asked by email on 3 May”. It is kept in the audit log.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label="I understand that names, contacts, cards and preferences are deleted for good.",
+    )

@@ -1,0 +1,37 @@
+"""`{{ amount_minor|money:currency }}`: an integer of minor units shown as an amount of that currency."""
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+# ISO 4217 currencies whose minor unit is not the hundredth.
+_NO_MINOR_UNIT = ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV")
+_CFA_AND_PACIFIC = ("XAF", "XOF", "XPF")
+_THOUSANDTHS = ("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")
+MINOR_DIGITS = {
+    **dict.fromkeys(_NO_MINOR_UNIT + _CFA_AND_PACIFIC, 0),
+    **dict.fromkeys(_THOUSANDTHS, 3),
+    "CLF": 4,
+    "UYW": 4,
+}
+SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "ILS": "₪", "KRW": "₩", "TRY": "₺"}
+
+
+def minor_digits(currency: str) -> int:
+    return MINOR_DIGITS.get(currency.upper(), 2)
+
+
+@register.filter
+def money(amount_minor: object, currency: str) -> str:
+    """1234567, "EUR" → "€12,345.67"; 1500, "JPY" → "¥1,500"; 1500, "KWD" → "1.500 KWD"."""
+    if amount_minor is None or amount_minor == "":
+        return ""
+    code = str(currency or "").upper()
+    digits = minor_digits(code)
+    value = Decimal(int(str(amount_minor))).scaleb(-digits)
+    number = f"{abs(value):,.{digits}f}"
+    sign = "−" if value < 0 else ""
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}".strip()
