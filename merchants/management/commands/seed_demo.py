@@ -1,19 +1,27 @@
-"""Demo data: a mall with two merchants, their stores, staff for every role and an API key.
+"""Demo data: a mall with two merchants, their stores, staff for every role and an API key,
+and a year of shoppers and purchases for each merchant (profiles.demo).
 
-Running it again changes nothing that exists; it only fills what is missing.
+    manage.py seed_demo                      the demo (a few seconds)
+    manage.py seed_demo --scale              also "megastore": 1,000,000 shoppers, 10,000,000 purchases
+    manage.py seed_demo --shoppers N --purchases M     megastore at another size
+
+Running it again changes nothing that exists; it only fills what is missing. A
+merchant that already has shoppers or purchases gets no generated history.
 """
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from merchants import services
 from merchants.models import Merchant, MerchantAPIKey, Network, StaffMembership, Store, User
 from merchants.permissions import ALL_API_SCOPES, Role
+from profiles.demo import HistorySpec, demo_history_load, demo_tables_analyze
 
 DEMO_PASSWORD = "storeloop-demo"  # noqa: S105 - demo accounts only, printed on purpose
 DEMO_KEY_NAME = "Demo checkout plugin"
@@ -28,6 +36,18 @@ class DemoStore:
     latitude: str
     longitude: str
     location_id: str
+    timezone: str = ""  # the merchant's unless given
+
+
+@dataclass(frozen=True)
+class DemoHistory:
+    """What profiles.demo generates for a merchant: its kind of trade and how much."""
+
+    catalogue: str
+    shoppers: int
+    purchases: int
+    anonymous_share: float = 0.12
+    visit_share: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,7 @@ class DemoMerchant:
     timezone: str
     email_domain: str
     stores: tuple[DemoStore, ...]
+    history: DemoHistory
 
 
 NETWORK = ("riverside-mall", "Riverside Mall")
@@ -55,6 +76,9 @@ MERCHANTS = (
             DemoStore("Central Station", "Centre", "Stationsplein 7, Amsterdam", "52.3791", "4.9003", "NW-CEN-02"),
             DemoStore("Harbour Outlet", "West", "Havenstraat 40, Amsterdam", "52.3890", "4.8720", "NW-HAR-03"),
         ),
+        history=DemoHistory(
+            catalogue="fashion", shoppers=2500, purchases=12_000, anonymous_share=0.15, visit_share=0.3
+        ),
     ),
     DemoMerchant(
         slug="blue-bean",
@@ -66,7 +90,37 @@ MERCHANTS = (
             DemoStore("Riverside Mall kiosk", "North", "Riverside Mall, food court", "52.3733", "4.8925", "BB-RIV-01"),
             DemoStore("Museum Square", "South", "Museumplein 3, Amsterdam", "52.3579", "4.8813", "BB-MUS-02"),
         ),
+        history=DemoHistory(
+            catalogue="coffee", shoppers=2000, purchases=30_000, anonymous_share=0.35, visit_share=0.15
+        ),
     ),
+)
+# Benchmark scale, kept apart from the mall so the demo merchants stay small.
+SCALE_SHOPPERS = 1_000_000
+SCALE_PURCHASES = 10_000_000
+_MEGASTORE_CITIES = (
+    ("Amsterdam", "Kalverstraat 1, Amsterdam", "52.3702", "4.8952", "Europe/Amsterdam"),
+    ("Rotterdam", "Lijnbaan 10, Rotterdam", "51.9203", "4.4768", "Europe/Amsterdam"),
+    ("Utrecht", "Oudegracht 100, Utrecht", "52.0907", "5.1214", "Europe/Amsterdam"),
+    ("Antwerp", "Meir 50, Antwerp", "51.2182", "4.4090", "Europe/Brussels"),
+    ("Brussels", "Rue Neuve 20, Brussels", "50.8530", "4.3551", "Europe/Brussels"),
+    ("Cologne", "Schildergasse 30, Cologne", "50.9366", "6.9511", "Europe/Berlin"),
+    ("Berlin", "Tauentzienstrasse 21, Berlin", "52.5015", "13.3404", "Europe/Berlin"),
+    ("Paris", "Boulevard Haussmann 40, Paris", "48.8738", "2.3320", "Europe/Paris"),
+    ("London", "Oxford Street 300, London", "51.5152", "-0.1418", "Europe/London"),
+    ("Lisbon", "Rua Augusta 100, Lisbon", "38.7107", "-9.1366", "Europe/Lisbon"),
+)
+MEGASTORE = DemoMerchant(
+    slug="megastore",
+    name="Megastore",
+    currency="EUR",
+    timezone="Europe/Amsterdam",
+    email_domain="megastore.demo",
+    stores=tuple(
+        DemoStore(city, "Benelux" if index < 5 else "Europe", address, lat, lon, f"MS-{index + 1:03d}", zone)
+        for index, (city, address, lat, lon, zone) in enumerate(_MEGASTORE_CITIES)
+    ),
+    history=DemoHistory(catalogue="department", shoppers=SCALE_SHOPPERS, purchases=SCALE_PURCHASES, visit_share=0.1),
 )
 ROLE_LOCAL_PARTS = {
     Role.OWNER: "owner",
@@ -85,10 +139,42 @@ def _user(email: str) -> User:
 
 
 class Command(BaseCommand):
-    help = "Create demo merchants, stores, staff and an API key. Safe to run again."
+    help = "Create demo merchants, stores, staff, an API key and a year of shoppers and purchases. Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            action="store_true",
+            help=f"also load merchant {MEGASTORE.slug!r} with {SCALE_SHOPPERS:,} shoppers and "
+            f"{SCALE_PURCHASES:,} purchases (benchmarks; several minutes)",
+        )
+        parser.add_argument("--shoppers", type=int, help=f"{MEGASTORE.slug}'s shoppers (implies --scale)")
+        parser.add_argument("--purchases", type=int, help=f"{MEGASTORE.slug}'s purchases (implies --scale)")
+        parser.add_argument("--demo-shoppers", type=int, help="shoppers of each demo merchant (default: its own)")
+        parser.add_argument("--demo-purchases", type=int, help="purchases of each demo merchant (default: its own)")
+        parser.add_argument("--seed", type=int, default=HistorySpec.seed, help="random seed of the generated history")
+
+    def handle(self, *args, **options):
+        started = time.monotonic()
+        for name in ("shoppers", "purchases", "demo_shoppers", "demo_purchases"):
+            if options[name] is not None and options[name] < 0:
+                raise CommandError(f"--{name.replace('_', '-')} cannot be negative.")
+        secret, northwind = self._accounts()
+        for demo in MERCHANTS:
+            self._history(
+                demo, shoppers=options["demo_shoppers"], purchases=options["demo_purchases"], seed=options["seed"]
+            )
+        if options["scale"] or options["shoppers"] is not None or options["purchases"] is not None:
+            with transaction.atomic():
+                self._merchant(MEGASTORE, network=None)
+            self._history(MEGASTORE, shoppers=options["shoppers"], purchases=options["purchases"], seed=options["seed"])
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f}s."))
+        self.stdout.write(f"  Sign in as owner@{MERCHANTS[0].email_domain} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  (also manager@, analyst@, staff@ of each merchant, and {MALL_OPERATOR_EMAIL})")
+        self.stdout.write(f"  API key for {northwind.name}: {secret}")
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def _accounts(self) -> tuple[str, Merchant]:
         network, _ = Network.objects.get_or_create(slug=NETWORK[0], defaults={"name": NETWORK[1]})
         operator = _user(MALL_OPERATOR_EMAIL)
         for demo in MERCHANTS:
@@ -96,13 +182,33 @@ class Command(BaseCommand):
             # The mall operator follows every merchant in the mall, read-only.
             StaffMembership.objects.get_or_create(merchant=merchant, user=operator, defaults={"role": Role.ANALYST})
         northwind = Merchant.objects.get(slug=MERCHANTS[0].slug)
-        secret = self._api_key(northwind)
-        self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  Sign in as owner@{MERCHANTS[0].email_domain} / {DEMO_PASSWORD}")
-        self.stdout.write(f"  (also manager@, analyst@, staff@ of each merchant, and {MALL_OPERATOR_EMAIL})")
-        self.stdout.write(f"  API key for {northwind.name}: {secret}")
+        return self._api_key(northwind), northwind
 
-    def _merchant(self, demo: DemoMerchant, network: Network) -> Merchant:
+    def _history(self, demo: DemoMerchant, *, shoppers: int | None, purchases: int | None, seed: int) -> None:
+        merchant = Merchant.objects.get(slug=demo.slug)
+        spec = HistorySpec(
+            shoppers=demo.history.shoppers if shoppers is None else shoppers,
+            purchases=demo.history.purchases if purchases is None else purchases,
+            catalogue=demo.history.catalogue,
+            seed=seed,
+            anonymous_share=demo.history.anonymous_share,
+            visit_share=demo.history.visit_share,
+        )
+        started = time.monotonic()
+
+        def progress(message: str) -> None:
+            self.stdout.write(f"  {merchant.name}: {message} ({time.monotonic() - started:.1f}s)")
+            self.stdout.flush()
+
+        report = demo_history_load(merchant=merchant, spec=spec, progress=progress)
+        if report is None:
+            self.stdout.write(f"  {merchant.name}: has shoppers or purchases already; no history generated")
+            return
+        demo_tables_analyze()
+        rows = ", ".join(f"{count:,} {table.removeprefix('profiles_')}" for table, count in report.rows.items())
+        self.stdout.write(f"  {merchant.name}: {rows} in {time.monotonic() - started:.1f}s")
+
+    def _merchant(self, demo: DemoMerchant, network: Network | None) -> Merchant:
         owner = _user(f"owner@{demo.email_domain}")
         merchant = Merchant.objects.filter(slug=demo.slug).first()
         if merchant is None:
@@ -113,14 +219,15 @@ class Command(BaseCommand):
                 currency=demo.currency,
                 timezone_name=demo.timezone,
             )
-        merchant.networks.add(network)
+        if network is not None:
+            merchant.networks.add(network)
         for store in demo.stores:
             if not Store.objects.for_merchant(merchant).filter(name=store.name).exists():
                 services.store_create(
                     merchant=merchant,
                     actor=owner,
                     name=store.name,
-                    timezone_name=demo.timezone,
+                    timezone_name=store.timezone or demo.timezone,
                     address=store.address,
                     region=store.region,
                     latitude=Decimal(store.latitude),
