@@ -22,6 +22,8 @@ def _environment() -> tuple[dict[str, str], bool]:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.setdefault("DEBUG", "1")
     env.setdefault("PORT", "8000")
+    # Links in mails (invitations, password resets) point at this demo.
+    env.setdefault("SITE_URL", f"http://localhost:{env['PORT']}")
     started_database = False
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = devdb.database_url()

@@ -49,13 +49,14 @@ def filesystem_broker_options(name: str) -> str:
     import json
 
     folder = BASE_DIR / ".devdata" / f"{name}-broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return json.dumps(
         {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     )

@@ -1,13 +1,10 @@
 """Structured logging: structlog over the standard library, with card numbers redacted."""
 
 import logging
-import re
 
 import structlog
 
-# 13–19 digits, optionally split by spaces or dashes: anything that might be a
-# card number is masked before a log line leaves the process.
-_CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+from merchants.pan import redact
 
 _SHARED_PROCESSORS = [
     structlog.contextvars.merge_contextvars,
@@ -15,10 +12,6 @@ _SHARED_PROCESSORS = [
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
-
-
-def redact(text: str) -> str:
-    return _CARD_NUMBER.sub("[REDACTED]", text)
 
 
 class RedactCardNumbersFilter(logging.Filter):

@@ -269,6 +269,9 @@ LOGGING = {
     },
     "root": {"handlers": ["default"], "level": LOG_LEVEL},
     "loggers": {
+        # Replace Django's own console handlers, so each line is written once, masked, in our format.
+        "django": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "django_structlog": {"level": LOG_LEVEL},
     },

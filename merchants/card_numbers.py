@@ -1,69 +1,22 @@
 """Primary account numbers (PANs) are never accepted, stored or logged.
 
-Any value of 13–19 digits (spaces and dashes allowed between them) that passes
-the Luhn check is treated as a card number. `RejectCardNumbersMiddleware`
+What counts as a card number is defined in merchants.pan. `RejectCardNumbersMiddleware`
 refuses such a request before any view, serializer or log sees it.
 """
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from merchants.errors import error_body
+from merchants.pan import contains_card_number
 
-_WORD = re.compile(r"[A-Za-z0-9-]")
-# A cheap first look: at least 13 digits in a row, single separators allowed.
-_LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12}")
 PAN_MESSAGE = (
     "This looks like a card number. Storeloop never accepts card numbers: send the card id (token) "
     "from your payment provider, with the first six and last four digits."
 )
-
-
-def passes_luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
-
-
-def contains_card_number(text: str) -> bool:
-    """13–19 digits, single spaces or dashes allowed between them, standing on their own (so a
-    UUID or a longer id is not mistaken for one), that pass the Luhn check."""
-    if not _LONG_DIGIT_RUN.search(text):
-        return False
-    length = len(text)
-    for start in range(length):
-        if not text[start].isdigit() or (start and _WORD.match(text[start - 1])):
-            continue
-        digits = ""
-        position = start
-        while position < length:
-            char = text[position]
-            if char.isdigit():
-                digits += char
-                if len(digits) > 19:
-                    break
-                after = text[position + 1] if position + 1 < length else ""
-                ends_here = not after or not _WORD.match(after)
-                if len(digits) >= 13 and ends_here and passes_luhn(digits):
-                    return True
-            elif (
-                char in " -" and position + 1 < length and text[position + 1].isdigit() and text[position - 1].isdigit()
-            ):
-                pass
-            else:
-                break
-            position += 1
-    return False
 
 
 def card_number_paths(value: Any, path: str = "") -> Iterator[str]:

@@ -5,7 +5,7 @@ from typing import Any
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from merchants.permissions import role_has_permission
@@ -46,8 +46,3 @@ def merchant_permission_required(
         return wrapper
 
     return decorator
-
-
-def require_htmx_or_404(request: HttpRequest) -> None:
-    if not request.htmx:  # type: ignore[attr-defined]
-        raise Http404

@@ -63,8 +63,9 @@ class MerchantSettingsForm(forms.ModelForm):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=Role.choices)
+    # 254: what the email columns hold (RFC 5321's practical limit).
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.STORE_STAFF)
     store = forms.ModelChoiceField(
         queryset=Store.objects.none(), required=False, help_text="Store staff only: limit them to one store."
     )

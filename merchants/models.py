@@ -8,12 +8,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+from merchants.currencies import ISO_4217
 from merchants.permissions import API_SCOPES, Role
 
 
@@ -22,7 +23,9 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(_("“%(value)s” is not a known time zone (e.g. Europe/Paris)."), params={"value": value})
 
 
-validate_currency = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 currency code, e.g. EUR."))
+def validate_currency(value: str) -> None:
+    if value not in ISO_4217:
+        raise ValidationError(_("Use a three-letter ISO 4217 currency code, e.g. EUR."))
 
 
 class TenantQuerySet(models.QuerySet):
@@ -141,7 +144,7 @@ class Store(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="store_unique_name_per_merchant"),
+            models.UniqueConstraint("merchant", Lower("name"), name="store_unique_name_per_merchant"),
             models.CheckConstraint(
                 condition=(models.Q(latitude__isnull=True) & models.Q(longitude__isnull=True))
                 | (models.Q(latitude__isnull=False) & models.Q(longitude__isnull=False)),

@@ -143,7 +143,7 @@ def store_create(
     network_location_ids: Sequence[str] = (),
 ) -> Store:
     location_ids = _clean_location_ids(network_location_ids)
-    if Store.objects.for_merchant(merchant).filter(name=name).exists():
+    if Store.objects.for_merchant(merchant).filter(name__iexact=name).exists():
         raise ApplicationError("You already have a store with this name.", code="duplicate_name", field="name")
     _check_location_ids_free(merchant=merchant, location_ids=location_ids, store=None)
     store = Store(
@@ -158,9 +158,20 @@ def store_create(
         network_location_ids=location_ids,
     )
     validated(store)
-    store.save()
+    _save_store(store)
     audit_event_record(merchant=merchant, actor=actor, action="store.created", subject=name)
     return store
+
+
+def _save_store(store: Store, update_fields: list[str] | None = None) -> None:
+    """A concurrent request may have taken the name between our check and our write."""
+    try:
+        with transaction.atomic():
+            store.save(update_fields=update_fields)
+    except IntegrityError as error:
+        raise ApplicationError(
+            "You already have a store with this name.", code="duplicate_name", field="name"
+        ) from error
 
 
 STORE_EDITABLE_FIELDS = (
@@ -185,7 +196,7 @@ def store_update(*, store: Store, actor: User, **fields: Any) -> Store:
         fields["network_location_ids"] = _clean_location_ids(fields["network_location_ids"])
         _check_location_ids_free(merchant=store.merchant, location_ids=fields["network_location_ids"], store=store)
     if "name" in fields and (
-        Store.objects.for_merchant(store.merchant).filter(name=fields["name"]).exclude(pk=store.pk).exists()
+        Store.objects.for_merchant(store.merchant).filter(name__iexact=fields["name"]).exclude(pk=store.pk).exists()
     ):
         raise ApplicationError("You already have a store with this name.", code="duplicate_name", field="name")
     changes = {field: value for field, value in fields.items() if getattr(store, field) != value}
@@ -194,7 +205,7 @@ def store_update(*, store: Store, actor: User, **fields: Any) -> Store:
     for field, value in changes.items():
         setattr(store, field, value)
     validated(store)
-    store.save(update_fields=list(changes))
+    _save_store(store, update_fields=list(changes))
     audit_event_record(
         merchant=store.merchant,
         actor=actor,
@@ -235,15 +246,19 @@ def staff_invite(
         email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
     token = secrets.token_urlsafe(32)
-    invitation = StaffInvitation.objects.create(
-        merchant=merchant,
-        email=email,
-        role=role,
-        store=store,
-        invited_by=actor,
-        token_hash=_hash_token(token),
-        expires_at=timezone.now() + INVITATION_LIFETIME,
-    )
+    try:
+        with transaction.atomic():
+            invitation = StaffInvitation.objects.create(
+                merchant=merchant,
+                email=email,
+                role=role,
+                store=store,
+                invited_by=actor,
+                token_hash=_hash_token(token),
+                expires_at=timezone.now() + INVITATION_LIFETIME,
+            )
+    except IntegrityError as error:  # the same address invited twice at the same moment
+        raise ConflictError(f"{email} was just invited; see the open invitations.", code="already_invited") from error
     audit_event_record(merchant=merchant, actor=actor, action="staff.invited", subject=email, role=role)
     accept_url = settings.SITE_URL.rstrip("/") + reverse("invitation_accept", args=[token])
     context = {"merchant": merchant, "invitation": invitation, "accept_url": accept_url, "inviter": actor}

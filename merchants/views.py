@@ -36,8 +36,11 @@ def _form_error(form, error: ApplicationError) -> None:  # type: ignore[no-untyp
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     merchant = request.merchant
+    stores = selectors.store_list(merchant=merchant, include_inactive=False)
+    if request.membership.store_id:
+        stores = stores.filter(pk=request.membership.store_id)
     context = {
-        "stores": selectors.store_list(merchant=merchant, include_inactive=False),
+        "stores": stores,
         "staff_count": selectors.staff_list(merchant=merchant).count(),
         "api_keys": selectors.api_key_list(merchant=merchant).filter(revoked=False),
     }
@@ -88,7 +91,6 @@ def settings_general(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Settings saved.")
             return redirect("settings_general")
-    merchant.refresh_from_db()
     return render(request, "merchants/settings_general.html", {"form": form, "tab": "general"})
 
 
@@ -260,6 +262,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 # API keys
 
+NEW_API_KEY_SESSION_KEY = "new_api_key"
+
 
 def _api_keys_page(request: HttpRequest, form: APIKeyForm, **extra: object) -> HttpResponse:
     context = {
@@ -287,8 +291,14 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _form_error(form, error)
         else:
-            # The secret is rendered in this response only; it is never stored.
-            return _api_keys_page(request, APIKeyForm(), new_key=api_key, new_secret=secret)
+            # Shown once, on the page the redirect leads to, then gone from the session too.
+            # The redirect keeps a reload from creating a second key.
+            request.session[NEW_API_KEY_SESSION_KEY] = {"prefix": api_key.prefix, "secret": secret}
+            return redirect("settings_api_keys")
+    new = request.session.pop(NEW_API_KEY_SESSION_KEY, None) if request.method == "GET" else None
+    if new is not None:
+        new_key = selectors.api_key_get(merchant=request.merchant, prefix=new["prefix"])
+        return _api_keys_page(request, form, new_key=new_key, new_secret=new["secret"])
     return _api_keys_page(request, form)
 
 

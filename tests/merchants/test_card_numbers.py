@@ -2,7 +2,8 @@ import uuid
 
 import pytest
 
-from merchants.card_numbers import card_number_paths, contains_card_number
+from merchants.card_numbers import card_number_paths
+from merchants.pan import contains_card_number, redact
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,9 @@ def test_paths_point_at_the_field():
     document = {"card": {"id": "4111111111111111"}, "items": [{"sku": "A"}, {"name": "5555 5555 5555 4444"}], "n": 1}
 
     assert list(card_number_paths(document)) == ["card.id", "items[1].name"]
+
+
+def test_redaction_masks_card_numbers_but_keeps_request_ids():
+    request_id = "4b22e306-2651-4542-a3e0-123456789012"
+
+    assert redact(f"id={request_id} card=4111 1111 1111 1111.") == f"id={request_id} card=[REDACTED]."

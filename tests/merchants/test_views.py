@@ -3,7 +3,7 @@ from django.core import mail
 from django.urls import reverse
 
 from merchants import services
-from merchants.models import AuditEvent, MerchantAPIKey, StaffInvitation, StaffMembership, Store
+from merchants.models import AuditEvent, MerchantAPIKey, StaffInvitation, StaffMembership, Store, User
 from merchants.permissions import PERMISSIONS, Role
 from tests.factories import MembershipFactory, StoreFactory, UserFactory
 
@@ -285,13 +285,14 @@ def test_store_of_another_merchant_cannot_be_assigned(owner_client, manager, mer
 
 def test_owner_creates_a_key_and_sees_the_secret_once(owner_client, merchant):
     response = owner_client.post(reverse("settings_api_keys"), {"name": "Web shop", "scopes": ["purchases:write"]})
+    page = owner_client.get(response.url).content.decode()
 
-    page = response.content.decode()
     api_key = MerchantAPIKey.objects.get(merchant=merchant, name="Web shop")
     secret_start = page.index('id="new-key-secret">') + len('id="new-key-secret">')
     secret = page[secret_start : page.index("<", secret_start)]
     assert secret.startswith(api_key.prefix + ".")
     assert api_key.is_valid(secret)
+    assert response.status_code == 302  # a reload cannot create a second key
     assert secret not in owner_client.get(reverse("settings_api_keys")).content.decode()
     assert secret not in api_key.hashed_key
 
@@ -373,3 +374,34 @@ def test_pages_need_csrf(owner, merchant):
 
     assert response.status_code == 403
     assert not Store.objects.filter(merchant=merchant, name="Harbour").exists()
+
+
+def test_invitation_sign_up_only_with_the_invited_address(owner, merchant, client):
+    _invitation, token = services.staff_invite(
+        merchant=merchant, actor=owner, email="fresh@example.com", role=Role.ANALYST
+    )
+    client.get(reverse("invitation_accept", args=[token]))
+
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "someone.else@example.com", "password1": "a-long-enough-pass", "password2": "a-long-enough-pass"},
+    )
+
+    assert "Sign up with fresh@example.com" in response.content.decode()
+    assert not User.objects.filter(email="someone.else@example.com").exists()
+
+
+def test_store_names_are_unique_whatever_the_case(owner_client, store, merchant):
+    response = owner_client.post(reverse("settings_store_create"), {**STORE_POST, "name": "MAIN street"})
+
+    assert "already have a store with this name" in response.content.decode()
+    assert Store.objects.filter(merchant=merchant).count() == 1
+
+
+def test_long_email_invitation_is_a_form_error(owner_client):
+    response = owner_client.post(
+        reverse("settings_staff_invite"), {"email": "a" * 250 + "@example.com", "role": Role.ANALYST}
+    )
+
+    assert response.status_code == 400
+    assert "at most 254 characters" in response.content.decode()

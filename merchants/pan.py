@@ -1,0 +1,76 @@
+"""Recognising primary account numbers (card numbers). Pure Python: logging uses it before Django is set up.
+
+A card number here is 13–19 digits, single spaces or dashes allowed between
+them, standing on its own (not inside a longer id such as a UUID), that
+passes the Luhn check.
+"""
+
+import re
+from collections.abc import Iterator
+
+_WORD = re.compile(r"[A-Za-z0-9-]")
+# A cheap first look: at least 13 digits in a row, single separators allowed.
+_LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12}")
+REDACTED = "[REDACTED]"
+
+
+def passes_luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each card number in `text`, left to right, not overlapping."""
+    if not _LONG_DIGIT_RUN.search(text):
+        return
+    length = len(text)
+    start = 0
+    while start < length:
+        end = _card_number_at(text, start) if text[start].isdigit() else None
+        if end is None:
+            start += 1
+            continue
+        yield start, end
+        start = end
+
+
+def _card_number_at(text: str, start: int) -> int | None:
+    if start and _WORD.match(text[start - 1]):
+        return None
+    length = len(text)
+    digits = ""
+    position = start
+    found = None
+    while position < length:
+        char = text[position]
+        if char.isdigit():
+            digits += char
+            if len(digits) > 19:
+                break
+            after = text[position + 1] if position + 1 < length else ""
+            if len(digits) >= 13 and (not after or not _WORD.match(after)) and passes_luhn(digits):
+                found = position + 1
+        elif not (
+            char in " -" and position + 1 < length and text[position + 1].isdigit() and text[position - 1].isdigit()
+        ):
+            break
+        position += 1
+    return found
+
+
+def contains_card_number(text: str) -> bool:
+    return next(card_number_spans(text), None) is not None
+
+
+def redact(text: str) -> str:
+    spans = list(card_number_spans(text))
+    for start, end in reversed(spans):
+        text = text[:start] + REDACTED + text[end:]
+    return text
