@@ -1,10 +1,11 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health
 from merchants.admin import require_mfa_for_admin
+from merchants.errors import json_not_found
 
 # The admin signs in through allauth, so superusers pass the same TOTP step as staff.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -24,6 +25,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    # Any other API path: the API's JSON 404, in debug mode too.
+    re_path(r"^api/", json_not_found),
     path("shoppers/", include("profiles.urls")),
     path("", include("merchants.urls")),
 ]

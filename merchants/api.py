@@ -4,13 +4,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from merchants import selectors
+from merchants.schema import error_responses
 from merchants.serializers import StoreOutputSerializer, WhoAmIOutputSerializer
 
 
 class WhoAmIApi(APIView):
     """Which merchant and scopes the calling key belongs to: the first call an integration makes."""
 
-    @extend_schema(responses=WhoAmIOutputSerializer, tags=["merchant"], operation_id="whoami")
+    @extend_schema(
+        responses={200: WhoAmIOutputSerializer, **error_responses(401, 429)}, tags=["merchant"], operation_id="whoami"
+    )
     def get(self, request: Request) -> Response:
         api_key = request.auth
         data = {
@@ -25,14 +28,24 @@ class WhoAmIApi(APIView):
 class StoreListApi(APIView):
     """The merchant's stores, so a checkout plugin can name the store a purchase happened in."""
 
-    @extend_schema(responses=StoreOutputSerializer(many=True), tags=["merchant"], operation_id="stores_list")
+    @extend_schema(
+        responses={200: StoreOutputSerializer(many=True), **error_responses(401, 429)},
+        tags=["merchant"],
+        operation_id="stores_list",
+    )
     def get(self, request: Request) -> Response:
         stores = selectors.store_list(merchant=request.merchant)  # type: ignore[attr-defined]
         return Response(StoreOutputSerializer(stores, many=True).data)
 
 
 class StoreDetailApi(APIView):
-    @extend_schema(responses=StoreOutputSerializer, tags=["merchant"], operation_id="stores_retrieve")
+    """One of the merchant's stores."""
+
+    @extend_schema(
+        responses={200: StoreOutputSerializer, **error_responses(401, 404, 429)},
+        tags=["merchant"],
+        operation_id="stores_retrieve",
+    )
     def get(self, request: Request, store_id: int) -> Response:
         store = selectors.store_get(merchant=request.merchant, store_id=store_id)  # type: ignore[attr-defined]
         return Response(StoreOutputSerializer(store).data)

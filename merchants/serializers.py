@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from merchants.models import Merchant, Store
@@ -31,3 +33,39 @@ class WhoAmIOutputSerializer(serializers.Serializer):
     key_name = serializers.CharField()
     key_prefix = serializers.CharField()
     scopes = serializers.ListField(child=serializers.CharField())
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know, instead of silently ignoring them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 moment with its offset (…Z or …+02:00): a local time without one is ambiguous."""
+
+    default_error_messages = {"naive": "Give the time zone offset, e.g. 2026-11-23T10:15:00Z or …+01:00."}
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if isinstance(value, str) and not any(mark in value[10:] for mark in ("Z", "z", "+", "-")):
+            self.fail("naive")
+        return parsed
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable: invalid, not_found, missing_scope, …")
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Per field (dotted for nested ones), the messages about it.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

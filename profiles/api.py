@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from merchants.errors import ApplicationError, NotFoundError
 from merchants.idempotency import idempotent
+from merchants.schema import error_responses
 from profiles import serializers as s
 from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
 from profiles.services import batch, network, purchases, shoppers
@@ -26,13 +27,8 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Any unique string (a UUID). Retrying with the same key and body returns the first response.",
 )
-ERRORS = {
-    400: OpenApiResponse(description='Invalid input: `{"error": {"code", "message", "fields"}}`'),
-    401: OpenApiResponse(description="Missing or invalid API key"),
-    404: OpenApiResponse(description="Not found (or another merchant's)"),
-    409: OpenApiResponse(description="Conflict, or the same Idempotency-Key is still being processed"),
-    422: OpenApiResponse(description="Idempotency-Key reused with a different body"),
-}
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 
 
 class MerchantAPIView(APIView):
@@ -65,6 +61,8 @@ def _shopper_for_output(merchant: Any, shopper: Shopper) -> Shopper:
 
 
 class ShopperCreateApi(MerchantAPIView):
+    """Create a shopper, or find the one a card or verified contact already identifies."""
+
     required_scopes = {"POST": "shoppers:write"}
 
     @extend_schema(
@@ -72,7 +70,7 @@ class ShopperCreateApi(MerchantAPIView):
         tags=["shoppers"],
         request=s.ShopperCreateSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.ShopperMatchOutputSerializer, 200: s.ShopperMatchOutputSerializer, **ERRORS},
+        responses={201: s.ShopperMatchOutputSerializer, 200: s.ShopperMatchOutputSerializer, **WRITE_ERRORS},
         description=(
             "Find the shopper a card or a *verified* email or phone already identifies, or create one. "
             "201 when created, 200 when matched; contacts, consents and the card are added either way."
@@ -100,6 +98,8 @@ class ShopperCreateApi(MerchantAPIView):
 
 
 class ShopperLookupApi(MerchantAPIView):
+    """Find a shopper by a linked card's id, a verified email or a verified phone."""
+
     required_scopes = {"GET": "shoppers:read"}
 
     @extend_schema(
@@ -110,7 +110,7 @@ class ShopperLookupApi(MerchantAPIView):
             OpenApiParameter("phone", str, description="A verified phone number, with country code"),
             OpenApiParameter("card_id", str, description="The provider's card id (token) of a linked card"),
         ],
-        responses={200: s.ShopperOutputSerializer, **ERRORS},
+        responses={200: s.ShopperOutputSerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         email = request.query_params.get("email", "").strip()
@@ -130,15 +130,21 @@ class ShopperLookupApi(MerchantAPIView):
 
 
 class ShopperDetailApi(MerchantAPIView):
+    """One shopper: identity, contact points and linked cards."""
+
     required_scopes = {"GET": "shoppers:read"}
 
-    @extend_schema(operation_id="shoppers_retrieve", tags=["shoppers"], responses={200: s.ShopperOutputSerializer})
+    @extend_schema(
+        operation_id="shoppers_retrieve", tags=["shoppers"], responses={200: s.ShopperOutputSerializer, **READ_ERRORS}
+    )
     def get(self, request: Request, shopper_id: str) -> Response:
         shopper = get_object_or_404(Shopper.objects.for_merchant(self.merchant), public_id=shopper_id)
         return Response(s.ShopperOutputSerializer(_shopper_for_output(self.merchant, shopper)).data)
 
 
 class ShopperConsentsApi(MerchantAPIView):
+    """Record consent decisions in the shopper's consent ledger."""
+
     required_scopes = {"POST": "shoppers:write"}
 
     @extend_schema(
@@ -146,7 +152,7 @@ class ShopperConsentsApi(MerchantAPIView):
         tags=["shoppers"],
         request=s.ConsentChangeSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.ConsentEventOutputSerializer(many=True), **ERRORS},
+        responses={201: s.ConsentEventOutputSerializer(many=True), **WRITE_ERRORS},
         description="Append consent decisions (granted or withdrawn) to the shopper's consent ledger.",
     )
     @idempotent
@@ -160,6 +166,8 @@ class ShopperConsentsApi(MerchantAPIView):
 
 
 class CardEnrollApi(MerchantAPIView):
+    """Link a payment card to a shopper's loyalty profile."""
+
     required_scopes = {"POST": "shoppers:write"}
 
     @extend_schema(
@@ -167,7 +175,7 @@ class CardEnrollApi(MerchantAPIView):
         tags=["cards"],
         request=s.CardEnrollSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.CardEnrollOutputSerializer, **ERRORS},
+        responses={201: s.CardEnrollOutputSerializer, **WRITE_ERRORS},
         description=(
             "The checkout's “link this card to your rewards” tick: the provider's card id, the shopper "
             "(an id, or details to create or match one) and the consent they gave."
@@ -200,6 +208,8 @@ class CardEnrollApi(MerchantAPIView):
 
 
 class CardUnlinkApi(MerchantAPIView):
+    """Unlink a card: its later purchases no longer reach the shopper; history stays."""
+
     required_scopes = {"POST": "shoppers:write"}
 
     @extend_schema(
@@ -207,7 +217,7 @@ class CardUnlinkApi(MerchantAPIView):
         tags=["cards"],
         request=None,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={200: s.CardOutputSerializer, **ERRORS},
+        responses={200: s.CardOutputSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request: Request, card_id: str) -> Response:
@@ -216,6 +226,8 @@ class CardUnlinkApi(MerchantAPIView):
 
 
 class PurchaseCreateApi(MerchantAPIView):
+    """Record one purchase, once per external id."""
+
     required_scopes = {"POST": "purchases:write"}
 
     @extend_schema(
@@ -223,7 +235,7 @@ class PurchaseCreateApi(MerchantAPIView):
         tags=["purchases"],
         request=s.PurchaseInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.PurchaseOutputSerializer, 200: s.PurchaseOutputSerializer, **ERRORS},
+        responses={201: s.PurchaseOutputSerializer, 200: s.PurchaseOutputSerializer, **WRITE_ERRORS},
         description=(
             "Record one purchase. 201 when stored; 200 with the stored purchase when this `external_id` was "
             "already recorded (or its basket was matched onto a card-network transaction)."
@@ -240,6 +252,8 @@ class PurchaseCreateApi(MerchantAPIView):
 
 
 class PurchaseBatchApi(MerchantAPIView):
+    """Record up to 1,000 purchases, with a result per row."""
+
     required_scopes = {"POST": "purchases:write"}
 
     @extend_schema(
@@ -247,7 +261,7 @@ class PurchaseBatchApi(MerchantAPIView):
         tags=["purchases"],
         request=s.BatchInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={200: s.BatchOutputSerializer, **ERRORS},
+        responses={200: s.BatchOutputSerializer, **WRITE_ERRORS},
         description=(
             "Record up to 1,000 purchases (each shaped as for `purchases_create`). Every row gets a result: "
             "created, duplicate, basket_matched, or error with its fields. Good rows are stored even when "
@@ -292,6 +306,8 @@ def _flat(errors: Any) -> dict[str, Any]:
 
 
 class PurchaseRefundApi(MerchantAPIView):
+    """Refund a purchase in full or in part."""
+
     required_scopes = {"POST": "purchases:write"}
 
     @extend_schema(
@@ -299,7 +315,7 @@ class PurchaseRefundApi(MerchantAPIView):
         tags=["purchases"],
         request=s.RefundInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={200: s.PurchaseOutputSerializer, **ERRORS},
+        responses={200: s.PurchaseOutputSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request: Request, purchase_id: str) -> Response:
@@ -312,6 +328,8 @@ class PurchaseRefundApi(MerchantAPIView):
 
 
 class VisitCreateApi(MerchantAPIView):
+    """Record a shopper's presence in a store (Wi-Fi, geofence, kiosk)."""
+
     required_scopes = {"POST": "purchases:write"}
 
     @extend_schema(
@@ -319,7 +337,7 @@ class VisitCreateApi(MerchantAPIView):
         tags=["visits"],
         request=s.VisitInputSerializer,
         parameters=[IDEMPOTENCY_HEADER],
-        responses={201: s.VisitOutputSerializer, **ERRORS},
+        responses={201: s.VisitOutputSerializer, **WRITE_ERRORS},
         description="A presence event: store Wi-Fi, an app geofence or a kiosk saw the shopper in a store.",
     )
     @idempotent
@@ -348,7 +366,43 @@ class NetworkWebhookApi(APIView):
     @extend_schema(
         operation_id="network_events_receive",
         tags=["network feed"],
-        request={"application/json": {"type": "object"}},
+        request={
+            "application/json": {
+                "type": "object",
+                "required": ["id", "type", "transaction"],
+                "properties": {
+                    "id": {"type": "string", "description": "The event id; an event is accepted once."},
+                    "type": {"type": "string", "enum": list(network.EVENT_TYPES)},
+                    "transaction": {
+                        "type": "object",
+                        "required": ["id", "amount", "currency", "datetime"],
+                        "properties": {
+                            "id": {"type": "string"},
+                            "amount": {"type": "string", "description": 'Major units, e.g. "12.50"'},
+                            "currency": {"type": "string"},
+                            "datetime": {"type": "string", "description": "ISO 8601; local to the location if naive"},
+                            "cardPresent": {"type": "boolean"},
+                            "card": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "firstNumbers": {"type": "string"},
+                                    "lastNumbers": {"type": "string"},
+                                    "scheme": {"type": "string"},
+                                },
+                            },
+                            "location": {
+                                "type": "object",
+                                "nullable": True,
+                                "properties": {"id": {"type": "string"}, "timezone": {"type": "string"}},
+                            },
+                            "identifiers": {"type": "object", "properties": {"MID": {"type": "string"}}},
+                            "refundTransactionId": {"type": "string"},
+                        },
+                    },
+                },
+            }
+        },
         parameters=[
             OpenApiParameter(
                 network.SIGNATURE_HEADER,
@@ -358,7 +412,10 @@ class NetworkWebhookApi(APIView):
                 description='`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.raw_body" under the connection secret>`',
             )
         ],
-        responses={200: OpenApiResponse(description='`{"status": "accepted" | "duplicate"}`'), **ERRORS},
+        responses={
+            200: OpenApiResponse(description='`{"status": "accepted" | "duplicate", "event_id": "…"}`'),
+            **error_responses(400, 401, 404),
+        },
         description=(
             "One transaction event (`transaction.auth`, `transaction.clearing`, `transaction.refund`). "
             "Accepted once per event id, processed after the response; see profiles/services/network.py "

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from merchants.errors import ApplicationError
 from merchants.models import Store
+from merchants.serializers import AwareDateTimeField, StrictInputSerializer
 from profiles.models import (
     Card,
     CardScheme,
@@ -56,7 +57,7 @@ class MerchantScopedShopperField(serializers.SlugRelatedField):
         return Shopper.objects.for_merchant(self.context["merchant"]).exclude(status="erased")
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(StrictInputSerializer):
     channel = serializers.ChoiceField(choices=ConsentChannel.choices)
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()
@@ -72,7 +73,7 @@ class ConsentInputSerializer(serializers.Serializer):
         )
 
 
-class CardInputSerializer(serializers.Serializer):
+class CardInputSerializer(StrictInputSerializer):
     id = serializers.CharField(max_length=200, help_text="The payment provider's card id (token). Never the number.")
     scheme = serializers.ChoiceField(choices=CardScheme.choices, required=False, default=CardScheme.OTHER)
     first_six = serializers.RegexField(r"^(\d{6})?$", required=False, default="", allow_blank=True)
@@ -94,7 +95,7 @@ class CardInputSerializer(serializers.Serializer):
         )
 
 
-class PreferencesSerializer(serializers.Serializer):
+class PreferencesSerializer(StrictInputSerializer):
     sizes = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=20)
     colours = serializers.ListField(child=serializers.CharField(max_length=30), required=False, max_length=20)
     brands = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=20)
@@ -104,7 +105,7 @@ class PreferencesSerializer(serializers.Serializer):
     )
 
 
-class ShopperInputSerializer(serializers.Serializer):
+class ShopperInputSerializer(StrictInputSerializer):
     first_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
@@ -165,7 +166,7 @@ class ShopperCreateSerializer(ShopperInputSerializer):
         return attrs
 
 
-class CardEnrollSerializer(serializers.Serializer):
+class CardEnrollSerializer(StrictInputSerializer):
     card = CardInputSerializer()
     shopper_id = MerchantScopedShopperField(required=False, allow_null=True, default=None)
     shopper = ShopperInputSerializer(required=False, allow_null=True, default=None)
@@ -176,7 +177,7 @@ class CardEnrollSerializer(serializers.Serializer):
         return attrs
 
 
-class LineItemSerializer(serializers.Serializer):
+class LineItemSerializer(StrictInputSerializer):
     sku = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
     name = serializers.CharField(max_length=200)
     category = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
@@ -184,11 +185,11 @@ class LineItemSerializer(serializers.Serializer):
     unit_price_minor = serializers.IntegerField(min_value=0, max_value=10**12)
 
 
-class PurchaseInputSerializer(serializers.Serializer):
+class PurchaseInputSerializer(StrictInputSerializer):
     external_id = serializers.CharField(max_length=100, help_text="Your order id: a purchase is stored once per id.")
     amount_minor = serializers.IntegerField(min_value=1, max_value=10**12, help_text="In minor units (cents).")
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, the merchant's currency.")
-    occurred_at = serializers.DateTimeField()
+    occurred_at = AwareDateTimeField()
     channel = serializers.ChoiceField(choices=Channel.choices)
     store = MerchantScopedStoreField(required=False, allow_null=True, default=None)
     shopper_id = MerchantScopedShopperField(required=False, allow_null=True, default=None)
@@ -218,21 +219,21 @@ class PurchaseInputSerializer(serializers.Serializer):
         )
 
 
-class RefundInputSerializer(serializers.Serializer):
+class RefundInputSerializer(StrictInputSerializer):
     amount_minor = serializers.IntegerField(
         min_value=1, required=False, allow_null=True, default=None, help_text="Leave out to refund what remains."
     )
 
 
-class VisitInputSerializer(serializers.Serializer):
+class VisitInputSerializer(StrictInputSerializer):
     store = MerchantScopedStoreField()
-    occurred_at = serializers.DateTimeField()
+    occurred_at = AwareDateTimeField()
     source = serializers.ChoiceField(choices=VisitSource.choices)
     shopper_id = MerchantScopedShopperField(required=False, allow_null=True, default=None)
     card_id = serializers.CharField(max_length=200, required=False, allow_null=True, default=None)
 
 
-class ConsentChangeSerializer(serializers.Serializer):
+class ConsentChangeSerializer(StrictInputSerializer):
     consents = ConsentInputSerializer(many=True, min_length=1)
 
 
@@ -319,7 +320,7 @@ class PurchaseOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class BatchInputSerializer(serializers.Serializer):
+class BatchInputSerializer(StrictInputSerializer):
     purchases = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
 
 

@@ -457,3 +457,27 @@ def test_preferences_accumulate(api_client, merchant):
 
     stored = ShopperPreferences.objects.get(shopper__merchant=merchant)
     assert (stored.sizes, stored.brands, stored.colours) == (["M", "L"], ["Acme"], ["navy"])
+
+
+def test_unknown_fields_are_refused_not_ignored(api_client, merchant):
+    shopper = ShopperFactory(merchant=merchant)
+
+    response = post(api_client, "api_card_enroll", {"card": CARD, "shopper": {"id": str(shopper.public_id)}})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["shopper"] == {"id": ["Unknown field."]}
+    assert not Card.objects.exists()
+
+
+def test_a_time_without_offset_is_refused(api_client, merchant):
+    response = post(api_client, "api_purchase_create", purchase_body(occurred_at="2026-11-23T10:15:00"))
+
+    assert response.status_code == 400
+    assert "offset" in response.json()["error"]["fields"]["occurred_at"][0]
+
+
+def test_unmatched_api_path_is_json_even_for_a_malformed_id(api_client):
+    response = api_client.get("/api/v1/shoppers/123")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
