@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from benchmarks.control import ControlPurchaseApi
+
+urlpatterns = [
+    path("bench/control", ControlPurchaseApi.as_view(), name="bench_control"),
+    path("", include("config.urls")),
+]
+
+handler404 = "config.views.not_found"
