@@ -162,47 +162,51 @@ def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
 # Duplicates
 
 
+REASONS = ("email", "phone", "birthday")
+
+
 @dataclass(frozen=True)
 class DuplicatePair:
     first: Shopper
     second: Shopper
-    # Why they look alike: "email", "phone", "birthday".
+    # Why they look alike, among REASONS.
     reasons: list[str]
 
 
 _DUPLICATES_SQL = r"""
-    WITH named AS (
-        SELECT id, lower(btrim(first_name)) AS first_key, lower(btrim(last_name)) AS last_key, birthday
-          FROM profiles_shopper
-         WHERE merchant_id = %(merchant)s AND status = 'active'
-           AND btrim(first_name) <> '' AND btrim(last_name) <> ''
-    ),
-    pairs AS (
-        SELECT a.id AS first_id, b.id AS second_id,
-               (a.birthday IS NOT NULL AND a.birthday = b.birthday) AS same_birthday
-          FROM named a
-          JOIN named b ON b.first_key = a.first_key AND b.last_key = a.last_key AND b.id > a.id
-    ),
-    contact_keys AS (
-        -- An email's local part without its +tag; a phone's last seven digits.
-        SELECT c.shopper_id, c.kind, split_part(split_part(lower(c.value), '@', 1), '+', 1) AS key
-          FROM profiles_contactpoint c
-         WHERE c.merchant_id = %(merchant)s AND c.kind = 'email'
-        UNION
-        SELECT c.shopper_id, c.kind, right(regexp_replace(c.value, '\D', '', 'g'), 7)
-          FROM profiles_contactpoint c
-         WHERE c.merchant_id = %(merchant)s AND c.kind = 'phone'
-           AND length(regexp_replace(c.value, '\D', '', 'g')) >= 7
+    WITH alike AS (
+        -- Groups of active shoppers with one normalised name and one contact key: an email's
+        -- local part without its +tag, or a phone number's last seven digits.
+        SELECT array_agg(DISTINCT k.shopper_id) AS ids, k.kind AS reason
+          FROM (SELECT c.shopper_id, c.kind,
+                       lower(btrim(s.first_name)) AS first_key, lower(btrim(s.last_name)) AS last_key,
+                       CASE WHEN c.kind = 'email' THEN split_part(split_part(lower(c.value), '@', 1), '+', 1)
+                            WHEN length(regexp_replace(c.value, '\D', '', 'g')) >= 7
+                            THEN right(regexp_replace(c.value, '\D', '', 'g'), 7)
+                            ELSE '' END AS key
+                  FROM profiles_contactpoint c
+                  JOIN profiles_shopper s ON s.id = c.shopper_id
+                 WHERE c.merchant_id = %(merchant)s AND s.merchant_id = %(merchant)s AND s.status = 'active'
+                   AND btrim(s.first_name) <> '' AND btrim(s.last_name) <> '') k
+         WHERE k.key <> ''
+         GROUP BY k.first_key, k.last_key, k.kind, k.key
+        HAVING COUNT(DISTINCT k.shopper_id) > 1
+        UNION ALL
+        -- ... or with one normalised name and one birthday.
+        SELECT array_agg(s.id), 'birthday'
+          FROM profiles_shopper s
+         WHERE s.merchant_id = %(merchant)s AND s.status = 'active' AND s.birthday IS NOT NULL
+           AND btrim(s.first_name) <> '' AND btrim(s.last_name) <> ''
+         GROUP BY lower(btrim(s.first_name)), lower(btrim(s.last_name)), s.birthday
+        HAVING COUNT(*) > 1
     )
-    SELECT p.first_id, p.second_id, p.same_birthday,
-           COALESCE(array_agg(DISTINCT ck.kind ORDER BY ck.kind) FILTER (WHERE ck.kind IS NOT NULL), '{}')
-      FROM pairs p
-      LEFT JOIN contact_keys ck ON ck.shopper_id = p.first_id AND ck.key <> '' AND EXISTS (
-               SELECT 1 FROM contact_keys other
-                WHERE other.shopper_id = p.second_id AND other.kind = ck.kind AND other.key = ck.key)
-     GROUP BY p.first_id, p.second_id, p.same_birthday
-    HAVING p.same_birthday OR COUNT(ck.kind) > 0
-     ORDER BY p.first_id, p.second_id
+    SELECT first.id, second.id, array_agg(DISTINCT alike.reason)
+      FROM alike
+     CROSS JOIN LATERAL unnest(alike.ids) AS first(id)
+     CROSS JOIN LATERAL unnest(alike.ids) AS second(id)
+     WHERE first.id < second.id
+     GROUP BY first.id, second.id
+     ORDER BY first.id, second.id
      LIMIT %(limit)s
 """
 
@@ -210,8 +214,10 @@ _DUPLICATES_SQL = r"""
 def duplicate_candidates(*, merchant: Merchant, limit: int = DUPLICATE_PAIR_LIMIT) -> list[DuplicatePair]:
     """Pairs of active shoppers with the same name and a similar contact or the same birthday.
 
-    Found in one set-based query (a hash join on the normalised name), then the
-    shoppers of all pairs are fetched with their contacts in two more.
+    Found in one set-based query that groups shoppers by name and contact key (or
+    birthday) and pairs up within each group, so its cost follows the number of
+    shoppers and contacts, not their square; then the shoppers of all pairs are
+    fetched with their contacts in two more.
     """
     with connection.cursor() as cursor:
         cursor.execute(_DUPLICATES_SQL, {"merchant": merchant.pk, "limit": limit})
@@ -229,9 +235,9 @@ def duplicate_candidates(*, merchant: Merchant, limit: int = DUPLICATE_PAIR_LIMI
         DuplicatePair(
             first=shoppers[first_id],
             second=shoppers[second_id],
-            reasons=[*contact_kinds, *(["birthday"] if same_birthday else [])],
+            reasons=sorted(reasons, key=REASONS.index),
         )
-        for first_id, second_id, same_birthday, contact_kinds in rows
+        for first_id, second_id, reasons in rows
     ]
 
 

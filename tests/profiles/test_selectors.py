@@ -178,10 +178,10 @@ def test_duplicates_pair_same_name_with_similar_contact_and_nothing_else(merchan
     ContactFactory(shopper=ada, value="ada.lovelace@example.com")
     ada_again = ShopperFactory(merchant=merchant, first_name=" ADA", last_name="lovelace")
     ContactFactory(shopper=ada_again, value="Ada.Lovelace+shop@mail.example", is_verified=False)
-    # same name, same phone written from abroad
-    alan = ShopperFactory(merchant=merchant, first_name="Alan", last_name="Turing")
+    # same name, same phone written from abroad, and the same birthday
+    alan = ShopperFactory(merchant=merchant, first_name="Alan", last_name="Turing", birthday=date(1912, 6, 23))
     ContactFactory(shopper=alan, kind="phone", value="+441619460123")
-    alan_again = ShopperFactory(merchant=merchant, first_name="Alan", last_name="Turing")
+    alan_again = ShopperFactory(merchant=merchant, first_name="Alan", last_name="Turing", birthday=date(1912, 6, 23))
     ContactFactory(shopper=alan_again, kind="phone", value="+4407419460123")
     # same name, same birthday, no contact in common
     ShopperFactory(merchant=merchant, first_name="Mary", last_name="Shelley", birthday=date(1797, 8, 30))
@@ -211,7 +211,7 @@ def test_duplicates_pair_same_name_with_similar_contact_and_nothing_else(merchan
 
     assert sorted((p.first.first_name.strip().lower(), p.reasons) for p in pairs) == [
         ("ada", ["email"]),
-        ("alan", ["phone"]),
+        ("alan", ["phone", "birthday"]),
         ("mary", ["birthday"]),
     ]
     ada_pair = next(p for p in pairs if p.first == ada)
