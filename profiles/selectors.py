@@ -117,8 +117,12 @@ class ShopperProfile:
     merges: list[MergeEvent]
 
     @property
-    def has_more_purchases(self) -> bool:
-        return self.rollup is not None and self.rollup.purchase_count > len(self.purchases)
+    def is_purchase_list_cut(self) -> bool:
+        return len(self.purchases) >= PROFILE_PURCHASE_LIMIT
+
+    @property
+    def is_visit_list_cut(self) -> bool:
+        return len(self.visits) >= PROFILE_VISIT_LIMIT
 
 
 def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
