@@ -165,6 +165,9 @@ def _insert(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> dict[in
         for card in Card.objects.for_merchant(merchant)
         .filter(fingerprint__in=fingerprints.values(), status=CardStatus.ACTIVE)
         .select_related("shopper")
+        # Shoppers locked in id order (no deadlock between batches), so a concurrent merge cannot miss these.
+        .select_for_update(of=("shopper",))
+        .order_by("shopper_id")
     }
     resolved = []
     for row in candidates.values():

@@ -114,12 +114,15 @@ def effective_shopper(shopper: Shopper | None) -> Shopper | None:
 
 
 def _resolve_card(merchant: Merchant, card_token: str | None) -> Card | None:
+    """The linked card and its shopper. The shopper row is locked, so a merge running now
+    either finishes first (and we follow it) or waits for this purchase (and moves it)."""
     if not card_token:
         return None
     return (
         Card.objects.for_merchant(merchant)
         .filter(fingerprint=card_fingerprint(card_token), status=CardStatus.ACTIVE)
         .select_related("shopper")
+        .select_for_update(of=("shopper",))
         .first()
     )
 
