@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from merchants.errors import ApplicationError, NotFoundError
 from merchants.idempotency import idempotent
 from merchants.schema import error_responses
+from profiles import selectors
 from profiles import serializers as s
 from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
 from profiles.services import batch, network, purchases, shoppers
@@ -143,9 +144,20 @@ class ShopperDetailApi(MerchantAPIView):
 
 
 class ShopperConsentsApi(MerchantAPIView):
-    """Record consent decisions in the shopper's consent ledger."""
+    """A shopper's consents: what holds now per channel and purpose, and the ledger behind it."""
 
-    required_scopes = {"POST": "shoppers:write"}
+    required_scopes = {"GET": "shoppers:read", "POST": "shoppers:write"}
+
+    @extend_schema(
+        operation_id="shoppers_consents_retrieve",
+        tags=["shoppers"],
+        responses={200: s.ConsentsOutputSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request, shopper_id: str) -> Response:
+        shopper = get_object_or_404(Shopper.objects.for_merchant(self.merchant), public_id=shopper_id)
+        current = selectors.consents_current(merchant=self.merchant, shopper=shopper)
+        history = selectors.consent_history(merchant=self.merchant, shopper=shopper)
+        return Response(s.ConsentsOutputSerializer({"current": current, "history": history}).data)
 
     @extend_schema(
         operation_id="shoppers_consents_change",

@@ -125,11 +125,24 @@ class ShopperProfile:
         return len(self.visits) >= PROFILE_VISIT_LIMIT
 
 
+def consents_current(*, merchant: Merchant, shopper: Shopper) -> list[ConsentEvent]:
+    """What holds now: the latest decision per channel and purpose, from the ledger."""
+    return list(
+        ConsentEvent.objects.for_merchant(merchant)
+        .filter(shopper=shopper)
+        .order_by("channel", "purpose", "-occurred_at", "-pk")
+        .distinct("channel", "purpose")
+    )
+
+
+def consent_history(*, merchant: Merchant, shopper: Shopper) -> list[ConsentEvent]:
+    return list(ConsentEvent.objects.for_merchant(merchant).filter(shopper=shopper).order_by("-occurred_at", "-pk"))
+
+
 def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
     """Everything the profile page shows, in a fixed number of queries whatever the shopper's history."""
     if shopper.merchant_id != merchant.pk:
         raise Http404
-    consents = ConsentEvent.objects.for_merchant(merchant).filter(shopper=shopper)
     return ShopperProfile(
         shopper=shopper,
         rollup=ShopperRollup.objects.for_merchant(merchant)
@@ -137,8 +150,8 @@ def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
         .select_related("last_store")
         .first(),
         contacts=list(ContactPoint.objects.for_merchant(merchant).filter(shopper=shopper).order_by("kind", "pk")),
-        consents=list(consents.order_by("channel", "purpose", "-occurred_at", "-pk").distinct("channel", "purpose")),
-        consent_history=list(consents.order_by("-occurred_at", "-pk")),
+        consents=consents_current(merchant=merchant, shopper=shopper),
+        consent_history=consent_history(merchant=merchant, shopper=shopper),
         preferences=ShopperPreferences.objects.for_merchant(merchant).filter(shopper=shopper).first(),
         cards=list(Card.objects.for_merchant(merchant).filter(shopper=shopper).order_by("status", "-linked_at")),
         purchases=list(

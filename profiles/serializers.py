@@ -338,15 +338,6 @@ class BatchOutputSerializer(serializers.Serializer):
     results = BatchRowOutputSerializer(many=True)
 
 
-class ConsentStateSerializer(serializers.Serializer):
-    channel = serializers.CharField()
-    purpose = serializers.CharField()
-    granted = serializers.BooleanField()
-    occurred_at = serializers.DateTimeField()
-    source = serializers.CharField()
-    wording_version = serializers.CharField()
-
-
 class ConsentEventOutputSerializer(serializers.ModelSerializer):
     granted = serializers.BooleanField(source="is_granted")
 
@@ -356,7 +347,7 @@ class ConsentEventOutputSerializer(serializers.ModelSerializer):
 
 
 class ConsentsOutputSerializer(serializers.Serializer):
-    current = ConsentStateSerializer(many=True)
+    current = ConsentEventOutputSerializer(many=True)
     history = ConsentEventOutputSerializer(many=True)
 
 

@@ -481,3 +481,28 @@ def test_unmatched_api_path_is_json_even_for_a_malformed_id(api_client):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_consents_read_current_state_and_history(api_client, merchant):
+    shopper = ShopperFactory(merchant=merchant)
+    for granted in (True, False, True):
+        post(
+            api_client,
+            "api_shopper_consents",
+            {"consents": [{"channel": "email", "purpose": "marketing", "granted": granted}]},
+            shopper_id=shopper.public_id,
+        )
+    post(
+        api_client,
+        "api_shopper_consents",
+        {"consents": [{"channel": "sms", "purpose": "feedback", "granted": False}]},
+        shopper_id=shopper.public_id,
+    )
+
+    body = api_client.get(reverse("api_shopper_consents", args=[shopper.public_id])).json()
+
+    assert {(c["channel"], c["purpose"], c["granted"]) for c in body["current"]} == {
+        ("email", "marketing", True),
+        ("sms", "feedback", False),
+    }
+    assert len(body["history"]) == 4
