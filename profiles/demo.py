@@ -931,25 +931,29 @@ class _Generator:
         identified = spec.purchases - anonymous
         one_timers = [index for index in range(spec.shoppers) if self.segment[index] == ONE_TIMER]
         others = [index for index in range(spec.shoppers) if self.segment[index] != ONE_TIMER] or one_timers
-        join, end = self.join_day, self.end_day
+        # Each shopper buys on days of their own window, weighted like every other day.
+        firsts = [max(join, 0) for join in self.join_day]
+        lasts = list(self.end_day)
+        lows = [cumulative[first] for first in firsts]
+        spans = [cumulative[last + 1] - low for last, low in zip(lasts, lows, strict=True)]
+        append_to = [bucket.append for bucket in buckets]
 
-        def day_between(first: int, last: int) -> int:
-            low, high = cumulative[first], cumulative[last + 1]
-            if high <= low:
-                return last
-            return min(max(bisect_right(cumulative, low + random_() * (high - low)) - 1, first), last)
+        def assign(indexes: Iterable[int]) -> None:
+            for index in indexes:
+                day = lasts[index]
+                if spans[index] > 0:
+                    # Rounding may land on the window's end itself: that is its last day.
+                    day = min(bisect_right(cumulative, lows[index] + random_() * spans[index]) - 1, day)
+                append_to[day](index)
 
-        for index in one_timers[:identified]:
-            buckets[day_between(max(join[index], 0), end[index])].append(index)
+        assign(one_timers[:identified])
         repeat = identified - min(identified, len(one_timers))
         if repeat and others:
             activity = _cumulative(self.activity[index] or 0.01 for index in others)
-            total = activity[-1]
-            for _purchase in range(repeat):
-                index = others[bisect_right(activity, random_() * total)]
-                buckets[day_between(max(join[index], 0), end[index])].append(index)
+            assign(rng.choices(others, cum_weights=activity, k=repeat))
+        whole_year = cumulative[-1]
         for _purchase in range(anonymous):
-            buckets[day_between(0, self.days - 1)].append(-1)
+            append_to[min(bisect_right(cumulative, random_() * whole_year) - 1, self.days - 1)](-1)
         return buckets
 
     def _product_tables(self) -> dict[tuple[int, bool], tuple[list[tuple[str, int, Product]], list[float]]]:
