@@ -696,7 +696,7 @@ class _Generator:
         catalogue, weights = self.catalogue, []
         for day in range(self.days):
             local_date = self.first_day + timedelta(days=day)
-            trend = 0.85 + 0.3 * day / max(1, self.days - 1)  # a business growing through the year
+            trend = 0.9 + 0.2 * day / max(1, self.days - 1)  # a business growing through the year
             weights.append(catalogue.weekday_weights[local_date.weekday()] * _season(catalogue, local_date) * trend)
         # Today counts only the hours already gone.
         now_hour = self.now.astimezone(self.merchant_clock.zone).hour
@@ -708,7 +708,7 @@ class _Generator:
         spec, catalogue, rng = self.spec, self.catalogue, self.rng_plan
         random_ = rng.random
         count, days = spec.shoppers, self.days
-        self.day_cumulative = [0.0, *_cumulative(self._day_weights())]
+        self.day_cumulative = day_cumulative = [0.0, *_cumulative(self._day_weights())]
         segment_cumulative = _cumulative(catalogue.segment_shares)
         via_names = [name for name, _weight in catalogue.joined_via]
         via_cumulative = _cumulative(weight for _name, weight in catalogue.joined_via)
@@ -734,7 +734,8 @@ class _Generator:
             elif segment == OCCASIONAL:
                 join = rng.randint(-days, days - 14)
             else:
-                join = rng.randint(0, days - 1)
+                # One-timers come when everyone comes: on a busy day (a December Saturday) more than a quiet one.
+                join = min(bisect_right(day_cumulative, random_() * day_cumulative[-1]) - 1, days - 1)
                 self.end_day[index] = min(days - 1, join + 2)
             if self.end_day[index] < max(join, 0):  # a lapsed shopper with no room left lapses at once
                 self.end_day[index] = max(join, 0)
@@ -751,8 +752,8 @@ class _Generator:
             draw = random_()
             self.card_count[index] = 0 if draw < 0.12 else 2 if draw > 0.88 else 1
             if segment != ONE_TIMER:
-                window = (self.end_day[index] - max(join, 0) + 1) / days
-                self.activity[index] = catalogue.segment_activity[segment] * window * rng.lognormvariate(0, 0.6)
+                # Purchases a year while active; a shorter window gives fewer (see _assign_days).
+                self.activity[index] = catalogue.segment_activity[segment] * rng.lognormvariate(0, 0.6)
         self.via_names = via_names
 
     def reserve(self, cursor: Any) -> None:
@@ -931,27 +932,30 @@ class _Generator:
         identified = spec.purchases - anonymous
         one_timers = [index for index in range(spec.shoppers) if self.segment[index] == ONE_TIMER]
         others = [index for index in range(spec.shoppers) if self.segment[index] != ONE_TIMER] or one_timers
-        # Each shopper buys on days of their own window, weighted like every other day.
+        # Days are drawn first, so every day's volume follows the trade's rhythm; then a shopper
+        # active that day, by how often they buy (drawing again while the one drawn is not).
         firsts = [max(join, 0) for join in self.join_day]
         lasts = list(self.end_day)
-        lows = [cumulative[first] for first in firsts]
-        spans = [cumulative[last + 1] - low for last, low in zip(lasts, lows, strict=True)]
+        whole_year = cumulative[-1]
         append_to = [bucket.append for bucket in buckets]
-
-        def assign(indexes: Iterable[int]) -> None:
-            for index in indexes:
-                day = lasts[index]
-                if spans[index] > 0:
-                    # Rounding may land on the window's end itself: that is its last day.
-                    day = min(bisect_right(cumulative, lows[index] + random_() * spans[index]) - 1, day)
-                append_to[day](index)
-
-        assign(one_timers[:identified])
+        for index in one_timers[:identified]:
+            first, last = firsts[index], lasts[index]
+            low, high = cumulative[first], cumulative[last + 1]
+            day = last if high <= low else bisect_right(cumulative, low + random_() * (high - low)) - 1
+            append_to[min(day, last)](index)
         repeat = identified - min(identified, len(one_timers))
         if repeat and others:
             activity = _cumulative(self.activity[index] or 0.01 for index in others)
-            assign(rng.choices(others, cum_weights=activity, k=repeat))
-        whole_year = cumulative[-1]
+            total = activity[-1]
+            for _purchase in range(repeat):
+                day = min(bisect_right(cumulative, random_() * whole_year) - 1, self.days - 1)
+                for _attempt in range(50):
+                    index = others[bisect_right(activity, random_() * total)]
+                    if firsts[index] <= day <= lasts[index]:
+                        break
+                else:  # nobody drawn was active that day: the last one drawn buys in their own window
+                    day = min(max(day, firsts[index]), lasts[index])
+                append_to[day](index)
         for _purchase in range(anonymous):
             append_to[min(bisect_right(cumulative, random_() * whole_year) - 1, self.days - 1)](-1)
         return buckets
