@@ -127,38 +127,30 @@ def _resolve_card(merchant: Merchant, card_token: str | None) -> Card | None:
     )
 
 
-def _match_network_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
-    """A network purchase still waiting for its basket: same store, same amount, close in time."""
+def _unmatched_twin(merchant: Merchant, data: PurchaseInput, **unmatched: object) -> Purchase | None:
+    """The other half of this purchase, not yet matched: same store, same amount, close in time."""
     return (
         Purchase.objects.for_merchant(merchant)
         .select_for_update(skip_locked=True)
         .filter(
-            source=PurchaseSource.NETWORK,
-            basket_external_id__isnull=True,
             store=data.store,
             amount_minor=data.amount_minor,
             occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
+            **unmatched,
         )
         .order_by("occurred_at")
         .first()
     )
+
+
+def _match_network_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
+    """A network purchase still waiting for its basket."""
+    return _unmatched_twin(merchant, data, source=PurchaseSource.NETWORK, basket_external_id__isnull=True)
 
 
 def _match_checkout_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
     """A checkout purchase (with its basket) that this network transaction confirms."""
-    return (
-        Purchase.objects.for_merchant(merchant)
-        .select_for_update(skip_locked=True)
-        .filter(
-            source=PurchaseSource.API,
-            network_transaction_id__isnull=True,
-            store=data.store,
-            amount_minor=data.amount_minor,
-            occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
-        )
-        .order_by("occurred_at")
-        .first()
-    )
+    return _unmatched_twin(merchant, data, source=PurchaseSource.API, network_transaction_id__isnull=True)
 
 
 def _match_transaction(

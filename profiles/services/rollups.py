@@ -149,53 +149,43 @@ class Drift:
         return self.shopper_rows + self.store_hour_rows
 
 
+_STORE_HOUR_COLUMNS = "merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count"
+
+
 def rollups_rebuild(*, merchant: Merchant) -> Drift:
     """Recompute every rollup of a merchant from raw rows; report how many rows differed. Call in a transaction."""
     params = {"merchant": merchant.pk}
+    rebuilds = (
+        ("profiles_shopperrollup", _ROLLUP_COLUMNS, "expected_shopper", "", _shopper_rollup_select),
+        (
+            "profiles_storehourrollup",
+            _STORE_HOUR_COLUMNS,
+            "expected_store_hour",
+            "AND purchase_count <> 0",
+            _store_hour_select,
+        ),
+    )
+    drift = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE expected_shopper ON COMMIT DROP AS "
-            + _shopper_rollup_select("profiles_purchase", "p.merchant_id = %(merchant)s"),
-            params,
-        )
-        cursor.execute(
-            f"""
-            SELECT COUNT(*) FROM (
-                (SELECT * FROM expected_shopper
-                 EXCEPT SELECT {_ROLLUP_COLUMNS} FROM profiles_shopperrollup WHERE merchant_id = %(merchant)s)
-                UNION ALL
-                (SELECT {_ROLLUP_COLUMNS} FROM profiles_shopperrollup WHERE merchant_id = %(merchant)s
-                 EXCEPT SELECT * FROM expected_shopper)
-            ) drift
-            """,  # noqa: S608
-            params,
-        )
-        shopper_drift = cursor.fetchone()[0]
-        cursor.execute("DELETE FROM profiles_shopperrollup WHERE merchant_id = %(merchant)s", params)
-        cursor.execute(f"INSERT INTO profiles_shopperrollup ({_ROLLUP_COLUMNS}) SELECT * FROM expected_shopper")  # noqa: S608
-
-        cursor.execute(
-            "CREATE TEMP TABLE expected_store_hour ON COMMIT DROP AS "
-            + _store_hour_select("profiles_purchase", "p.merchant_id = %(merchant)s"),
-            params,
-        )
-        hour_columns = "merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count"
-        cursor.execute(
-            f"""
-            SELECT COUNT(*) FROM (
-                (SELECT * FROM expected_store_hour
-                 EXCEPT SELECT {hour_columns} FROM profiles_storehourrollup WHERE merchant_id = %(merchant)s
-                                                                     AND purchase_count <> 0)
-                UNION ALL
-                (SELECT {hour_columns} FROM profiles_storehourrollup WHERE merchant_id = %(merchant)s
-                                                                     AND purchase_count <> 0
-                 EXCEPT SELECT * FROM expected_store_hour)
-            ) drift
-            """,  # noqa: S608
-            params,
-        )
-        store_hour_drift = cursor.fetchone()[0]
-        cursor.execute("DELETE FROM profiles_storehourrollup WHERE merchant_id = %(merchant)s", params)
-        cursor.execute(f"INSERT INTO profiles_storehourrollup ({hour_columns}) SELECT * FROM expected_store_hour")  # noqa: S608
-        cursor.execute("DROP TABLE expected_shopper, expected_store_hour")
-    return Drift(shopper_rows=shopper_drift, store_hour_rows=store_hour_drift)
+        for table, columns, expected, current_filter, select in rebuilds:
+            current = f"SELECT {columns} FROM {table} WHERE merchant_id = %(merchant)s {current_filter}"  # noqa: S608
+            cursor.execute(
+                f"CREATE TEMP TABLE {expected} ON COMMIT DROP AS "
+                + select("profiles_purchase", "p.merchant_id = %(merchant)s"),
+                params,
+            )
+            cursor.execute(
+                f"""
+                SELECT COUNT(*) FROM (
+                    (SELECT * FROM {expected} EXCEPT {current})
+                    UNION ALL
+                    ({current} EXCEPT SELECT * FROM {expected})
+                ) drift
+                """,  # noqa: S608 - fixed SQL; values are bound
+                params,
+            )
+            drift.append(cursor.fetchone()[0])
+            cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %(merchant)s", params)  # noqa: S608
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {expected}")  # noqa: S608
+            cursor.execute(f"DROP TABLE {expected}")
+    return Drift(shopper_rows=drift[0], store_hour_rows=drift[1])
