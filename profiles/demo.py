@@ -946,15 +946,23 @@ class _Generator:
         repeat = identified - min(identified, len(one_timers))
         if repeat and others:
             activity = _cumulative(self.activity[index] or 0.01 for index in others)
-            total = activity[-1]
-            for _purchase in range(repeat):
-                day = min(bisect_right(cumulative, random_() * whole_year) - 1, self.days - 1)
-                for _attempt in range(50):
-                    index = others[bisect_right(activity, random_() * total)]
-                    if firsts[index] <= day <= lasts[index]:
-                        break
-                else:  # nobody drawn was active that day: the last one drawn buys in their own window
-                    day = min(max(day, firsts[index]), lasts[index])
+            days = rng.choices(range(self.days), cum_weights=cumulative[1:], k=repeat)
+            drawn = rng.choices(others, cum_weights=activity, k=repeat)
+            pending = [
+                n
+                for n, (day, index) in enumerate(zip(days, drawn, strict=True))
+                if not firsts[index] <= day <= lasts[index]
+            ]
+            for _attempt in range(50):
+                if not pending:
+                    break
+                again = rng.choices(others, cum_weights=activity, k=len(pending))
+                for n, index in zip(pending, again, strict=True):
+                    drawn[n] = index
+                pending = [n for n in pending if not firsts[drawn[n]] <= days[n] <= lasts[drawn[n]]]
+            for n in pending:  # nobody drawn was active that day: the last one drawn buys in their own window
+                days[n] = min(max(days[n], firsts[drawn[n]]), lasts[drawn[n]])
+            for day, index in zip(days, drawn, strict=True):
                 append_to[day](index)
         for _purchase in range(anonymous):
             append_to[min(bisect_right(cumulative, random_() * whole_year) - 1, self.days - 1)](-1)
