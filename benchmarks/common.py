@@ -218,6 +218,11 @@ def gunicorn(env: dict[str, str], *, workers: int = 4) -> Iterator[int]:
                 raise RuntimeError(f"gunicorn did not start; see {log.name}")
             time.sleep(0.2)
         yield port
+    except BaseException:
+        note(f"server log kept: {log.name}")
+        raise
+    else:
+        Path(log.name).unlink(missing_ok=True)
     finally:
         server.terminate()
         try:
@@ -226,4 +231,3 @@ def gunicorn(env: dict[str, str], *, workers: int = 4) -> Iterator[int]:
             server.kill()
             server.wait()
         log.close()
-        note(f"server log: {log.name}")
