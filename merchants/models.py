@@ -99,6 +99,8 @@ class Merchant(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     default_language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
     networks = models.ManyToManyField(Network, blank=True, related_name="merchants")
+    # Set once a card-network feed is connected: only then can a checkout basket have a network twin.
+    has_network_feed = models.BooleanField(default=False, editable=False)
     require_mfa = models.BooleanField(
         default=False, help_text=_("Staff must set up an authenticator app before they can open the dashboard.")
     )

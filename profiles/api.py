@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from merchants.errors import ApplicationError, NotFoundError
 from merchants.idempotency import idempotent
 from merchants.schema import error_responses
+from merchants.selectors import store_list
 from profiles import selectors
 from profiles import serializers as s
 from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
@@ -283,7 +284,10 @@ class PurchaseBatchApi(MerchantAPIView):
     @idempotent
     def post(self, request: Request) -> Response:
         raw_rows = self.parse(s.BatchInputSerializer)["purchases"]
-        context = self.get_serializer_context()
+        context = {
+            **self.get_serializer_context(),
+            "stores": {store.pk: store for store in store_list(merchant=self.merchant)},
+        }
         rows: list[Any] = []
         for raw in raw_rows:
             row = s.PurchaseInputSerializer(data=raw, context=context)

@@ -20,7 +20,7 @@ from profiles.models import (
     ConsentPurpose,
     ContactKind,
     JoinedVia,
-    Purchase,
+    PurchaseSource,
     PurchaseState,
     Shopper,
     VisitSource,
@@ -44,6 +44,16 @@ class MerchantScopedStoreField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         return Store.objects.for_merchant(self.context["merchant"])
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A batch looks its stores up once (context["stores"]: id -> Store), not once per row.
+        stores = self.context.get("stores")
+        if stores is None:
+            return super().to_internal_value(data)
+        try:
+            return stores[int(data)]
+        except (KeyError, TypeError, ValueError):
+            self.fail("does_not_exist", pk_value=data)
 
 
 @extend_schema_field(OpenApiTypes.UUID)
@@ -299,25 +309,19 @@ class CardEnrollOutputSerializer(serializers.Serializer):
     shopper = ShopperOutputSerializer()
 
 
-class PurchaseOutputSerializer(serializers.ModelSerializer):
+class PurchaseOutputSerializer(serializers.Serializer):
+    # A plain Serializer: it is on the ingest hot path, where ModelSerializer's field introspection shows.
     id = serializers.UUIDField(source="public_id")
+    external_id = serializers.CharField()
+    source = serializers.ChoiceField(choices=PurchaseSource.choices)
+    state = serializers.ChoiceField(choices=PurchaseState.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    store = serializers.IntegerField(source="store_id", allow_null=True)
     shopper_id = serializers.UUIDField(source="shopper.public_id", allow_null=True, default=None)
-
-    class Meta:
-        model = Purchase
-        fields = [
-            "id",
-            "external_id",
-            "source",
-            "state",
-            "channel",
-            "store",
-            "shopper_id",
-            "amount_minor",
-            "refunded_minor",
-            "currency",
-            "occurred_at",
-        ]
+    amount_minor = serializers.IntegerField()
+    refunded_minor = serializers.IntegerField()
+    currency = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
 
 
 class BatchInputSerializer(StrictInputSerializer):

@@ -131,6 +131,8 @@ def _mark_already_recorded(
 
 
 def _rows_needing_basket_match(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> list[int]:
+    if not merchant.has_network_feed:
+        return []
     baskets = {
         index: row
         for index, row in candidates.items()

@@ -87,6 +87,8 @@ class Received:
 
 @transaction.atomic
 def network_connection_create(*, merchant: Merchant, name: str) -> NetworkConnection:
+    Merchant.objects.filter(pk=merchant.pk).update(has_network_feed=True)
+    merchant.has_network_feed = True
     return NetworkConnection.objects.create(merchant=merchant, name=name, signing_secret=secrets.token_urlsafe(32))
 
 

@@ -127,6 +127,15 @@ def _resolve_card(merchant: Merchant, card_token: str | None) -> Card | None:
     )
 
 
+def _may_have_twin(merchant: Merchant, data: PurchaseInput) -> bool:
+    """Whether this purchase may be the other half of one already stored (basket ↔ network transaction)."""
+    if data.store is None:
+        return False
+    if data.source == PurchaseSource.API:
+        return bool(data.line_items) and merchant.has_network_feed
+    return data.source == PurchaseSource.NETWORK
+
+
 def _unmatched_twin(merchant: Merchant, data: PurchaseInput, **unmatched: object) -> Purchase | None:
     """The other half of this purchase, not yet matched: same store, same amount, close in time."""
     return (
@@ -202,18 +211,21 @@ def _attach_line_items(purchase: Purchase, items: Sequence[LineItemInput]) -> No
 def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResult:
     """Record one purchase, at most once per (source, external id)."""
     check_purchase(merchant=merchant, data=data)
-    existing = _find_existing(merchant, data)
-    if existing is not None:
-        return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
+    may_have_twin = _may_have_twin(merchant, data)
+    if may_have_twin:
+        # A retry must be recognised before matching, or it could be matched onto a second twin.
+        existing = _find_existing(merchant, data)
+        if existing is not None:
+            return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
 
     card = _resolve_card(merchant, data.card_token)
     shopper = effective_shopper(data.shopper or (card.shopper if card is not None else None))
 
-    if data.source == PurchaseSource.API and data.line_items and data.store is not None:
+    if may_have_twin and data.source == PurchaseSource.API:
         network_purchase = _match_network_purchase(merchant, data)
         if network_purchase is not None:
             return _match_basket(merchant, network_purchase, data, shopper)
-    if data.source == PurchaseSource.NETWORK and data.store is not None:
+    if may_have_twin and data.source == PurchaseSource.NETWORK:
         checkout_purchase = _match_checkout_purchase(merchant, data)
         if checkout_purchase is not None:
             return _match_transaction(checkout_purchase, data, card, shopper)
@@ -223,7 +235,7 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         rows=[ResolvedPurchase(data=data, card_id=card.pk if card else None, shopper=shopper)],
     )
     if purchase is None:
-        # Another request recorded the same purchase between our check and our insert.
+        # Already recorded (a retry under another key, or a concurrent request): the natural key held.
         existing = _find_existing(merchant, data)
         if existing is None:
             raise ConflictError("This purchase clashes with one already recorded.", code="purchase_conflict")
@@ -253,15 +265,32 @@ _INSERT_COLUMNS = (
     ("network_transaction_id", "text"),
     ("state", "text"),
 )
+_ITEM_COLUMNS = (
+    ("source", "text"),
+    ("external_id", "text"),
+    ("sku", "text"),
+    ("name", "text"),
+    ("category", "text"),
+    ("quantity", "integer"),
+    ("unit_price_minor", "bigint"),
+)
+# One round trip: the purchases, their line items and both rollups.
 _INSERT_SQL = f"""
     WITH inserted AS (
         INSERT INTO profiles_purchase
             (merchant_id, public_id, refunded_minor, created_at, updated_at, {", ".join(c for c, _ in _INSERT_COLUMNS)})
-        SELECT %s, gen_random_uuid(), 0, now(), now(), {", ".join(f"r.{c}" for c, _ in _INSERT_COLUMNS)}
-          FROM unnest({", ".join(f"%s::{t}[]" for _, t in _INSERT_COLUMNS)})
+        SELECT %(merchant)s, gen_random_uuid(), 0, now(), now(), {", ".join(f"r.{c}" for c, _ in _INSERT_COLUMNS)}
+          FROM unnest({", ".join(f"%({c})s::{t}[]" for c, t in _INSERT_COLUMNS)})
             AS r({", ".join(c for c, _ in _INSERT_COLUMNS)})
         ON CONFLICT DO NOTHING
         RETURNING *
+    ),
+    line_items AS (
+        INSERT INTO profiles_lineitem (merchant_id, purchase_id, sku, name, category, quantity, unit_price_minor)
+        SELECT %(merchant)s, inserted.id, i.sku, i.name, i.category, i.quantity, i.unit_price_minor
+          FROM unnest({", ".join(f"%(item_{c})s::{t}[]" for c, t in _ITEM_COLUMNS)})
+            AS i({", ".join(c for c, _ in _ITEM_COLUMNS)})
+          JOIN inserted ON inserted.source = i.source AND inserted.external_id = i.external_id
     ),
     shopper_rollup AS ({rollups.shopper_upsert_sql("inserted")}),
     store_hour_rollup AS ({rollups.store_hour_upsert_sql("inserted")})
@@ -270,7 +299,7 @@ _INSERT_SQL = f"""
 
 
 def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) -> list[Purchase | None]:
-    """Insert purchases and fold them into the rollups in one statement, then add line items and tell receivers.
+    """Insert purchases with their line items and fold them into the rollups in one statement, then tell receivers.
 
     A row already recorded (by its natural key) is skipped and comes back as None.
     Call inside a transaction, after validation.
@@ -278,9 +307,22 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
     if not rows:
         return []
     values: dict[str, list[object]] = {column: [] for column, _ in _INSERT_COLUMNS}
+    values.update({f"item_{column}": [] for column, _ in _ITEM_COLUMNS})
     for row in rows:
         data = row.data
-        for column, value in (
+        for item in data.line_items:
+            item_values: tuple[tuple[str, object], ...] = (
+                ("source", data.source),
+                ("external_id", data.external_id),
+                ("sku", item.sku),
+                ("name", item.name),
+                ("category", item.category),
+                ("quantity", item.quantity),
+                ("unit_price_minor", item.unit_price_minor),
+            )
+            for column, value in item_values:
+                values[f"item_{column}"].append(value)
+        purchase_values: tuple[tuple[str, object], ...] = (
             ("store_id", data.store.pk if data.store else None),
             ("shopper_id", row.shopper.pk if row.shopper else None),
             ("card_id", row.card_id),
@@ -292,13 +334,13 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
             ("external_id", data.external_id),
             ("network_transaction_id", data.network_transaction_id),
             ("state", data.state),
-        ):
+        )
+        for column, value in purchase_values:
             values[column].append(value)
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, [merchant.pk, *values.values()])
+        cursor.execute(_INSERT_SQL, {"merchant": merchant.pk, **values})
         inserted = {(source, external_id): (pk, public_id) for pk, public_id, source, external_id in cursor.fetchall()}
     recorded: list[Purchase | None] = []
-    items: list[LineItem] = []
     for row in rows:
         data = row.data
         found = inserted.get((data.source, data.external_id))
@@ -323,9 +365,6 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
             state=data.state,
         )
         recorded.append(purchase)
-        items.extend(_line_items(purchase, data.line_items))
-    if items:
-        LineItem.objects.bulk_create(items, batch_size=2000)
     for new in recorded:
         if new is not None:
             purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=new)
