@@ -23,7 +23,10 @@ def card_number_paths(value: Any, path: str = "") -> Iterator[str]:
     """Paths (`card.number`, `items[2].sku`) of every value in a JSON document that holds a card number."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from card_number_paths(item, f"{path}.{key}" if path else str(key))
+            key_path = f"{path}.{key}" if path else str(key)
+            if contains_card_number(str(key)):
+                yield key_path
+            yield from card_number_paths(item, key_path)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from card_number_paths(item, f"{path}[{index}]")
@@ -40,12 +43,16 @@ class RejectCardNumbersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/v1/"):
             paths = [key for key, values in request.GET.lists() for v in values if contains_card_number(v)]
-            if request.body and contains_card_number(request.body.decode("utf-8", "replace")):
+            raw = request.body.decode("utf-8", "replace") if request.body else ""
+            # JSON escapes (\u0034…) could spell digits the raw text does not show: parse those bodies too.
+            seen_in_raw = bool(raw) and contains_card_number(raw)
+            if seen_in_raw or "\\u" in raw:
                 try:
                     document = json.loads(request.body)
                 except ValueError:
-                    document = request.body.decode("utf-8", "replace")
-                paths += list(card_number_paths(document)) or ["body"]
+                    document = raw
+                found = list(card_number_paths(document))
+                paths += found or (["body"] if seen_in_raw else [])
             if paths:
                 return JsonResponse(
                     error_body("card_number_rejected", PAN_MESSAGE, {path: [PAN_MESSAGE] for path in paths}),

@@ -12,6 +12,7 @@ _WORD = re.compile(r"[A-Za-z0-9-]")
 # A cheap first look: at least 13 digits in a row, single separators allowed.
 _LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12}")
 REDACTED = "[REDACTED]"
+_DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 
 
 def passes_luhn(digits: str) -> bool:
@@ -33,7 +34,7 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
     length = len(text)
     start = 0
     while start < length:
-        end = _card_number_at(text, start) if text[start].isdigit() else None
+        end = _card_number_at(text, start) if text[start] in _DIGITS else None
         if end is None:
             start += 1
             continue
@@ -50,7 +51,7 @@ def _card_number_at(text: str, start: int) -> int | None:
     found = None
     while position < length:
         char = text[position]
-        if char.isdigit():
+        if char in _DIGITS:
             digits += char
             if len(digits) > 19:
                 break
@@ -58,7 +59,7 @@ def _card_number_at(text: str, start: int) -> int | None:
             if len(digits) >= 13 and (not after or not _WORD.match(after)) and passes_luhn(digits):
                 found = position + 1
         elif not (
-            char in " -" and position + 1 < length and text[position + 1].isdigit() and text[position - 1].isdigit()
+            char in " -" and position + 1 < length and text[position + 1] in _DIGITS and text[position - 1] in _DIGITS
         ):
             break
         position += 1

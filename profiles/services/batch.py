@@ -24,6 +24,7 @@ from profiles.services.purchases import (
     effective_shopper,
     purchase_record,
     purchases_insert,
+    same_purchase,
 )
 from profiles.services.shoppers import card_fingerprint
 
@@ -117,17 +118,10 @@ def _mark_already_recorded(
         if found is None:
             continue
         del candidates[index]
-        if found.amount_minor != row.amount_minor or found.occurred_at != row.occurred_at:
-            results[index] = _error(
-                index,
-                ApplicationError(
-                    f"A different purchase with external id “{row.external_id}” is already recorded.",
-                    code="external_id_conflict",
-                    field="external_id",
-                ),
-            )
-        else:
-            results[index] = RowResult(index=index, status="duplicate", purchase=found)
+        try:
+            results[index] = RowResult(index=index, status="duplicate", purchase=same_purchase(found, row))
+        except ApplicationError as error:
+            results[index] = _error(index, error)
 
 
 def _rows_needing_basket_match(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> list[int]:

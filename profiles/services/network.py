@@ -255,11 +255,18 @@ def _process_purchase(event: NetworkEvent, merchant: Merchant, data: dict[str, A
 
 def _process_refund(event: NetworkEvent, merchant: Merchant, data: dict[str, Any]) -> NetworkEvent:
     original_id = str(data.get("refundTransactionId") or "")
-    original = Purchase.objects.for_merchant(merchant).filter(network_transaction_id=original_id).first()
+    original = (
+        Purchase.objects.for_merchant(merchant)
+        .select_for_update(of=("self",))
+        .filter(network_transaction_id=original_id)
+        .first()
+    )
     if not original_id or original is None:
         raise ApplicationError("The refunded transaction is unknown.", code="unknown_original")
     amount = abs(_minor_units(data.get("amount"), str(data.get("currency") or original.currency)))
-    remaining = original.amount_minor - original.refunded_minor
+    remaining = original.amount_minor - original.refunded_minor  # read under the row lock
+    if remaining == 0:
+        return _finish(event, NetworkEventStatus.PROCESSED, "refund of an already refunded purchase", original)
     refunded = purchases.purchase_refund(
         merchant=merchant, purchase_id=original.pk, amount_minor=min(amount, remaining)
     )

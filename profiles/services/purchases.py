@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 
 from merchants.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
@@ -94,8 +95,12 @@ def _find_existing(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
     return Purchase.objects.for_merchant(merchant).filter(keys).first()
 
 
-def _same_purchase(existing: Purchase, data: PurchaseInput) -> Purchase:
-    if existing.amount_minor != data.amount_minor or existing.occurred_at != data.occurred_at:
+def same_purchase(existing: Purchase, data: PurchaseInput) -> Purchase:
+    """The stored purchase, if `data` is a retry of it; a conflict if it is another purchase under the same id."""
+    own_key = existing.source == data.source and existing.external_id == data.external_id
+    # Matched onto its twin, a purchase keeps the twin's time: then only the amount must agree.
+    differs = existing.amount_minor != data.amount_minor or (own_key and existing.occurred_at != data.occurred_at)
+    if differs:
         raise ConflictError(
             f"A different purchase with external id “{data.external_id}” is already recorded.",
             code="external_id_conflict",
@@ -104,12 +109,17 @@ def _same_purchase(existing: Purchase, data: PurchaseInput) -> Purchase:
     return existing
 
 
+MAX_MERGE_CHAIN = 20
+
+
 def effective_shopper(shopper: Shopper | None) -> Shopper | None:
-    """Purchases of a merged profile go to the profile it was merged into; an erased one gets none."""
-    if shopper is None or shopper.status == ShopperStatus.ACTIVE:
-        return shopper
-    if shopper.status == ShopperStatus.MERGED and shopper.merged_into_id:
-        return Shopper.objects.filter(pk=shopper.merged_into_id, status=ShopperStatus.ACTIVE).first()
+    """Purchases of a merged profile go to the profile it was (eventually) merged into; an erased one gets none."""
+    for _ in range(MAX_MERGE_CHAIN):
+        if shopper is None or shopper.status == ShopperStatus.ACTIVE:
+            return shopper
+        if shopper.status != ShopperStatus.MERGED or not shopper.merged_into_id:
+            return None
+        shopper = Shopper.objects.filter(pk=shopper.merged_into_id).first()
     return None
 
 
@@ -136,30 +146,56 @@ def _may_have_twin(merchant: Merchant, data: PurchaseInput) -> bool:
     return data.source == PurchaseSource.NETWORK
 
 
-def _unmatched_twin(merchant: Merchant, data: PurchaseInput, **unmatched: object) -> Purchase | None:
-    """The other half of this purchase, not yet matched: same store, same amount, close in time."""
-    return (
-        Purchase.objects.for_merchant(merchant)
-        .select_for_update(skip_locked=True)
-        .filter(
-            store=data.store,
-            amount_minor=data.amount_minor,
-            occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
-            **unmatched,
+def _lock_twin_matching(merchant: Merchant, data: PurchaseInput) -> None:
+    """Both halves of one purchase arriving at once must not both miss each other and both insert."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"twin:{merchant.pk}:{data.store.pk if data.store else ''}:{data.amount_minor}"],
         )
-        .order_by("occurred_at")
+
+
+def _unmatched_twin(
+    merchant: Merchant, data: PurchaseInput, card: Card | None, shopper: Shopper | None, **unmatched: object
+) -> Purchase | None:
+    """The other half of this purchase, not yet matched: same store and amount, close in time, and not
+    known to belong to another card or shopper. The closest in time wins."""
+    candidates = Purchase.objects.for_merchant(merchant).filter(
+        store=data.store,
+        amount_minor=data.amount_minor,
+        occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
+        **unmatched,
+    )
+    if card is not None:
+        candidates = candidates.filter(Q(card__isnull=True) | Q(card=card))
+    if shopper is not None:
+        candidates = candidates.filter(Q(shopper__isnull=True) | Q(shopper=shopper))
+    return (
+        candidates.select_for_update()
+        .annotate(
+            distance=Greatest(F("occurred_at") - Value(data.occurred_at), Value(data.occurred_at) - F("occurred_at"))
+        )
+        .order_by("distance", "pk")
         .first()
     )
 
 
-def _match_network_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
+def _match_network_purchase(
+    merchant: Merchant, data: PurchaseInput, card: Card | None, shopper: Shopper | None
+) -> Purchase | None:
     """A network purchase still waiting for its basket."""
-    return _unmatched_twin(merchant, data, source=PurchaseSource.NETWORK, basket_external_id__isnull=True)
+    return _unmatched_twin(
+        merchant, data, card, shopper, source=PurchaseSource.NETWORK, basket_external_id__isnull=True
+    )
 
 
-def _match_checkout_purchase(merchant: Merchant, data: PurchaseInput) -> Purchase | None:
+def _match_checkout_purchase(
+    merchant: Merchant, data: PurchaseInput, card: Card | None, shopper: Shopper | None
+) -> Purchase | None:
     """A checkout purchase (with its basket) that this network transaction confirms."""
-    return _unmatched_twin(merchant, data, source=PurchaseSource.API, network_transaction_id__isnull=True)
+    return _unmatched_twin(
+        merchant, data, card, shopper, source=PurchaseSource.API, network_transaction_id__isnull=True
+    )
 
 
 def _match_transaction(
@@ -179,6 +215,7 @@ def _save_learning_shopper(purchase: Purchase, shopper: Shopper | None, fields: 
     """Save a matched purchase; if the match told us its shopper, move it into their rollup."""
     gained_shopper = purchase.shopper_id is None and shopper is not None
     if gained_shopper:
+        rollups.hold_shared(merchant_id=purchase.merchant_id)
         # Taken out and put back with its shopper, so "identified" counts stay exact.
         rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
         purchase.shopper = shopper
@@ -213,20 +250,21 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
     check_purchase(merchant=merchant, data=data)
     may_have_twin = _may_have_twin(merchant, data)
     if may_have_twin:
+        _lock_twin_matching(merchant, data)
         # A retry must be recognised before matching, or it could be matched onto a second twin.
         existing = _find_existing(merchant, data)
         if existing is not None:
-            return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
+            return PurchaseResult(purchase=same_purchase(existing, data), created=False)
 
     card = _resolve_card(merchant, data.card_token)
     shopper = effective_shopper(data.shopper or (card.shopper if card is not None else None))
 
     if may_have_twin and data.source == PurchaseSource.API:
-        network_purchase = _match_network_purchase(merchant, data)
+        network_purchase = _match_network_purchase(merchant, data, card, shopper)
         if network_purchase is not None:
             return _match_basket(merchant, network_purchase, data, shopper)
     if may_have_twin and data.source == PurchaseSource.NETWORK:
-        checkout_purchase = _match_checkout_purchase(merchant, data)
+        checkout_purchase = _match_checkout_purchase(merchant, data, card, shopper)
         if checkout_purchase is not None:
             return _match_transaction(checkout_purchase, data, card, shopper)
 
@@ -239,7 +277,7 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         existing = _find_existing(merchant, data)
         if existing is None:
             raise ConflictError("This purchase clashes with one already recorded.", code="purchase_conflict")
-        return PurchaseResult(purchase=_same_purchase(existing, data), created=False)
+        return PurchaseResult(purchase=same_purchase(existing, data), created=False)
     return PurchaseResult(purchase=purchase, created=True)
 
 
@@ -282,6 +320,8 @@ _INSERT_SQL = f"""
         SELECT %(merchant)s, gen_random_uuid(), 0, now(), now(), {", ".join(f"r.{c}" for c, _ in _INSERT_COLUMNS)}
           FROM unnest({", ".join(f"%({c})s::{t}[]" for c, t in _INSERT_COLUMNS)})
             AS r({", ".join(c for c, _ in _INSERT_COLUMNS)})
+          -- held until commit: the nightly rebuild waits for us, or we for it
+          CROSS JOIN (SELECT pg_advisory_xact_lock_shared({rollups.ROLLUP_LOCK_CLASS}, %(merchant)s::int)) AS held
         ON CONFLICT DO NOTHING
         RETURNING *
     ),
@@ -389,6 +429,7 @@ def purchase_change_value(
 
     Call with the purchase locked (select_for_update).
     """
+    rollups.hold_shared(merchant_id=purchase.merchant_id)
     rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
     if amount_minor is not None:
         purchase.amount_minor = amount_minor

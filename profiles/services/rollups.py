@@ -19,6 +19,17 @@ from django.db import connection
 
 from merchants.models import Merchant
 
+# Advisory lock class for a merchant's rollups: writers hold it shared, the rebuild exclusively,
+# so a purchase committed while the rebuild runs is never wiped by it.
+ROLLUP_LOCK_CLASS = 7401
+
+
+def hold_shared(*, merchant_id: int) -> None:
+    """Call before changing a merchant's rollups outside purchases_insert (which takes it itself)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [ROLLUP_LOCK_CLASS, merchant_id])
+
+
 # Local day and hour of a purchase: the store's time zone, or the merchant's for online purchases.
 _LOCAL_TIME = "(p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))"
 
@@ -155,6 +166,8 @@ _STORE_HOUR_COLUMNS = "merchant_id, store_id, day, hour, purchase_count, total_m
 def rollups_rebuild(*, merchant: Merchant) -> Drift:
     """Recompute every rollup of a merchant from raw rows; report how many rows differed. Call in a transaction."""
     params = {"merchant": merchant.pk}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK_CLASS, merchant.pk])
     rebuilds = (
         ("profiles_shopperrollup", _ROLLUP_COLUMNS, "expected_shopper", "", _shopper_rollup_select),
         (

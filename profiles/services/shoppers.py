@@ -326,7 +326,19 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
         expiry_year=card.expiry_year,
         linked_via=linked_via,
     )
-    linked.save()
+    try:
+        with transaction.atomic():
+            linked.save()
+    except IntegrityError:
+        # The same card was linked by a concurrent request: answer as if we had seen it first.
+        existing = Card.objects.for_merchant(merchant).get(fingerprint=fingerprint, status=CardStatus.ACTIVE)
+        if existing.shopper_id != shopper.pk:
+            raise ConflictError(
+                "This card is already linked to another shopper. Unlink it there first.",
+                code="card_linked_elsewhere",
+                field="card",
+            ) from None
+        return existing
     return linked
 
 

@@ -52,3 +52,18 @@ def test_redaction_masks_card_numbers_but_keeps_request_ids():
     request_id = "4b22e306-2651-4542-a3e0-123456789012"
 
     assert redact(f"id={request_id} card=4111 1111 1111 1111.") == f"id={request_id} card=[REDACTED]."
+
+
+def test_other_unicode_digits_do_not_crash_the_check():
+    assert not contains_card_number("1234567890123²")
+
+
+def test_card_number_spelled_with_json_escapes_is_refused(api_client):
+    from django.urls import reverse
+
+    body = '{"first_name": "\\u0034111111111111111"}'
+
+    response = api_client.post(reverse("api_shopper_create"), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"first_name": [response.json()["error"]["message"]]}

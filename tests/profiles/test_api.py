@@ -506,3 +506,14 @@ def test_consents_read_current_state_and_history(api_client, merchant):
         ("sms", "feedback", False),
     }
     assert len(body["history"]) == 4
+
+
+def test_purchase_for_a_twice_merged_profile_lands_on_the_survivor(api_client, merchant):
+    survivor = ShopperFactory(merchant=merchant)
+    middle = ShopperFactory(merchant=merchant, status="merged", merged_into=survivor)
+    first = ShopperFactory(merchant=merchant, status="merged", merged_into=middle)
+
+    response = post(api_client, "api_purchase_create", purchase_body(shopper_id=str(first.public_id)))
+
+    assert response.json()["shopper_id"] == str(survivor.public_id)
+    assert ShopperRollup.objects.get(shopper=survivor).purchase_count == 1

@@ -222,3 +222,64 @@ def test_processing_twice_changes_nothing(connection, store, card, django_captur
 
     assert again is None
     assert Purchase.objects.count() == 1
+
+
+def test_a_basket_is_not_matched_onto_another_cards_transaction(
+    connection, store, merchant, api_client, django_capture_on_commit_callbacks
+):
+    someone = CardFactory(shopper__merchant=merchant)
+    someone_else = CardFactory(shopper__merchant=merchant)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(connection, event("evt-1", "auth", "txn-1", card=someone))
+
+    response = api_client.post(
+        reverse("api_purchase_create"),
+        {
+            "external_id": "till-9",
+            "amount_minor": 4599,
+            "currency": "EUR",
+            "occurred_at": WHEN.isoformat(),
+            "channel": "in_store",
+            "store": store.pk,
+            "card_id": someone_else.token,
+            "line_items": [{"name": "Coffee", "unit_price_minor": 4599}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert Purchase.objects.count() == 2
+
+
+def test_retrying_a_matched_basket_is_not_a_conflict(
+    connection, store, card, api_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send(connection, event("evt-1", "auth", "txn-1", card=card))
+    body = {
+        "external_id": "web-78",
+        "amount_minor": 4599,
+        "currency": "EUR",
+        "occurred_at": (WHEN + timedelta(minutes=4)).isoformat(),
+        "channel": "in_store",
+        "store": store.pk,
+        "line_items": [{"name": "Scarf", "unit_price_minor": 4599}],
+    }
+
+    first = api_client.post(reverse("api_purchase_create"), body, format="json")
+    retry = api_client.post(reverse("api_purchase_create"), body, format="json")
+
+    assert first.status_code == retry.status_code == 200
+    assert retry.json()["id"] == first.json()["id"]
+    assert Purchase.objects.count() == 1
+
+
+def test_refund_of_a_fully_refunded_purchase_is_processed_not_failed(
+    connection, store, card, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send(connection, event("evt-1", "auth", "txn-1", card=card))
+        send(connection, event("evt-2", "refund", "txn-2", card=card, refundTransactionId="txn-1"))
+        send(connection, event("evt-3", "refund", "txn-3", card=card, refundTransactionId="txn-1"))
+
+    assert list(NetworkEvent.objects.order_by("event_id").values_list("status", flat=True)) == ["processed"] * 3
