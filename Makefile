@@ -16,13 +16,14 @@ WITH_BROKER = if [ -z "$${CELERY_BROKER_URL:-}" ]; then CELERY_BROKER_URL=filesy
 	CELERY_BROKER_TRANSPORT_OPTIONS="$$($(PY) -m config.devdb broker test)"; \
 	export CELERY_BROKER_URL CELERY_BROKER_TRANSPORT_OPTIONS; fi
 
-.PHONY: help install demo test test-fast lint format bench db-stop clean
+.PHONY: help install demo test lint format manage bench db-stop clean
 
 help:
 	@echo "make demo    install, start PostgreSQL, migrate, load demo data, run web + worker + beat"
 	@echo "make test    install and run the whole test suite"
 	@echo "make lint    ruff, ruff format --check, mypy on services/selectors, makemigrations --check"
 	@echo "make format  apply ruff's fixes and formatting"
+	@echo "make manage cmd=\"...\"  a manage.py command on the demo's database (e.g. createsuperuser)"
 	@echo "make bench   run the benchmarks (see benchmarks/README.md)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 
@@ -49,6 +50,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Any manage.py command against the same database as `make demo`: make manage cmd="createsuperuser"
+manage: install
+	@$(WITH_DATABASE); DEBUG=$${DEBUG:-1} $(PY) manage.py $(cmd)
 
 bench: install
 	@$(WITH_DATABASE); $(PY) -m benchmarks

@@ -292,6 +292,14 @@ def shopper_create_or_match(
     return MatchResult(shopper=shopper, created=created, matched_by=matched_by)
 
 
+def _linked_elsewhere() -> ConflictError:
+    return ConflictError(
+        "This card is already linked to another shopper. Unlink it there first.",
+        code="card_linked_elsewhere",
+        field="card",
+    )
+
+
 @transaction.atomic
 def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked_via: str) -> Card:
     """Link a card. Linking the same card to the same shopper again changes nothing."""
@@ -308,11 +316,7 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
     )
     if existing is not None:
         if existing.shopper_id != shopper.pk:
-            raise ConflictError(
-                "This card is already linked to another shopper. Unlink it there first.",
-                code="card_linked_elsewhere",
-                field="card",
-            )
+            raise _linked_elsewhere()
         return existing
     linked = Card(
         merchant=merchant,
@@ -333,11 +337,7 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
         # The same card was linked by a concurrent request: answer as if we had seen it first.
         existing = Card.objects.for_merchant(merchant).get(fingerprint=fingerprint, status=CardStatus.ACTIVE)
         if existing.shopper_id != shopper.pk:
-            raise ConflictError(
-                "This card is already linked to another shopper. Unlink it there first.",
-                code="card_linked_elsewhere",
-                field="card",
-            ) from None
+            raise _linked_elsewhere() from None
         return existing
     return linked
 
