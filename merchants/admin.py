@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 from rest_framework_api_key.models import APIKey
 
+from merchants import request_cache
 from merchants.decorators import user_has_totp
 from merchants.models import AuditEvent, Merchant, MerchantAPIKey, Network, StaffInvitation, StaffMembership, Store
 
@@ -39,12 +42,32 @@ class MerchantAdmin(admin.ModelAdmin):
     filter_horizontal = ["networks"]
     inlines = [StoreInline]
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Edits here bypass the services; drop what the API caches of this merchant and its stores.
+        request_cache.merchant_forget(merchant=form.instance)
+        for store in form.instance.stores.all():
+            request_cache.store_forget(store=store)
+
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ["name", "merchant", "region", "timezone", "is_active"]
     list_filter = ["merchant", "is_active"]
     search_fields = ["name", "merchant__name"]
+
+    def save_model(self, request: HttpRequest, obj: Store, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        request_cache.store_forget(store=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Store) -> None:
+        request_cache.store_forget(store=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for store in queryset:
+            request_cache.store_forget(store=store)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(StaffMembership)
@@ -72,6 +95,18 @@ class MerchantAPIKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are created in Settings, where the secret is shown once.
         return False
+
+    def save_model(self, request: HttpRequest, obj: MerchantAPIKey, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        request_cache.api_key_forget(prefixes=[obj.prefix])
+
+    def delete_model(self, request: HttpRequest, obj: MerchantAPIKey) -> None:
+        request_cache.api_key_forget(prefixes=[obj.prefix])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        request_cache.api_key_forget(prefixes=list(queryset.values_list("prefix", flat=True)))
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(AuditEvent)

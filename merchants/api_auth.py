@@ -9,6 +9,7 @@ from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from merchants import request_cache
 from merchants.models import MerchantAPIKey
 
 # last_used_at is written at most this often per key, not on every request.
@@ -27,7 +28,7 @@ class MerchantAPIKeyAuthentication(BaseAuthentication):
         if keyword != self.keyword or not key:
             raise exceptions.AuthenticationFailed("Send the header as `Authorization: Api-Key <key>`.")
         prefix, _, _secret = key.partition(".")
-        api_key = MerchantAPIKey.objects.select_related("merchant").filter(prefix=prefix).first()
+        api_key = request_cache.api_key_for_prefix(prefix)
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("This API key is not valid.")
         if api_key.revoked:
@@ -37,6 +38,8 @@ class MerchantAPIKeyAuthentication(BaseAuthentication):
         now = timezone.now()
         if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_RESOLUTION:
             MerchantAPIKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            api_key.last_used_at = now
+            request_cache.api_key_remember(api_key)
         request.merchant = api_key.merchant  # type: ignore[attr-defined]
         request._request.merchant = api_key.merchant  # type: ignore[attr-defined]
         return AnonymousUser(), api_key

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from merchants import request_cache
 from merchants.errors import ApplicationError, ConflictError, NotFoundError, validated
 from merchants.models import (
     AuditEvent,
@@ -89,6 +90,7 @@ def merchant_update_settings(
         setattr(merchant, field, value)
     validated(merchant, exclude=["networks"])
     merchant.save(update_fields=list(changes))
+    request_cache.merchant_forget(merchant=merchant)
     audit_event_record(
         merchant=merchant,
         actor=actor,
@@ -168,6 +170,7 @@ def _save_store(store: Store, update_fields: list[str] | None = None) -> None:
     try:
         with transaction.atomic():
             store.save(update_fields=update_fields)
+        request_cache.store_forget(store=store)
     except IntegrityError as error:
         raise ApplicationError(
             "You already have a store with this name.", code="duplicate_name", field="name"
@@ -392,6 +395,7 @@ def api_key_revoke(*, api_key: MerchantAPIKey, actor: User | None) -> MerchantAP
     updated = MerchantAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(
         revoked=True, revoked_at=timezone.now()
     )
+    request_cache.api_key_forget(prefixes=[api_key.prefix])
     if updated:
         audit_event_record(
             merchant=api_key.merchant,

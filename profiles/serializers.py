@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from merchants import request_cache
 from merchants.errors import ApplicationError
 from merchants.models import Store
 from merchants.serializers import AwareDateTimeField, StrictInputSerializer
@@ -47,13 +48,21 @@ class MerchantScopedStoreField(serializers.PrimaryKeyRelatedField):
 
     def to_internal_value(self, data: Any) -> Any:
         # A batch looks its stores up once (context["stores"]: id -> Store), not once per row.
-        stores = self.context.get("stores")
-        if stores is None:
-            return super().to_internal_value(data)
+        # A single request reads it through the short-lived cache every API request shares.
         try:
-            return stores[int(data)]
-        except (KeyError, TypeError, ValueError):
+            if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
+                raise TypeError
+            store_id = int(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        stores = self.context.get("stores")
+        if stores is not None:
+            store = stores.get(store_id)
+        else:
+            store = request_cache.store_for_merchant(merchant=self.context["merchant"], store_id=store_id)
+        if store is None:
             self.fail("does_not_exist", pk_value=data)
+        return store
 
 
 @extend_schema_field(OpenApiTypes.UUID)

@@ -1,12 +1,21 @@
 """Shared fixtures: a merchant with staff in every role, and an outsider from another merchant."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
 from merchants import services
 from merchants.permissions import ALL_API_SCOPES, Role
 from tests.factories import MembershipFactory, MerchantFactory, StoreFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: no API key, store or rate-limit count carried over."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

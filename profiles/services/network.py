@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from merchants import request_cache
 from merchants.errors import ApplicationError
 from merchants.models import Merchant, Store
 from profiles.models import (
@@ -89,6 +90,7 @@ class Received:
 def network_connection_create(*, merchant: Merchant, name: str) -> NetworkConnection:
     Merchant.objects.filter(pk=merchant.pk).update(has_network_feed=True)
     merchant.has_network_feed = True
+    request_cache.merchant_forget(merchant=merchant)
     return NetworkConnection.objects.create(merchant=merchant, name=name, signing_secret=secrets.token_urlsafe(32))
 
 
