@@ -13,13 +13,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from merchants.errors import ApplicationError, ConflictError
-from merchants.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -48,6 +48,39 @@ def _try_lock(merchant_id: int, key: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+# Lean SQL on IdempotencyRecord's table: every API write passes here, and the ORM's own
+# cost (compiling the query, building the instance) would exceed the queries'.
+_STORED_SQL = """
+    SELECT request_hash, response_status, response_body::text FROM merchants_idempotencyrecord
+     WHERE merchant_id = %s AND key = %s AND created_at > %s
+"""
+# We hold the key's lock and saw no live record: a clash can only be a record past the replay window.
+_STORE_SQL = """
+    INSERT INTO merchants_idempotencyrecord (merchant_id, key, request_hash, response_status, response_body, created_at)
+    VALUES (%s, %s, %s, %s, %s::jsonb, %s)
+    ON CONFLICT ON CONSTRAINT idempotency_key_unique DO UPDATE SET
+        request_hash = EXCLUDED.request_hash, response_status = EXCLUDED.response_status,
+        response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at
+"""
+
+
+def _stored_response(merchant_id: int, key: str) -> tuple[str, int, Any] | None:
+    """(request hash, status, body) of the first response under this key, if within the replay window."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STORED_SQL, [merchant_id, key, timezone.now() - RETENTION])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    request_hash, status, body = row
+    return request_hash, status, json.loads(body)
+
+
+def _store_response(merchant_id: int, key: str, request_hash: str, response: Response) -> None:
+    body = json.dumps(response.data, cls=DjangoJSONEncoder)
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_SQL, [merchant_id, key, request_hash, response.status_code, body, timezone.now()])
+
+
 def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
     """Decorate an APIView write method (post/put/patch/delete)."""
 
@@ -68,28 +101,17 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                     f"A request with this {HEADER} is still being processed; retry shortly.",
                     code="idempotency_in_progress",
                 )
-            record = IdempotencyRecord.objects.for_merchant(merchant).filter(key=key).first()
-            if record is not None and record.created_at <= timezone.now() - RETENTION:
-                record.delete()  # past the replay window: the key is free again
-                record = None
-            if record is not None:
-                if record.request_hash != request_hash:
+            stored = _stored_response(merchant.pk, key)
+            if stored is not None:
+                stored_hash, stored_status, stored_body = stored
+                if stored_hash != request_hash:
                     raise IdempotencyMismatch(
                         f"This {HEADER} was already used with a different request. Use a new key for a new request."
                     )
-                return Response(
-                    record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"}
-                )
+                return Response(stored_body, status=stored_status, headers={"Idempotent-Replayed": "true"})
             response = handler(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
-                # We hold the key's lock and saw no record: a plain insert cannot clash.
-                IdempotencyRecord.objects.create(
-                    merchant=merchant,
-                    key=key,
-                    request_hash=request_hash,
-                    response_status=response.status_code,
-                    response_body=response.data,
-                )
+                _store_response(merchant.pk, key, request_hash, response)
             return response
 
     return wrapper

@@ -16,7 +16,6 @@ from django.db.models.functions import Greatest
 from merchants.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
 from profiles.models import (
-    Card,
     CardStatus,
     Channel,
     LineItem,
@@ -123,18 +122,31 @@ def effective_shopper(shopper: Shopper | None) -> Shopper | None:
     return None
 
 
-def _resolve_card(merchant: Merchant, card_token: str | None) -> Card | None:
-    """The linked card and its shopper. The shopper row is locked, so a merge running now
-    either finishes first (and we follow it) or waits for this purchase (and moves it)."""
+# What the hot path reads of a card's shopper; any other field loads on first access (Model.from_db).
+_SHOPPER_ATTNAMES = {"id", "public_id", "merchant_id", "status", "merged_into_id"}
+_SHOPPER_FIELDS = [f for f in Shopper._meta.concrete_fields if f.attname in _SHOPPER_ATTNAMES]
+_CARD_SQL = f"""
+    SELECT c.id, {", ".join(f"s.{f.column}" for f in _SHOPPER_FIELDS)}
+      FROM profiles_card c JOIN profiles_shopper s ON s.id = c.shopper_id
+     WHERE c.merchant_id = %s AND c.fingerprint = %s AND c.status = %s
+       FOR UPDATE OF s
+"""  # noqa: S608 - fixed SQL; values are bound
+
+
+def _resolve_card(merchant: Merchant, card_token: str | None) -> tuple[int | None, Shopper | None]:
+    """The linked card's id and its shopper. The shopper row is locked, so a merge running now
+    either finishes first (and we follow it) or waits for this purchase (and moves it).
+
+    One lean query: on the ingest path the ORM's own cost would exceed the query's."""
     if not card_token:
-        return None
-    return (
-        Card.objects.for_merchant(merchant)
-        .filter(fingerprint=card_fingerprint(card_token), status=CardStatus.ACTIVE)
-        .select_related("shopper")
-        .select_for_update(of=("shopper",))
-        .first()
-    )
+        return None, None
+    with connection.cursor() as cursor:
+        cursor.execute(_CARD_SQL, [merchant.pk, card_fingerprint(card_token), CardStatus.ACTIVE])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    card_id, *shopper_values = row
+    return card_id, Shopper.from_db(connection.alias, [f.attname for f in _SHOPPER_FIELDS], shopper_values)
 
 
 def _may_have_twin(merchant: Merchant, data: PurchaseInput) -> bool:
@@ -156,7 +168,7 @@ def _lock_twin_matching(merchant: Merchant, data: PurchaseInput) -> None:
 
 
 def _unmatched_twin(
-    merchant: Merchant, data: PurchaseInput, card: Card | None, shopper: Shopper | None, **unmatched: object
+    merchant: Merchant, data: PurchaseInput, card_id: int | None, shopper: Shopper | None, **unmatched: object
 ) -> Purchase | None:
     """The other half of this purchase, not yet matched: same store and amount, close in time, and not
     known to belong to another card or shopper. The closest in time wins."""
@@ -166,8 +178,8 @@ def _unmatched_twin(
         occurred_at__range=(data.occurred_at - BASKET_MATCH_WINDOW, data.occurred_at + BASKET_MATCH_WINDOW),
         **unmatched,
     )
-    if card is not None:
-        candidates = candidates.filter(Q(card__isnull=True) | Q(card=card))
+    if card_id is not None:
+        candidates = candidates.filter(Q(card__isnull=True) | Q(card_id=card_id))
     if shopper is not None:
         candidates = candidates.filter(Q(shopper__isnull=True) | Q(shopper=shopper))
     return (
@@ -181,31 +193,31 @@ def _unmatched_twin(
 
 
 def _match_network_purchase(
-    merchant: Merchant, data: PurchaseInput, card: Card | None, shopper: Shopper | None
+    merchant: Merchant, data: PurchaseInput, card_id: int | None, shopper: Shopper | None
 ) -> Purchase | None:
     """A network purchase still waiting for its basket."""
     return _unmatched_twin(
-        merchant, data, card, shopper, source=PurchaseSource.NETWORK, basket_external_id__isnull=True
+        merchant, data, card_id, shopper, source=PurchaseSource.NETWORK, basket_external_id__isnull=True
     )
 
 
 def _match_checkout_purchase(
-    merchant: Merchant, data: PurchaseInput, card: Card | None, shopper: Shopper | None
+    merchant: Merchant, data: PurchaseInput, card_id: int | None, shopper: Shopper | None
 ) -> Purchase | None:
     """A checkout purchase (with its basket) that this network transaction confirms."""
     return _unmatched_twin(
-        merchant, data, card, shopper, source=PurchaseSource.API, network_transaction_id__isnull=True
+        merchant, data, card_id, shopper, source=PurchaseSource.API, network_transaction_id__isnull=True
     )
 
 
 def _match_transaction(
-    purchase: Purchase, data: PurchaseInput, card: Card | None, shopper: Shopper | None
+    purchase: Purchase, data: PurchaseInput, card_id: int | None, shopper: Shopper | None
 ) -> PurchaseResult:
     """Tie a network transaction to the checkout purchase it confirms; it is not counted twice."""
     purchase.network_transaction_id = data.network_transaction_id
     fields = ["network_transaction_id", "updated_at"]
-    if purchase.card_id is None and card is not None:
-        purchase.card = card
+    if purchase.card_id is None and card_id is not None:
+        purchase.card_id = card_id
         fields.append("card")
     _save_learning_shopper(purchase, shopper, fields)
     return PurchaseResult(purchase=purchase, created=False, basket_matched=True)
@@ -256,21 +268,21 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         if existing is not None:
             return PurchaseResult(purchase=same_purchase(existing, data), created=False)
 
-    card = _resolve_card(merchant, data.card_token)
-    shopper = effective_shopper(data.shopper or (card.shopper if card is not None else None))
+    card_id, card_shopper = _resolve_card(merchant, data.card_token)
+    shopper = effective_shopper(data.shopper or card_shopper)
 
     if may_have_twin and data.source == PurchaseSource.API:
-        network_purchase = _match_network_purchase(merchant, data, card, shopper)
+        network_purchase = _match_network_purchase(merchant, data, card_id, shopper)
         if network_purchase is not None:
             return _match_basket(merchant, network_purchase, data, shopper)
     if may_have_twin and data.source == PurchaseSource.NETWORK:
-        checkout_purchase = _match_checkout_purchase(merchant, data, card, shopper)
+        checkout_purchase = _match_checkout_purchase(merchant, data, card_id, shopper)
         if checkout_purchase is not None:
-            return _match_transaction(checkout_purchase, data, card, shopper)
+            return _match_transaction(checkout_purchase, data, card_id, shopper)
 
     (purchase,) = purchases_insert(
         merchant=merchant,
-        rows=[ResolvedPurchase(data=data, card_id=card.pk if card else None, shopper=shopper)],
+        rows=[ResolvedPurchase(data=data, card_id=card_id, shopper=shopper)],
     )
     if purchase is None:
         # Already recorded (a retry under another key, or a concurrent request): the natural key held.

@@ -8,6 +8,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from merchants.models import IdempotencyRecord
 from profiles.models import Card, ConsentEvent, ContactPoint, LineItem, Purchase, Shopper, ShopperRollup, Visit
 from tests.profiles.factories import CardFactory, ContactFactory, PurchaseFactory, ShopperFactory
 
@@ -212,6 +213,18 @@ def test_idempotency_same_key_other_body_is_422(api_client, merchant):
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "idempotency_key_reused"
     assert Purchase.objects.get(merchant=merchant).amount_minor == 4599
+
+
+def test_idempotency_key_is_free_again_after_the_replay_window(api_client, merchant):
+    post(api_client, "api_purchase_create", purchase_body(), key="old")
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+
+    fresh = post(api_client, "api_purchase_create", purchase_body(external_id="order-2"), key="old")
+    replay = post(api_client, "api_purchase_create", purchase_body(external_id="order-2"), key="old")
+
+    assert fresh.status_code == 201 and fresh.json()["external_id"] == "order-2"
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == fresh.json()
+    assert IdempotencyRecord.objects.filter(merchant=merchant, key="old").count() == 1
 
 
 def test_idempotency_keys_belong_to_one_merchant(api_client, other_api_client, other_merchant):
