@@ -15,18 +15,18 @@ from django.db.models import Q
 
 from merchants.errors import ApplicationError
 from merchants.models import Merchant
-from profiles.models import Card, CardStatus, Purchase, PurchaseSource
+from profiles.models import Purchase, PurchaseSource
 from profiles.services.purchases import (
     BASKET_MATCH_WINDOW,
     PurchaseInput,
     ResolvedPurchase,
+    cards_resolve,
     check_purchase,
     effective_shopper,
     purchase_record,
     purchases_insert,
     same_purchase,
 )
-from profiles.services.shoppers import card_fingerprint
 
 MAX_BATCH = 1000
 
@@ -155,22 +155,14 @@ def _insert(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> dict[in
     """Resolve every card in one query, then insert the lot with purchases_insert."""
     if not candidates:
         return {}
-    fingerprints = {row.card_token: card_fingerprint(row.card_token) for row in candidates.values() if row.card_token}
-    cards = {
-        card.fingerprint: card
-        for card in Card.objects.for_merchant(merchant)
-        .filter(fingerprint__in=fingerprints.values(), status=CardStatus.ACTIVE)
-        .select_related("shopper")
-        # Shoppers locked in id order (no deadlock between batches), so a concurrent merge cannot miss these.
-        .select_for_update(of=("shopper",))
-        .order_by("shopper_id")
-    }
+    cards = cards_resolve(
+        merchant=merchant, card_tokens={row.card_token for row in candidates.values() if row.card_token}
+    )
     resolved = []
     for row in candidates.values():
-        card = cards.get(fingerprints[row.card_token]) if row.card_token else None
-        shopper = row.shopper or (card.shopper if card is not None else None)
+        card_id, card_shopper = cards.get(row.card_token or "", (None, None))
         resolved.append(
-            ResolvedPurchase(data=row, card_id=card.pk if card else None, shopper=effective_shopper(shopper))
+            ResolvedPurchase(data=row, card_id=card_id, shopper=effective_shopper(row.shopper or card_shopper))
         )
     inserted = purchases_insert(merchant=merchant, rows=resolved)
     return {index: purchase for index, purchase in zip(candidates, inserted, strict=True) if purchase is not None}

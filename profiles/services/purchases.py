@@ -5,7 +5,8 @@ purchase and its line items, updates the rollups and sends `purchase_recorded`,
 all in one transaction, so loyalty's receiver runs inside it too.
 """
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -125,28 +126,32 @@ def effective_shopper(shopper: Shopper | None) -> Shopper | None:
 # What the hot path reads of a card's shopper; any other field loads on first access (Model.from_db).
 _SHOPPER_ATTNAMES = {"id", "public_id", "merchant_id", "status", "merged_into_id"}
 _SHOPPER_FIELDS = [f for f in Shopper._meta.concrete_fields if f.attname in _SHOPPER_ATTNAMES]
-_CARD_SQL = f"""
-    SELECT c.id, {", ".join(f"s.{f.column}" for f in _SHOPPER_FIELDS)}
+_CARDS_SQL = f"""
+    SELECT c.fingerprint, c.id, {", ".join(f"s.{f.column}" for f in _SHOPPER_FIELDS)}
       FROM profiles_card c JOIN profiles_shopper s ON s.id = c.shopper_id
-     WHERE c.merchant_id = %s AND c.fingerprint = %s AND c.status = %s
+     WHERE c.merchant_id = %s AND c.fingerprint = ANY(%s) AND c.status = %s
+     ORDER BY s.id
        FOR UPDATE OF s
 """  # noqa: S608 - fixed SQL; values are bound
 
 
-def _resolve_card(merchant: Merchant, card_token: str | None) -> tuple[int | None, Shopper | None]:
-    """The linked card's id and its shopper. The shopper row is locked, so a merge running now
-    either finishes first (and we follow it) or waits for this purchase (and moves it).
+def cards_resolve(*, merchant: Merchant, card_tokens: Iterable[str]) -> dict[str, tuple[int, Shopper]]:
+    """Each linked card's id and shopper, by token. The shoppers are locked (in id order, so two
+    batches cannot deadlock): a merge running now either finishes first (and we follow it) or waits
+    for these purchases (and moves them).
 
     One lean query: on the ingest path the ORM's own cost would exceed the query's."""
-    if not card_token:
-        return None, None
+    fingerprints = {card_fingerprint(token): token for token in card_tokens if token}
+    if not fingerprints:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(_CARD_SQL, [merchant.pk, card_fingerprint(card_token), CardStatus.ACTIVE])
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
-    card_id, *shopper_values = row
-    return card_id, Shopper.from_db(connection.alias, [f.attname for f in _SHOPPER_FIELDS], shopper_values)
+        cursor.execute(_CARDS_SQL, [merchant.pk, list(fingerprints), CardStatus.ACTIVE])
+        rows = cursor.fetchall()
+    attnames = [f.attname for f in _SHOPPER_FIELDS]
+    return {
+        fingerprints[fingerprint]: (card_id, Shopper.from_db(connection.alias, attnames, shopper_values))
+        for fingerprint, card_id, *shopper_values in rows
+    }
 
 
 def _may_have_twin(merchant: Merchant, data: PurchaseInput) -> bool:
@@ -268,7 +273,11 @@ def purchase_record(*, merchant: Merchant, data: PurchaseInput) -> PurchaseResul
         if existing is not None:
             return PurchaseResult(purchase=same_purchase(existing, data), created=False)
 
-    card_id, card_shopper = _resolve_card(merchant, data.card_token)
+    card_id, card_shopper = (
+        cards_resolve(merchant=merchant, card_tokens=[data.card_token]).get(data.card_token, (None, None))
+        if data.card_token
+        else (None, None)
+    )
     shopper = effective_shopper(data.shopper or card_shopper)
 
     if may_have_twin and data.source == PurchaseSource.API:
@@ -324,14 +333,16 @@ _ITEM_COLUMNS = (
     ("quantity", "integer"),
     ("unit_price_minor", "bigint"),
 )
-# One round trip: the purchases, their line items and both rollups.
+# Purchases come back in the model's field order, to be built with Model.from_db.
+_PURCHASE_ATTNAMES = [field.attname for field in Purchase._meta.concrete_fields]
+# One round trip: the purchases, their line items and both rollups. The rows travel as two JSON
+# parameters: one string to quote, where arrays would be quoted value by value on the client.
 _INSERT_SQL = f"""
     WITH inserted AS (
         INSERT INTO profiles_purchase
             (merchant_id, public_id, refunded_minor, created_at, updated_at, {", ".join(c for c, _ in _INSERT_COLUMNS)})
         SELECT %(merchant)s, gen_random_uuid(), 0, now(), now(), {", ".join(f"r.{c}" for c, _ in _INSERT_COLUMNS)}
-          FROM unnest({", ".join(f"%({c})s::{t}[]" for c, t in _INSERT_COLUMNS)})
-            AS r({", ".join(c for c, _ in _INSERT_COLUMNS)})
+          FROM json_to_recordset(%(purchases)s::json) AS r({", ".join(f"{c} {t}" for c, t in _INSERT_COLUMNS)})
           -- held until commit: the nightly rebuild waits for us, or we for it
           CROSS JOIN (SELECT pg_advisory_xact_lock_shared({rollups.ROLLUP_LOCK_CLASS}, %(merchant)s::int)) AS held
         ON CONFLICT DO NOTHING
@@ -340,13 +351,12 @@ _INSERT_SQL = f"""
     line_items AS (
         INSERT INTO profiles_lineitem (merchant_id, purchase_id, sku, name, category, quantity, unit_price_minor)
         SELECT %(merchant)s, inserted.id, i.sku, i.name, i.category, i.quantity, i.unit_price_minor
-          FROM unnest({", ".join(f"%(item_{c})s::{t}[]" for c, t in _ITEM_COLUMNS)})
-            AS i({", ".join(c for c, _ in _ITEM_COLUMNS)})
+          FROM json_to_recordset(%(items)s::json) AS i({", ".join(f"{c} {t}" for c, t in _ITEM_COLUMNS)})
           JOIN inserted ON inserted.source = i.source AND inserted.external_id = i.external_id
     ),
     shopper_rollup AS ({rollups.shopper_upsert_sql("inserted")}),
     store_hour_rollup AS ({rollups.store_hour_upsert_sql("inserted")})
-    SELECT id, public_id, source, external_id FROM inserted
+    SELECT {", ".join(field.column for field in Purchase._meta.concrete_fields)} FROM inserted
 """  # noqa: S608 - fixed SQL; values are bound
 
 
@@ -358,65 +368,54 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
     """
     if not rows:
         return []
-    values: dict[str, list[object]] = {column: [] for column, _ in _INSERT_COLUMNS}
-    values.update({f"item_{column}": [] for column, _ in _ITEM_COLUMNS})
+    purchases: list[dict[str, object]] = []
+    items: list[dict[str, object]] = []
     for row in rows:
         data = row.data
-        for item in data.line_items:
-            item_values: tuple[tuple[str, object], ...] = (
-                ("source", data.source),
-                ("external_id", data.external_id),
-                ("sku", item.sku),
-                ("name", item.name),
-                ("category", item.category),
-                ("quantity", item.quantity),
-                ("unit_price_minor", item.unit_price_minor),
-            )
-            for column, value in item_values:
-                values[f"item_{column}"].append(value)
-        purchase_values: tuple[tuple[str, object], ...] = (
-            ("store_id", data.store.pk if data.store else None),
-            ("shopper_id", row.shopper.pk if row.shopper else None),
-            ("card_id", row.card_id),
-            ("channel", data.channel),
-            ("amount_minor", data.amount_minor),
-            ("currency", data.currency),
-            ("occurred_at", data.occurred_at),
-            ("source", data.source),
-            ("external_id", data.external_id),
-            ("network_transaction_id", data.network_transaction_id),
-            ("state", data.state),
+        purchases.append(
+            {
+                "store_id": data.store.pk if data.store else None,
+                "shopper_id": row.shopper.pk if row.shopper else None,
+                "card_id": row.card_id,
+                "channel": data.channel,
+                "amount_minor": data.amount_minor,
+                "currency": data.currency,
+                "occurred_at": data.occurred_at.isoformat(),
+                "source": data.source,
+                "external_id": data.external_id,
+                "network_transaction_id": data.network_transaction_id,
+                "state": data.state,
+            }
         )
-        for column, value in purchase_values:
-            values[column].append(value)
+        items.extend(
+            {
+                "source": data.source,
+                "external_id": data.external_id,
+                "sku": item.sku,
+                "name": item.name,
+                "category": item.category,
+                "quantity": item.quantity,
+                "unit_price_minor": item.unit_price_minor,
+            }
+            for item in data.line_items
+        )
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, {"merchant": merchant.pk, **values})
-        inserted = {(source, external_id): (pk, public_id) for pk, public_id, source, external_id in cursor.fetchall()}
+        cursor.execute(
+            _INSERT_SQL, {"merchant": merchant.pk, "purchases": json.dumps(purchases), "items": json.dumps(items)}
+        )
+        inserted = {}
+        for values in cursor.fetchall():
+            purchase = Purchase.from_db(connection.alias, _PURCHASE_ATTNAMES, values)
+            inserted[(purchase.source, purchase.external_id)] = purchase
     recorded: list[Purchase | None] = []
     for row in rows:
-        data = row.data
-        found = inserted.get((data.source, data.external_id))
-        if found is None:
-            recorded.append(None)
-            continue
-        purchase = Purchase(
-            pk=found[0],
-            public_id=found[1],
-            merchant=merchant,
-            store=data.store,
-            shopper=row.shopper,
-            card_id=row.card_id,
-            channel=data.channel,
-            amount_minor=data.amount_minor,
-            refunded_minor=0,
-            currency=data.currency,
-            occurred_at=data.occurred_at,
-            source=data.source,
-            external_id=data.external_id,
-            network_transaction_id=data.network_transaction_id,
-            state=data.state,
-        )
-        recorded.append(purchase)
+        found = inserted.get((row.data.source, row.data.external_id))
+        if found is not None:
+            # What the caller already holds, so reading these relations costs no query.
+            found.merchant = merchant
+            found.store = row.data.store
+            found.shopper = row.shopper
+        recorded.append(found)
     for new in recorded:
         if new is not None:
             purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=new)
