@@ -1,8 +1,8 @@
 """Recording many purchases at once: the batch API and imports.
 
-Set-based: one query resolves every card, one finds every purchase already
-recorded, one INSERT … ON CONFLICT writes the rest, and two grouped upserts
-fold them into the rollups. A row that would need a checkout basket matched
+Set-based: one query resolves every card, one INSERT … ON CONFLICT writes the
+purchases and folds them into the rollups, and one looks up the few rows the
+natural key turned away (retries). A row that would need a checkout basket matched
 onto a network purchase goes through `purchase_record` one by one instead.
 Each row gets its own result; a bad row never stops the good ones.
 """
@@ -74,7 +74,9 @@ def purchase_record_batch(*, merchant: Merchant, rows: Sequence[PurchaseInput | 
         seen_keys[key] = index
         candidates[index] = row
 
-    _mark_already_recorded(merchant, candidates, results)
+    if merchant.has_network_feed:
+        # A retried basket may have been matched onto a network purchase: only a lookup finds it.
+        _mark_already_recorded(merchant, candidates, results)
     for index in _rows_needing_basket_match(merchant, candidates):
         row = candidates.pop(index)
         try:
@@ -88,8 +90,10 @@ def purchase_record_batch(*, merchant: Merchant, rows: Sequence[PurchaseInput | 
 
     for index, purchase in _insert(merchant, candidates).items():
         results[index] = RowResult(index=index, status="created", purchase=purchase)
-    for index in candidates.keys() - results.keys():
-        # Lost a race with a concurrent writer of the same key: it is recorded, by them.
+    # Rows the natural key turned away: recorded before (a retry), or by a concurrent writer.
+    skipped = {index: row for index, row in candidates.items() if index not in results}
+    _mark_already_recorded(merchant, skipped, results)
+    for index in skipped.keys() - results.keys():
         results[index] = RowResult(index=index, status="duplicate")
     return [results[index] for index in sorted(results)]
 

@@ -337,6 +337,21 @@ def test_batch_reports_each_row_and_keeps_the_good_ones(api_client, merchant, st
     }
 
 
+def test_batch_row_reusing_a_recorded_external_id_for_another_amount_is_an_error_row(api_client, merchant, store):
+    PurchaseFactory(merchant=merchant, external_id="kept", amount_minor=100, occurred_at=NOW)
+
+    response = post(
+        api_client,
+        "api_purchase_batch",
+        {"purchases": [purchase_body(external_id="kept", amount_minor=999), purchase_body(external_id="new")]},
+    )
+
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error", "created"]
+    assert results[0]["error"]["code"] == "external_id_conflict"
+    assert Purchase.objects.get(merchant=merchant, external_id="kept").amount_minor == 100
+
+
 def test_batch_of_more_than_1000_is_refused(api_client):
     response = post(
         api_client, "api_purchase_batch", {"purchases": [purchase_body(external_id=str(i)) for i in range(1001)]}
