@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -288,13 +289,14 @@ class PurchaseBatchApi(MerchantAPIView):
             **self.get_serializer_context(),
             "stores": {store.pk: store for store in store_list(merchant=self.merchant)},
         }
+        # One serializer validates every row: a new one per row would rebuild (deep-copy) its fields each time.
+        row_serializer = s.PurchaseInputSerializer(context=context)
         rows: list[Any] = []
         for raw in raw_rows:
-            row = s.PurchaseInputSerializer(data=raw, context=context)
-            if row.is_valid():
-                rows.append(row.validated_data)
-            else:
-                rows.append(ApplicationError("This row is invalid.", code="invalid", fields=_flat(row.errors)))
+            try:
+                rows.append(row_serializer.run_validation(raw))
+            except ValidationError as error:
+                rows.append(ApplicationError("This row is invalid.", code="invalid", fields=_flat(error.detail)))
         results = batch.purchase_record_batch(merchant=self.merchant, rows=rows)
         body = {
             "created": sum(r.status in ("created", "basket_matched") for r in results),
