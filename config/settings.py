@@ -190,6 +190,7 @@ SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / ".devdata" / "sm
 SHOPPER_LINK_MAX_AGE_DAYS = env.int("SHOPPER_LINK_MAX_AGE_DAYS", default=30)
 EMAIL_CONFIRMATION_MAX_AGE_DAYS = env.int("EMAIL_CONFIRMATION_MAX_AGE_DAYS", default=7)
 KIOSK_IDLE_SECONDS = env.int("KIOSK_IDLE_SECONDS", default=60)
+KIOSK_DONE_SECONDS = env.int("KIOSK_DONE_SECONDS", default=15)
 SHOPPER_RATE_LIMITS = {
     # Form submissions from one kiosk or Wi-Fi portal, and from one client address.
     "signup_point": env.str("SIGNUP_POINT_RATE_LIMIT", default="60/hour"),

@@ -27,9 +27,6 @@ from profiles.shopper_pages.common import (
 )
 from profiles.shopper_pages.forms import KioskSignupForm, PhoneCodeForm
 
-# Seconds the welcome page stays once nothing is left to do on it.
-FINISHED_RESET_SECONDS = 15
-
 SERVICE_ERRORS = {
     "card_linked_elsewhere": ("link_card", _("This card is already linked to another account. Please ask in store.")),
     "shopper_inactive": ("link_card", _("This card is already linked to another account. Please ask in store.")),
@@ -166,7 +163,7 @@ def _welcome(
         "code_form": code_form if ticket else None,
         "phone": phone_contact.value if phone_contact is not None else "",
         "ticket": ticket,
-        "reset_seconds": None if ticket else FINISHED_RESET_SECONDS,
+        "reset_seconds": None if ticket else settings.KIOSK_DONE_SECONDS,
     }
     return shopper_render(request, "shopper/kiosk_welcome.html", context, language=language, status=status)
 
@@ -209,7 +206,7 @@ def kiosk_code(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 context = {
                     **_kiosk_context(point, token),
-                    "reset_seconds": FINISHED_RESET_SECONDS,
+                    "reset_seconds": settings.KIOSK_DONE_SECONDS,
                 }
                 return shopper_render(request, "shopper/kiosk_confirmed.html", context, language=language)
         return _welcome(
@@ -245,5 +242,5 @@ def kiosk_code_resend(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _code_expired(request: HttpRequest, point: SignupPoint, token: str, language: str) -> HttpResponse:
-    context = {**_kiosk_context(point, token), "reset_seconds": FINISHED_RESET_SECONDS}
+    context = {**_kiosk_context(point, token), "reset_seconds": settings.KIOSK_DONE_SECONDS}
     return shopper_render(request, "shopper/kiosk_code_expired.html", context, language=language, status=400)
