@@ -9,7 +9,8 @@ without counting, so a submission refused for another reason is not charged.
 import math
 
 from django.conf import settings
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 
 from merchants.errors import ApplicationError
 
@@ -54,5 +55,11 @@ class RateLimit(SimpleRateThrottle):
 
 
 def client_address(request) -> str:  # type: ignore[no-untyped-def]
-    """The client's address as DRF's throttles read it (REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES)."""
-    return BaseThrottle().get_ident(request)
+    """The client's address. X-Forwarded-For is believed only as far as DRF's NUM_PROXIES says proxies
+    stand in front (unset: not at all), so a client cannot dodge its limit by sending the header."""
+    proxies = api_settings.NUM_PROXIES or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        addresses = [address.strip() for address in forwarded.split(",")]
+        return addresses[-min(proxies, len(addresses))]
+    return str(request.META.get("REMOTE_ADDR", ""))

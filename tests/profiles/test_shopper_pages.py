@@ -231,6 +231,16 @@ def test_submissions_per_client_address_are_limited_across_kiosks(client, settin
     assert other_address.status_code == 200
 
 
+def test_a_forged_forwarded_for_header_does_not_dodge_the_address_limit(client, settings, kiosk):
+    _limits(settings, ip="1/minute")
+    _point, path = kiosk
+
+    assert client.post(path, EMAIL_ONLY, HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
+    refused = client.post(path, {**EMAIL_ONLY, "email": "b@example.com"}, HTTP_X_FORWARDED_FOR="203.0.113.2")
+
+    assert refused.status_code == 429
+
+
 def test_codes_per_phone_number_are_limited_and_the_refused_signup_stores_nothing(client, settings, kiosk):
     _limits(settings, sms_phone="1/hour")
     _point, path = kiosk
