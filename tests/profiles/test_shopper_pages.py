@@ -521,6 +521,16 @@ def test_one_click_unsubscribe_withdraws_consent_without_csrf_and_opening_change
     assert ConsentEvent.objects.filter(shopper=member).count() == 1
 
 
+def test_a_tampered_unsubscribe_link_changes_nothing(member):
+    token = links.unsubscribe_token(member, channel="email", purpose="marketing")
+    other_kind = links.preference_centre_token(member)
+
+    for bad in (token[:-3] + "abc", other_kind):
+        response = Client().post(f"/s/unsubscribe/{bad}/", "List-Unsubscribe=One-Click", content_type="text/plain")
+        assert response.status_code == 404
+    assert not ConsentEvent.objects.exists()
+
+
 def test_marketing_goes_only_to_confirmed_contacts(merchant):
     from profiles.selectors import contact_for_message
 
