@@ -539,3 +539,15 @@ def test_marketing_goes_only_to_confirmed_contacts(merchant):
     assert contact_for_message(merchant=merchant, shopper=shopper, kind="email") is None
     ContactFactory(shopper=shopper, value="old@example.com", is_verified=True)
     assert contact_for_message(merchant=merchant, shopper=shopper, kind="email").value == "old@example.com"
+
+
+def test_preference_centre_reads_a_fixed_number_of_queries(client, member, django_assert_max_num_queries):
+    for _card in range(3):
+        CardFactory(shopper=member)
+    client.post(f"{_preferences_path(member)}consents/", {"consent_email_feedback": "on"})
+
+    # shopper and merchant, consents, preferences, contacts, cards: however many of each.
+    with django_assert_max_num_queries(5):
+        response = client.get(_preferences_path(member))
+
+    assert response.status_code == 200
