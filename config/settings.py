@@ -183,6 +183,27 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Storeloop <no-reply@storeloop.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Text messages to shoppers (phone confirmation codes; campaigns send through the same backend).
+# profiles.sms.ConsoleBackend prints them, profiles.sms.FileBackend writes one file each under SMS_FILE_PATH.
+SMS_BACKEND = env.str("SMS_BACKEND", default="profiles.sms.ConsoleBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / ".devdata" / "sms"))
+
+# Shopper pages (kiosk, Wi-Fi, confirmation, preference centre). Rates are "<count>/<second|minute|hour|day>".
+SHOPPER_LINK_MAX_AGE_DAYS = env.int("SHOPPER_LINK_MAX_AGE_DAYS", default=30)
+EMAIL_CONFIRMATION_MAX_AGE_DAYS = env.int("EMAIL_CONFIRMATION_MAX_AGE_DAYS", default=7)
+KIOSK_IDLE_SECONDS = env.int("KIOSK_IDLE_SECONDS", default=60)
+KIOSK_DONE_SECONDS = env.int("KIOSK_DONE_SECONDS", default=15)
+SHOPPER_RATE_LIMITS = {
+    # Form submissions from one kiosk or Wi-Fi portal, and from one client address.
+    "signup_point": env.str("SIGNUP_POINT_RATE_LIMIT", default="60/hour"),
+    "ip": env.str("SHOPPER_IP_RATE_LIMIT", default="120/hour"),
+    # Confirmation codes texted to one phone number, and from one kiosk.
+    "sms_phone": env.str("SMS_CODE_PHONE_RATE_LIMIT", default="3/hour"),
+    "sms_signup_point": env.str("SMS_CODE_KIOSK_RATE_LIMIT", default="30/hour"),
+    # Guesses at one confirmation code.
+    "sms_attempts": env.str("SMS_CODE_ATTEMPT_RATE_LIMIT", default="5/hour"),
+}
+
 # Security. Production values are the defaults; DEBUG relaxes what breaks http://localhost.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None

@@ -28,6 +28,9 @@ urlpatterns = [
     # Any other API path: the API's JSON 404, in debug mode too.
     re_path(r"^api/", json_not_found),
     path("shoppers/", include("profiles.urls")),
+    path("settings/kiosks/", include("profiles.settings_urls")),
+    # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
+    path("s/", include("profiles.shopper_pages.urls")),
     path("", include("merchants.urls")),
 ]
 

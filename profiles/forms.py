@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from merchants.models import Merchant, Store
+from profiles.models import SignupPointKind
 
 
 class ShopperSearchForm(forms.Form):
@@ -50,3 +51,33 @@ class EraseForm(forms.Form):
     confirm = forms.BooleanField(
         label="I understand that names, contacts, cards and preferences are deleted for good.",
     )
+
+
+class SignupPointForm(forms.Form):
+    """A kiosk or Wi-Fi portal staff register (Settings → Kiosks and Wi-Fi)."""
+
+    kind = forms.ChoiceField(choices=SignupPointKind.choices, label="Kind", initial=SignupPointKind.KIOSK)
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), label="Store")
+    name = forms.CharField(max_length=100, help_text="How staff recognise it, e.g. “Level 2, by the escalators”.")
+    welcome_message = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Welcome reward",
+        help_text="Shown to shoppers once they have signed up, e.g. “10 % off your next purchase today”.",
+    )
+    has_card_reader = forms.BooleanField(
+        required=False,
+        label="Kiosk has a card reader",
+        help_text="The reader hands the page a processor card id, so shoppers can link a card.",
+    )
+    redirect_url = forms.URLField(
+        assume_scheme="https",
+        max_length=500,
+        required=False,
+        label="Continue to (Wi-Fi only)",
+        help_text="Where shoppers go once signed up on the Wi-Fi portal.",
+    )
+
+    def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.for_merchant(merchant).filter(is_active=True).order_by("name")  # type: ignore[attr-defined]

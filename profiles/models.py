@@ -487,3 +487,45 @@ class NetworkEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class SignupPointKind(models.TextChoices):
+    KIOSK = "kiosk", _("Mall kiosk")
+    WIFI = "wifi", _("Wi-Fi portal")
+
+
+class SignupPoint(models.Model):
+    """Where shoppers sign themselves up: a kiosk device in a mall, or a store's Wi-Fi captive portal.
+
+    Its page lives at a URL carrying a random token; only the token's SHA-256 is
+    stored, so the URL is shown to staff once. Revoking it closes the page at once.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=SignupPointKind.choices, default=SignupPointKind.KIOSK)
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters of the token, so staff can tell which URL is which.
+    token_prefix = models.CharField(max_length=8)
+    # Kiosks: whether a card reader hands the page a processor card id to link.
+    has_card_reader = models.BooleanField(default=False)
+    # What the shopper is promised on signing up (the welcome reward), in the merchant's words.
+    welcome_message = models.CharField(max_length=300, blank=True)
+    # Wi-Fi portals: where the shopper goes once signed up (the captive portal's continue URL).
+    redirect_url = models.URLField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="signup_point_recent")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -3,11 +3,13 @@
 Every function takes the merchant; another tenant's object is a 404.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -27,6 +29,7 @@ from profiles.models import (
     ShopperPreferences,
     ShopperRollup,
     ShopperStatus,
+    SignupPoint,
     Visit,
 )
 
@@ -417,3 +420,61 @@ def shopper_export(*, merchant: Merchant, shopper: Shopper) -> dict[str, Any]:
             for merged in merged_profiles
         ],
     }
+
+
+# Kiosks and Wi-Fi portals
+
+
+def signup_point_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signup_point_list(*, merchant: Merchant) -> QuerySet[SignupPoint]:
+    return (
+        SignupPoint.objects.for_merchant(merchant)
+        .select_related("store", "created_by")
+        .order_by("revoked_at", "store__name", "name")
+    )
+
+
+def signup_point_get(*, merchant: Merchant, point_id: int) -> SignupPoint:
+    return get_object_or_404(SignupPoint.objects.for_merchant(merchant), pk=point_id)
+
+
+def signup_point_by_token(*, token: str, kind: str) -> SignupPoint | None:
+    """The open kiosk or portal a page URL's token names (the token decides the merchant), or None."""
+    return (
+        SignupPoint.objects.filter(token_hash=signup_point_token_hash(token), kind=kind, revoked_at__isnull=True)
+        .select_related("merchant", "store")
+        .first()
+    )
+
+
+# Shopper pages and messages
+
+
+def shopper_for_link(*, public_id: str) -> Shopper | None:
+    """The shopper a signed link names (the link decides the merchant), or the profile it was merged into."""
+    try:
+        shopper = Shopper.objects.select_related("merchant").filter(public_id=public_id).first()
+    except ValidationError:
+        return None
+    seen = set()
+    while shopper is not None and shopper.status == ShopperStatus.MERGED and shopper.merged_into_id not in seen:
+        seen.add(shopper.pk)
+        shopper = Shopper.objects.select_related("merchant").filter(pk=shopper.merged_into_id).first()
+    return shopper
+
+
+def contact_for_message(*, merchant: Merchant, shopper: Shopper, kind: str) -> ContactPoint | None:
+    """The confirmed address or number a message may go to; None while the shopper has not confirmed one."""
+    return (
+        ContactPoint.objects.for_merchant(merchant)
+        .filter(shopper=shopper, kind=kind, is_verified=True)
+        .order_by("-verified_at", "-pk")
+        .first()
+    )
+
+
+def shopper_contacts(*, merchant: Merchant, shopper: Shopper) -> list[ContactPoint]:
+    return list(ContactPoint.objects.for_merchant(merchant).filter(shopper=shopper).order_by("kind", "pk"))

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from merchants.models import Merchant
 from profiles.models import NetworkEvent, NetworkEventStatus
-from profiles.services import network, rollups
+from profiles.services import network, rollups, signup
 
 logger = structlog.get_logger(__name__)
 
@@ -54,3 +54,15 @@ def reconcile_rollups() -> dict[str, int]:
                 store_hour_rows=drift.store_hour_rows,
             )
     return drift_by_merchant
+
+
+@shared_task(
+    name="profiles.send_email_confirmation",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=6,
+)
+def send_email_confirmation(contact_id: int, language: str) -> bool:
+    """Mail a shopper the link that confirms their address; does nothing once it is confirmed."""
+    return signup.email_confirmation_send(contact_id=contact_id, language=language)

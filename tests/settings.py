@@ -14,6 +14,8 @@ os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage
 os.environ.setdefault("LOG_FORMAT", "json")
 # Tasks run in-process unless a test starts a real worker (tests/test_celery_worker.py).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Text messages land in profiles.sms.outbox, as mail lands in django.core.mail.outbox.
+os.environ.setdefault("SMS_BACKEND", "profiles.sms.LocmemBackend")
 
 from config.settings import *  # noqa: F403
 

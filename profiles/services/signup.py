@@ -1,0 +1,323 @@
+"""Shoppers signing themselves up: kiosks and Wi-Fi portals, and confirming their email and phone.
+
+Staff register a signup point (a kiosk device or a store's Wi-Fi portal) and get
+its URL once. A signup creates or matches the shopper, records the consents as
+asked (wording version and language included), a visit, and sends the email
+confirmation link and the phone code after commit. Contacts stay unconfirmed until
+the shopper answers: marketing is never sent to an unconfirmed contact
+(`profiles.selectors.contact_for_message`).
+"""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from merchants.errors import ApplicationError, NotFoundError
+from merchants.models import Merchant, Store, User
+from merchants.services import audit_event_record
+from profiles import links, sms
+from profiles.models import (
+    ConsentSource,
+    ContactKind,
+    ContactPoint,
+    JoinedVia,
+    Shopper,
+    ShopperStatus,
+    SignupPoint,
+    SignupPointKind,
+    VisitSource,
+)
+from profiles.selectors import signup_point_token_hash
+from profiles.services.purchases import visit_record
+from profiles.services.shoppers import (
+    CardInput,
+    ConsentInput,
+    ConsentOrigin,
+    ContactInput,
+    ShopperInput,
+    contact_add,
+    shopper_create_or_match,
+)
+
+PHONE_CODE_SALT = "storeloop.profiles.phone-code"
+PHONE_CODE_LIFETIME = timedelta(minutes=10)
+
+
+# Staff: registering and revoking kiosks and Wi-Fi portals
+
+
+@transaction.atomic
+def signup_point_create(
+    *,
+    merchant: Merchant,
+    actor: User | None,
+    store: Store,
+    kind: str,
+    name: str,
+    has_card_reader: bool = False,
+    welcome_message: str = "",
+    redirect_url: str = "",
+) -> tuple[SignupPoint, str]:
+    """Returns the point and its token. The token (the secret part of its URL) is shown once and never stored."""
+    if store.merchant_id != merchant.pk:
+        raise NotFoundError("No such store.", field="store")
+    if kind not in SignupPointKind.values:
+        raise ApplicationError("Choose a kiosk or a Wi-Fi portal.", code="invalid_kind", field="kind")
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give it a name staff will recognise.", code="name_required", field="name")
+    if kind == SignupPointKind.WIFI:
+        try:
+            URLValidator(schemes=["http", "https"])(redirect_url)
+        except ValidationError as error:
+            raise ApplicationError(
+                "A Wi-Fi portal needs the web address shoppers go to once signed up.",
+                code="redirect_url_required",
+                field="redirect_url",
+            ) from error
+        has_card_reader = False
+    else:
+        redirect_url = ""
+    token = secrets.token_urlsafe(24)
+    point = SignupPoint.objects.create(
+        merchant=merchant,
+        store=store,
+        kind=kind,
+        name=name,
+        token_hash=signup_point_token_hash(token),
+        token_prefix=token[:8],
+        has_card_reader=has_card_reader,
+        welcome_message=welcome_message.strip(),
+        redirect_url=redirect_url,
+        created_by=actor,
+    )
+    audit_event_record(
+        merchant=merchant,
+        actor=actor,
+        action="signup_point.created",
+        subject=name,
+        kind=kind,
+        store=store.name,
+        prefix=point.token_prefix,
+    )
+    return point, token
+
+
+@transaction.atomic
+def signup_point_revoke(*, point: SignupPoint, actor: User | None) -> SignupPoint:
+    """Its page stops working at once; shoppers already signed up keep everything."""
+    updated = SignupPoint.objects.filter(pk=point.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        audit_event_record(
+            merchant=point.merchant,
+            actor=actor,
+            action="signup_point.revoked",
+            subject=point.name,
+            kind=point.kind,
+            prefix=point.token_prefix,
+        )
+    point.refresh_from_db()
+    return point
+
+
+# Shoppers: signing up
+
+
+@dataclass(frozen=True)
+class SignupInput:
+    language: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""  # normalised
+    phone: str = ""  # E.164
+    consents: Sequence[ConsentInput] = ()
+    preferences: dict[str, list[str]] = field(default_factory=dict)
+    card: CardInput | None = None
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    shopper: Shopper
+    email_contact: ContactPoint | None
+    phone_contact: ContactPoint | None
+
+
+def _contact(shopper: Shopper, kind: str, value: str) -> ContactPoint | None:
+    if not value:
+        return None
+    return ContactPoint.objects.filter(shopper=shopper, kind=kind, value=value).first()
+
+
+@transaction.atomic
+def shopper_signup(*, point: SignupPoint, data: SignupInput) -> SignupResult:
+    """A shopper signs up at a kiosk or Wi-Fi portal. All of it is stored, or (on any error) none of it."""
+    if not point.is_active:
+        raise NotFoundError("This signup page is closed.")
+    if not data.email and not data.phone:
+        raise ApplicationError("Give an email address or a phone number.", code="contact_required", field="email")
+    contacts = [
+        ContactInput(kind=kind, value=value)
+        for kind, value in ((ContactKind.EMAIL, data.email), (ContactKind.PHONE, data.phone))
+        if value
+    ]
+    is_kiosk = point.kind == SignupPointKind.KIOSK
+    result = shopper_create_or_match(
+        merchant=point.merchant,
+        data=ShopperInput(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            language=data.language,
+            home_store=point.store,
+            joined_via=JoinedVia.KIOSK if is_kiosk else JoinedVia.WIFI,
+            contacts=contacts,
+        ),
+        consents=data.consents,
+        origin=ConsentOrigin(
+            source=ConsentSource.KIOSK if is_kiosk else ConsentSource.PAGE,
+            reference=f"{point.get_kind_display()} {point.token_prefix} · {point.name}",
+        ),
+        card=data.card if is_kiosk and point.has_card_reader else None,
+        preferences={name: values for name, values in data.preferences.items() if values} or None,
+    )
+    shopper = result.shopper
+    visit_record(
+        merchant=point.merchant,
+        store=point.store,
+        occurred_at=timezone.now(),
+        source=VisitSource.KIOSK if is_kiosk else VisitSource.WIFI,
+        shopper=shopper,
+    )
+    email_contact = _contact(shopper, ContactKind.EMAIL, data.email)
+    if email_contact is not None and not email_contact.is_verified:
+        email_confirmation_queue(contact=email_contact, language=data.language)
+    return SignupResult(
+        shopper=shopper, email_contact=email_contact, phone_contact=_contact(shopper, ContactKind.PHONE, data.phone)
+    )
+
+
+@transaction.atomic
+def wifi_visit_record(*, point: SignupPoint) -> None:
+    """A shopper who connects without signing up: the store still counts the visit."""
+    if not point.is_active:
+        raise NotFoundError("This signup page is closed.")
+    visit_record(merchant=point.merchant, store=point.store, occurred_at=timezone.now(), source=VisitSource.WIFI)
+
+
+# Email: double opt-in
+
+
+def email_confirmation_queue(*, contact: ContactPoint, language: str) -> None:
+    """Mail the confirmation link once the transaction that made the contact commits."""
+    from profiles.tasks import send_email_confirmation
+
+    contact_id = contact.pk
+    transaction.on_commit(lambda: send_email_confirmation.delay(contact_id, language))
+
+
+def email_confirmation_send(*, contact_id: int, language: str) -> bool:
+    """Send the link, in the shopper's language. False (nothing sent) if the contact is gone or confirmed."""
+    contact = (
+        ContactPoint.objects.select_related("shopper", "merchant")
+        .filter(pk=contact_id, kind=ContactKind.EMAIL, is_verified=False)
+        .first()
+    )
+    if contact is None or contact.shopper.status != ShopperStatus.ACTIVE:
+        return False
+    with translation.override(language):
+        context = {
+            "merchant": contact.merchant,
+            "shopper": contact.shopper,
+            "confirm_url": links.email_confirmation_url(contact, language=language),
+            "days": settings.EMAIL_CONFIRMATION_MAX_AGE_DAYS,
+        }
+        subject = render_to_string("shopper/email/confirm_email_subject.txt", context).strip()
+        body = render_to_string("shopper/email/confirm_email.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [contact.value])
+    return True
+
+
+@transaction.atomic
+def email_confirm(*, contact_id: int, value: str) -> ContactPoint:
+    """The shopper followed the link: the address is confirmed.
+
+    If another profile already confirmed the same address, that one keeps it and
+    this profile shows up in the duplicates queue for staff to merge.
+    """
+    contact = (
+        ContactPoint.objects.select_for_update()
+        .select_related("shopper")
+        .filter(pk=contact_id, kind=ContactKind.EMAIL, value=value)
+        .first()
+    )
+    if contact is None or contact.shopper.status != ShopperStatus.ACTIVE:
+        raise links.LinkError("This link is not valid.", code="link_invalid")
+    if not contact.is_verified:
+        contact_add(
+            shopper=contact.shopper, contact=ContactInput(kind=ContactKind.EMAIL, value=value, is_verified=True)
+        )
+        contact.refresh_from_db()
+    return contact
+
+
+# Phone: a one-time code by text message
+
+
+def _code_digest(contact_id: int, code: str) -> str:
+    return salted_hmac(PHONE_CODE_SALT, f"{contact_id}:{code}").hexdigest()
+
+
+def phone_code_send(*, contact: ContactPoint, merchant_name: str, language: str) -> str:
+    """Text a six-digit code to the number; returns the signed ticket the code is checked against.
+
+    Nothing is stored: the ticket carries an HMAC of the code and expires in ten minutes.
+    The caller rate-limits per number and per kiosk before calling, once the contact is committed.
+    """
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ticket = signing.dumps({"c": contact.pk, "h": _code_digest(contact.pk, code)}, salt=PHONE_CODE_SALT)
+    with translation.override(language):
+        body = translation.gettext("%(merchant)s: your confirmation code is %(code)s. It works for 10 minutes.") % {
+            "merchant": merchant_name,
+            "code": code,
+        }
+    sms.send_sms(to=contact.value, body=body)
+    return ticket
+
+
+def phone_code_contact(*, ticket: str) -> ContactPoint:
+    """The contact a ticket is for; ApplicationError if the ticket expired or was never ours."""
+    try:
+        payload = signing.loads(ticket, salt=PHONE_CODE_SALT, max_age=PHONE_CODE_LIFETIME)
+        contact_id = int(payload["c"])
+    except signing.SignatureExpired as error:
+        raise ApplicationError("This code has expired.", code="code_expired", field="code") from error
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
+        raise ApplicationError("This code is not valid.", code="code_invalid", field="code") from error
+    contact = ContactPoint.objects.filter(pk=contact_id, kind=ContactKind.PHONE).select_related("shopper").first()
+    if contact is None:
+        raise ApplicationError("This code is not valid.", code="code_invalid", field="code")
+    return contact
+
+
+@transaction.atomic
+def phone_confirm(*, ticket: str, code: str) -> ContactPoint:
+    contact = phone_code_contact(ticket=ticket)
+    payload = signing.loads(ticket, salt=PHONE_CODE_SALT)
+    if not constant_time_compare(payload.get("h", ""), _code_digest(contact.pk, code.strip())):
+        raise ApplicationError("That code is not right.", code="code_wrong", field="code")
+    if not contact.is_verified:
+        contact_add(
+            shopper=contact.shopper, contact=ContactInput(kind=ContactKind.PHONE, value=contact.value, is_verified=True)
+        )
+        contact.refresh_from_db()
+    return contact
