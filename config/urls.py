@@ -14,6 +14,7 @@ require_mfa_for_admin(admin.site)
 api_v1 = [
     path("", include("merchants.api_urls")),
     path("", include("profiles.api_urls")),
+    path("", include("loyalty.api_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     # Any other API path: the API's JSON 404, in debug mode too.
     re_path(r"^api/", json_not_found),
     path("shoppers/", include("profiles.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("", include("merchants.urls")),
 ]
 

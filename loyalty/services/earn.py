@@ -1,0 +1,313 @@
+"""Earning: the rules evaluated on every recorded purchase, inside the ingest transaction.
+
+`purchase_earn` is called by loyalty's receiver of `profiles.signals.purchase_recorded`.
+Cost per purchase with a known shopper: the program (one query; its rules, tiers,
+offers and partner agreements come from a per-process cache keyed by the
+program's `rules_version`), the account upsert, the line items or channel history
+only when a rule needs them, and one statement for all ledger entries, the
+purchase's earning row and the balance. Purchases without a shopper cost one
+query at most.
+
+`earn_evaluate` is pure: the rule editor's live preview calls it with a made-up
+purchase, so what the preview says is what ingest does.
+"""
+
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loyalty.models import (
+    Bucket,
+    EarnRule,
+    Offer,
+    PartnerAgreement,
+    PartnerStatus,
+    Program,
+    ProgramKind,
+    Reason,
+    RuleKind,
+    Tier,
+)
+from loyalty.services import ledger
+from loyalty.services.accounts import account_upsert, program_for
+from loyalty.services.offers import offers_apply
+from loyalty.services.partners import partner_bonus_apply
+from loyalty.services.rates import base_points, expiry_for, rounded
+from loyalty.services.tiers import tier_upgrade
+from merchants.models import Merchant
+from profiles.models import LineItem, Purchase, PurchaseState
+
+# Program bundles by program id: (rules_version, bundle). Bounded by the number of merchants.
+_CACHE: dict[int, tuple[int, "ProgramRules"]] = {}
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """What earning needs besides the program row, loaded once per rules_version."""
+
+    rules: tuple[EarnRule, ...]
+    tiers: tuple[Tier, ...]
+    offers: tuple[Offer, ...]
+    agreements: tuple[PartnerAgreement, ...]
+
+    @property
+    def needs_line_items(self) -> bool:
+        return any(rule.kind in (RuleKind.CATEGORY, RuleKind.SKU) for rule in self.rules)
+
+    @property
+    def first_in_channel_rules(self) -> bool:
+        return any(rule.kind == RuleKind.CHANNEL and rule.first_in_channel for rule in self.rules)
+
+
+def program_rules(program: Program) -> ProgramRules:
+    cached = _CACHE.get(program.pk)
+    if cached is not None and cached[0] == program.rules_version:
+        return cached[1]
+    bundle = ProgramRules(
+        rules=tuple(EarnRule.objects.filter(program=program, is_active=True).order_by("pk")),
+        tiers=tuple(Tier.objects.filter(program=program).order_by("threshold")),
+        offers=tuple(Offer.objects.filter(program=program, is_active=True).order_by("pk")),
+        agreements=tuple(
+            PartnerAgreement.objects.filter(merchant_id=program.merchant_id, status=PartnerStatus.ACTIVE)
+            .select_related("partner")
+            .order_by("pk")
+        ),
+    )
+    _CACHE[program.pk] = (program.rules_version, bundle)
+    return bundle
+
+
+# Evaluation (pure)
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    category: str
+    quantity: int
+    unit_price_minor: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.quantity * self.unit_price_minor
+
+
+@dataclass(frozen=True)
+class PurchaseFacts:
+    amount_minor: int
+    channel: str
+    occurred_at: datetime
+    store_id: int | None = None
+    timezone: str = "UTC"
+    lines: Sequence[Line] = ()
+    # Channels the shopper had bought in before this purchase.
+    earlier_channels: frozenset[str] = frozenset()
+    tier: Tier | None = None
+    # Points already earned per capped rule by this shopper.
+    earned_by_rule: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EarnLine:
+    reason: str
+    points: int
+    label: str
+    rule: EarnRule | None = None
+
+
+def _rule_applies_on(rule: EarnRule, local: datetime) -> bool:
+    if rule.starts_on and local.date() < rule.starts_on:
+        return False
+    if rule.ends_on and local.date() > rule.ends_on:
+        return False
+    if rule.kind != RuleKind.TIME_WINDOW:
+        return True
+    if rule.weekdays and local.isoweekday() not in rule.weekdays:
+        return False
+    start, end, moment = rule.start_time, rule.end_time, local.time()
+    assert start is not None and end is not None  # noqa: S101 - the model's constraint
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end  # across midnight
+
+
+def _rule_base_minor(rule: EarnRule, facts: PurchaseFacts) -> int | None:
+    """The spend the rule multiplies, or None if the rule does not apply to this purchase."""
+    if facts.amount_minor < rule.minimum_spend_minor:
+        return None
+    if rule.kind == RuleKind.CATEGORY:
+        wanted = rule.category.casefold()
+        spend = sum(line.total_minor for line in facts.lines if line.category.casefold() == wanted)
+        return spend or None
+    if rule.kind == RuleKind.SKU:
+        spend = sum(line.total_minor for line in facts.lines if line.sku == rule.sku)
+        return spend or None
+    if rule.kind == RuleKind.STORE:
+        return facts.amount_minor if facts.store_id == rule.store_id else None
+    if rule.kind == RuleKind.CHANNEL:
+        if facts.channel != rule.channel:
+            return None
+        if rule.first_in_channel and rule.channel in facts.earlier_channels:
+            return None
+        return facts.amount_minor
+    return facts.amount_minor  # time window (checked above) and minimum-spend bonus
+
+
+def earn_evaluate(*, program: Program, rules: Sequence[EarnRule], facts: PurchaseFacts) -> list[EarnLine]:
+    """The points a purchase earns, one line per reason. Nothing below the program's minimum spend."""
+    if facts.amount_minor < program.minimum_spend_minor or facts.amount_minor <= 0:
+        return []
+    stamps = program.kind == ProgramKind.STAMPS
+    base = 1 if stamps else rounded(base_points(program, facts.amount_minor), program.rounding)
+    lines = [EarnLine(reason=Reason.EARN, points=base, label="Base rate")]
+    local = facts.occurred_at.astimezone(zoneinfo.ZoneInfo(facts.timezone or "UTC"))
+    for rule in rules:
+        if not _rule_applies_on(rule, local):
+            continue
+        spend = _rule_base_minor(rule, facts)
+        if spend is None:
+            continue
+        if stamps:
+            extra = rounded(Decimal(1) * (rule.multiplier - 1), program.rounding)
+        else:
+            extra = rounded(base_points(program, spend, rule.multiplier - 1), program.rounding)
+        extra += rule.bonus_points
+        if rule.cap_points is not None:
+            extra = max(0, min(extra, rule.cap_points - facts.earned_by_rule.get(rule.pk, 0)))
+        if extra:
+            lines.append(EarnLine(reason=Reason.RULE, points=extra, label=rule.name, rule=rule))
+    if facts.tier is not None and facts.tier.earn_multiplier > 1:
+        extra = rounded(Decimal(base) * (facts.tier.earn_multiplier - 1), program.rounding)
+        if extra:
+            lines.append(EarnLine(reason=Reason.TIER, points=extra, label=f"{facts.tier.name} tier"))
+    return [line for line in lines if line.points > 0]
+
+
+# Earning on ingest
+
+
+_EARNING_SQL = """
+    INSERT INTO loyalty_purchaseearning
+        (merchant_id, purchase_id, account_id, earned_amount_minor, points_earned, points_held, bucket,
+         seen_amount_minor, seen_refunded_minor, is_open, created_at)
+    VALUES (%(merchant)s, %(purchase)s, %(account)s, %(amount)s, %(points)s, %(points)s, %(bucket)s,
+            %(amount)s, %(refunded)s, true, now())
+    ON CONFLICT (purchase_id) DO NOTHING
+"""
+
+
+def _earlier_channels(purchase: Purchase, shopper_id: int) -> frozenset[str]:
+    channels = (
+        Purchase.objects.filter(merchant_id=purchase.merchant_id, shopper_id=shopper_id)
+        .exclude(pk=purchase.pk)
+        .values_list("channel", flat=True)
+        .distinct()
+    )
+    return frozenset(channels)
+
+
+def _earned_by_rule(account_id: int, rules: Sequence[EarnRule]) -> dict[int, int]:
+    capped = [rule.pk for rule in rules if rule.cap_points is not None]
+    if not capped:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rule_id, sum(points) FROM loyalty_ledgerentry"
+            " WHERE rule_id = ANY(%s) AND account_id = %s GROUP BY rule_id",
+            [capped, account_id],
+        )
+        return {rule_id: int(total) for rule_id, total in cursor.fetchall()}
+
+
+@transaction.atomic
+def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
+    """Apply the program's earn rules, card-linked offers and partner bonuses to a newly recorded purchase.
+
+    Called inside the purchase's own transaction. Points of an authorised (not yet cleared)
+    purchase are pending; `ledger.earnings_settle` makes them available, or takes them back.
+    """
+    shopper_id = purchase.shopper_id
+    if shopper_id is None:
+        return []
+    program = program_for(merchant)
+    if program is None:
+        return []
+    bundle = program_rules(program)
+    shopper = purchase.shopper
+    account_id, tier_id = account_upsert(
+        program=program,
+        shopper_id=shopper_id,
+        joined_via=shopper.joined_via if shopper is not None else "",
+        moment=purchase.occurred_at,
+    )
+    store = purchase.store if purchase.store_id else None
+    facts = PurchaseFacts(
+        amount_minor=purchase.amount_minor,
+        channel=purchase.channel,
+        occurred_at=purchase.occurred_at,
+        store_id=purchase.store_id,
+        timezone=store.timezone if store is not None else merchant.timezone,
+        lines=_lines(purchase) if bundle.needs_line_items else (),
+        earlier_channels=_earlier_channels(purchase, shopper_id) if bundle.first_in_channel_rules else frozenset(),
+        tier=next((tier for tier in bundle.tiers if tier.pk == tier_id), None),
+        earned_by_rule=_earned_by_rule(account_id, bundle.rules),
+    )
+    lines = earn_evaluate(program=program, rules=bundle.rules, facts=facts)
+    bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
+    now = timezone.now()
+    expires_at = expiry_for(program, purchase.occurred_at) if bucket == Bucket.AVAILABLE else None
+    entries = [
+        ledger.Entry(
+            merchant_id=merchant.pk,
+            account_id=account_id,
+            bucket=bucket,
+            points=line.points,
+            reason=line.reason,
+            # The purchase's spend counts toward tiers once, on its base line.
+            qualifying_spend_minor=purchase.amount_minor if line.reason == Reason.EARN else 0,
+            purchase_id=purchase.pk,
+            rule_id=line.rule.pk if line.rule else None,
+            note=line.label[:300],
+            expires_at=expires_at,
+            created_at=now,
+        )
+        for line in lines
+    ]
+    total = sum(line.points for line in lines)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EARNING_SQL,
+            {
+                "merchant": merchant.pk,
+                "purchase": purchase.pk,
+                "account": account_id,
+                "amount": purchase.amount_minor,
+                "points": total,
+                "bucket": bucket,
+                "refunded": purchase.refunded_minor,
+            },
+        )
+        if cursor.rowcount == 0:
+            return []  # this purchase has already earned
+    ledger.entries_post(entries=entries)
+    if bundle.tiers:
+        tier_upgrade(program=program, account_id=account_id, current_tier_id=tier_id, tiers=bundle.tiers)
+    if bundle.offers and purchase.card_id:
+        offers_apply(program=program, offers=bundle.offers, purchase=purchase, account_id=account_id)
+    if bundle.agreements and purchase.card_id:
+        partner_bonus_apply(agreements=bundle.agreements, purchase=purchase)
+    return lines
+
+
+def _lines(purchase: Purchase) -> tuple[Line, ...]:
+    return tuple(
+        Line(sku=sku, category=category, quantity=quantity, unit_price_minor=price)
+        for sku, category, quantity, price in LineItem.objects.filter(purchase_id=purchase.pk).values_list(
+            "sku", "category", "quantity", "unit_price_minor"
+        )
+    )
