@@ -16,8 +16,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from loyalty.models import Account, EarnRule, Offer, PartnerAgreement, PartnerStatus, Program, Reward, RuleKind, Tier
+from loyalty.models import Account, EarnRule, PartnerAgreement, PartnerStatus, Program, Reward, RuleKind, Tier
 from loyalty.services import ledger, tiers
+from loyalty.services import program as program_services
 from merchants.models import Merchant
 
 DEMO_PROGRAMS: dict[str, dict[str, Any]] = {
@@ -142,9 +143,9 @@ def _program(merchant: Merchant, spec: dict[str, Any]) -> Program:
     now = timezone.now()
     for offer in spec["offers"]:
         store = stores.get(offer.pop("store", None) or "")
-        Offer.objects.create(
-            merchant=merchant,
+        program_services.offer_create(
             program=program,
+            actor=None,
             store=store,
             starts_at=now - timedelta(days=1),
             ends_at=now + timedelta(days=60),

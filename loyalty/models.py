@@ -400,9 +400,9 @@ class Offer(models.Model):
     ends_at = models.DateTimeField()
     reward_points = models.PositiveIntegerField(default=0)
     reward_credit_minor = models.PositiveIntegerField(default=0)
-    # What the offer may cost in all, in minor units (points at the program's point value).
+    # What the offer may cost in all, in minor units (points at the program's point value when created).
     budget_minor = models.PositiveBigIntegerField()
-    spent_minor = models.PositiveBigIntegerField(default=0)
+    award_cost_minor = models.PositiveBigIntegerField(default=0, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -410,7 +410,6 @@ class Offer(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(spent_minor__lte=models.F("budget_minor")), name="offer_within_budget"),
             models.CheckConstraint(
                 condition=Q(reward_points__gt=0) | Q(reward_credit_minor__gt=0),
                 name="offer_gives_something",
@@ -425,6 +424,28 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OfferBudgetSlot(models.Model):
+    """A share of an offer's budget, counted in awards.
+
+    The budget is spread over a few rows so that purchases qualifying at the same moment take
+    different rows (`FOR UPDATE SKIP LOCKED`) instead of queueing on one; each row is only ever
+    decremented while it stays at or above zero, so together they never give more than the budget.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="budget_slots", db_index=False)
+    slot = models.PositiveSmallIntegerField()
+    awards_left = models.PositiveIntegerField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["offer", "slot"], name="offer_slot_unique")]
+
+    def __str__(self) -> str:
+        return f"Offer {self.offer_id} slot {self.slot}: {self.awards_left} left"
 
 
 class OfferAward(models.Model):

@@ -55,7 +55,12 @@ def reward_list(*, merchant: Merchant) -> QuerySet[Reward]:
 
 
 def offer_list(*, merchant: Merchant) -> QuerySet[Offer]:
-    return Offer.objects.for_merchant(merchant).select_related("store").annotate(award_count=Count("awards"))
+    return (
+        Offer.objects.for_merchant(merchant)
+        .select_related("store")
+        .annotate(award_count=Count("awards"), spent_minor=Sum("awards__cost_minor", default=0))
+        .order_by("-ends_at", "pk")
+    )
 
 
 def rewards_redeemable(*, merchant: Merchant, shopper: Shopper, now: datetime | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from django.db.models import F
 from loyalty.models import Program
 from merchants.models import Merchant
 
-_ACCOUNT_UPSERT_SQL = """
+ACCOUNT_UPSERT_SQL = """
     INSERT INTO loyalty_account
         (merchant_id, program_id, shopper_id, points_balance, points_pending, enrolled_at, enrolled_via,
          last_activity_at)
@@ -34,7 +34,7 @@ def account_upsert(*, program: Program, shopper_id: int, joined_via: str, moment
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            _ACCOUNT_UPSERT_SQL,
+            ACCOUNT_UPSERT_SQL,
             {
                 "merchant": program.merchant_id,
                 "program": program.pk,

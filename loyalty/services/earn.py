@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -34,13 +35,13 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.services import ledger
-from loyalty.services.accounts import account_upsert, program_for
+from loyalty.services.accounts import ACCOUNT_UPSERT_SQL, program_for
 from loyalty.services.offers import offers_apply
 from loyalty.services.partners import partner_bonus_apply
 from loyalty.services.rates import base_points, expiry_for, rounded
 from loyalty.services.tiers import tier_upgrade
 from merchants.models import Merchant
-from profiles.models import LineItem, Purchase, PurchaseState
+from profiles.models import Purchase, PurchaseState
 
 # Program bundles by program id: (rules_version, bundle). Bounded by the number of merchants.
 _CACHE: dict[int, tuple[int, "ProgramRules"]] = {}
@@ -191,37 +192,67 @@ def earn_evaluate(*, program: Program, rules: Sequence[EarnRule], facts: Purchas
 # Earning on ingest
 
 
-_EARNING_SQL = """
-    INSERT INTO loyalty_purchaseearning
-        (merchant_id, purchase_id, account_id, earned_amount_minor, points_earned, points_held, bucket,
-         seen_amount_minor, seen_refunded_minor, is_open, created_at)
-    VALUES (%(merchant)s, %(purchase)s, %(account)s, %(amount)s, %(points)s, %(points)s, %(bucket)s,
-            %(amount)s, %(refunded)s, true, now())
-    ON CONFLICT (purchase_id) DO NOTHING
+# One round trip for everything earning reads: the account (created on the shopper's first purchase,
+# and locked until commit), and only what the program's rules need: the shopper's earlier channels,
+# the points they already earned from capped rules, the purchase's line items.
+_FACTS_SQL = """
+    WITH account AS ({upsert})
+    SELECT account.id, account.tier_id, {channels} AS channels, {caps} AS caps, {lines} AS lines FROM account
 """
+_CHANNELS_SQL = """(
+    SELECT coalesce(array_agg(DISTINCT channel), '{}') FROM profiles_purchase
+     WHERE merchant_id = %(merchant)s AND shopper_id = %(shopper)s AND id <> %(purchase)s
+)"""
+_CAPS_SQL = """(
+    SELECT coalesce(json_object_agg(rule_id, total), '{}') FROM (
+        SELECT rule_id, sum(points) AS total FROM loyalty_ledgerentry
+         WHERE rule_id = ANY(%(capped)s) AND account_id = account.id GROUP BY rule_id) AS earned
+)"""
+_LINES_SQL = """(
+    SELECT coalesce(json_agg(json_build_array(sku, category, quantity, unit_price_minor)), '[]')
+      FROM profiles_lineitem WHERE purchase_id = %(purchase)s
+)"""
 
 
-def _earlier_channels(purchase: Purchase, shopper_id: int) -> frozenset[str]:
-    channels = (
-        Purchase.objects.filter(merchant_id=purchase.merchant_id, shopper_id=shopper_id)
-        .exclude(pk=purchase.pk)
-        .values_list("channel", flat=True)
-        .distinct()
+@dataclass(frozen=True)
+class _Known:
+    account_id: int
+    tier_id: int | None
+    earlier_channels: frozenset[str]
+    earned_by_rule: dict[int, int]
+    lines: tuple[Line, ...]
+
+
+def _known(program: Program, bundle: ProgramRules, purchase: Purchase, shopper_id: int, via: str) -> _Known:
+    capped = [rule.pk for rule in bundle.rules if rule.cap_points is not None]
+    sql = _FACTS_SQL.format(
+        upsert=ACCOUNT_UPSERT_SQL,
+        channels=_CHANNELS_SQL if bundle.first_in_channel_rules else "NULL",
+        caps=_CAPS_SQL if capped else "NULL",
+        lines=_LINES_SQL if bundle.needs_line_items else "NULL",
     )
-    return frozenset(channels)
-
-
-def _earned_by_rule(account_id: int, rules: Sequence[EarnRule]) -> dict[int, int]:
-    capped = [rule.pk for rule in rules if rule.cap_points is not None]
-    if not capped:
-        return {}
+    params: dict[str, Any] = {
+        "merchant": program.merchant_id,
+        "program": program.pk,
+        "shopper": shopper_id,
+        "via": via,
+        "moment": purchase.occurred_at,
+        "purchase": purchase.pk,
+        "capped": capped,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT rule_id, sum(points) FROM loyalty_ledgerentry"
-            " WHERE rule_id = ANY(%s) AND account_id = %s GROUP BY rule_id",
-            [capped, account_id],
-        )
-        return {rule_id: int(total) for rule_id, total in cursor.fetchall()}
+        cursor.execute(sql, params)
+        account_id, tier_id, channels, caps, lines = cursor.fetchone()
+    return _Known(
+        account_id=account_id,
+        tier_id=tier_id,
+        earlier_channels=frozenset(channels or ()),
+        earned_by_rule={int(rule_id): int(total) for rule_id, total in (caps or {}).items()},
+        lines=tuple(
+            Line(sku=sku, category=category, quantity=quantity, unit_price_minor=price)
+            for sku, category, quantity, price in (lines or ())
+        ),
+    )
 
 
 @transaction.atomic
@@ -230,6 +261,7 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
 
     Called inside the purchase's own transaction. Points of an authorised (not yet cleared)
     purchase are pending; `ledger.earnings_settle` makes them available, or takes them back.
+    Three round trips for a purchase that earns: the program, what the rules need, the writes.
     """
     shopper_id = purchase.shopper_id
     if shopper_id is None:
@@ -239,12 +271,7 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         return []
     bundle = program_rules(program)
     shopper = purchase.shopper
-    account_id, tier_id = account_upsert(
-        program=program,
-        shopper_id=shopper_id,
-        joined_via=shopper.joined_via if shopper is not None else "",
-        moment=purchase.occurred_at,
-    )
+    known = _known(program, bundle, purchase, shopper_id, shopper.joined_via if shopper is not None else "")
     store = purchase.store if purchase.store_id else None
     facts = PurchaseFacts(
         amount_minor=purchase.amount_minor,
@@ -252,10 +279,10 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         occurred_at=purchase.occurred_at,
         store_id=purchase.store_id,
         timezone=store.timezone if store is not None else merchant.timezone,
-        lines=_lines(purchase) if bundle.needs_line_items else (),
-        earlier_channels=_earlier_channels(purchase, shopper_id) if bundle.first_in_channel_rules else frozenset(),
-        tier=next((tier for tier in bundle.tiers if tier.pk == tier_id), None),
-        earned_by_rule=_earned_by_rule(account_id, bundle.rules),
+        lines=known.lines,
+        earlier_channels=known.earlier_channels,
+        tier=next((tier for tier in bundle.tiers if tier.pk == known.tier_id), None),
+        earned_by_rule=known.earned_by_rule,
     )
     lines = earn_evaluate(program=program, rules=bundle.rules, facts=facts)
     bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
@@ -264,7 +291,7 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
     entries = [
         ledger.Entry(
             merchant_id=merchant.pk,
-            account_id=account_id,
+            account_id=known.account_id,
             bucket=bucket,
             points=line.points,
             reason=line.reason,
@@ -278,36 +305,21 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         )
         for line in lines
     ]
-    total = sum(line.points for line in lines)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _EARNING_SQL,
-            {
-                "merchant": merchant.pk,
-                "purchase": purchase.pk,
-                "account": account_id,
-                "amount": purchase.amount_minor,
-                "points": total,
-                "bucket": bucket,
-                "refunded": purchase.refunded_minor,
-            },
-        )
-        if cursor.rowcount == 0:
-            return []  # this purchase has already earned
-    ledger.entries_post(entries=entries)
+    earning = ledger.Earning(
+        merchant_id=merchant.pk,
+        purchase_id=purchase.pk,
+        account_id=known.account_id,
+        amount_minor=purchase.amount_minor,
+        refunded_minor=purchase.refunded_minor,
+        points=sum(line.points for line in lines),
+        bucket=bucket,
+    )
+    if not ledger.earning_post(earning=earning, entries=entries):
+        return []  # this purchase has already earned
     if bundle.tiers:
-        tier_upgrade(program=program, account_id=account_id, current_tier_id=tier_id, tiers=bundle.tiers)
+        tier_upgrade(program=program, account_id=known.account_id, current_tier_id=known.tier_id, tiers=bundle.tiers)
     if bundle.offers and purchase.card_id:
-        offers_apply(program=program, offers=bundle.offers, purchase=purchase, account_id=account_id)
+        offers_apply(program=program, offers=bundle.offers, purchase=purchase, account_id=known.account_id)
     if bundle.agreements and purchase.card_id:
         partner_bonus_apply(agreements=bundle.agreements, purchase=purchase)
     return lines
-
-
-def _lines(purchase: Purchase) -> tuple[Line, ...]:
-    return tuple(
-        Line(sku=sku, category=category, quantity=quantity, unit_price_minor=price)
-        for sku, category, quantity, price in LineItem.objects.filter(purchase_id=purchase.pk).values_list(
-            "sku", "category", "quantity", "unit_price_minor"
-        )
-    )

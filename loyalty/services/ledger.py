@@ -64,20 +64,55 @@ _INSERT_SQL = f"""
     INSERT INTO loyalty_ledgerentry ({", ".join(c for c, _ in _ENTRY_COLUMNS)})
     SELECT * FROM unnest({", ".join(f"%({c})s::{t}[]" for c, t in _ENTRY_COLUMNS)})
 """  # noqa: S608 - fixed SQL; values are bound
-_POST_SQL = f"""
-    WITH inserted AS ({_INSERT_SQL} RETURNING account_id, bucket, points),
+_BALANCES_SQL = """
     totals AS (
         SELECT account_id,
                coalesce(sum(points) FILTER (WHERE bucket = 'available'), 0) AS available,
                coalesce(sum(points) FILTER (WHERE bucket = 'pending'), 0) AS pending
           FROM inserted GROUP BY account_id
+    ),
+    moved AS (
+        UPDATE loyalty_account AS account
+           SET points_balance = account.points_balance + totals.available,
+               points_pending = account.points_pending + totals.pending
+          FROM totals
+         WHERE account.id = totals.account_id
     )
-    UPDATE loyalty_account AS account
-       SET points_balance = account.points_balance + totals.available,
-           points_pending = account.points_pending + totals.pending
-      FROM totals
-     WHERE account.id = totals.account_id
+"""
+_POST_SQL = f"""
+    WITH inserted AS ({_INSERT_SQL} RETURNING account_id, bucket, points),
+    {_BALANCES_SQL}
+    SELECT 1
+"""
+# A purchase's earning row, its entries and the balance in one statement; the entries only if the row is new.
+_EARN_SQL = f"""
+    WITH earning AS (
+        INSERT INTO loyalty_purchaseearning
+            (merchant_id, purchase_id, account_id, earned_amount_minor, points_earned, points_held, bucket,
+             seen_amount_minor, seen_refunded_minor, is_open, created_at)
+        VALUES (%(earning_merchant)s, %(earning_purchase)s, %(earning_account)s, %(earning_amount)s,
+                %(earning_points)s, %(earning_points)s, %(earning_bucket)s, %(earning_amount)s,
+                %(earning_refunded)s, true, now())
+        ON CONFLICT (purchase_id) DO NOTHING
+        RETURNING id
+    ),
+    inserted AS ({_INSERT_SQL} WHERE EXISTS (SELECT 1 FROM earning) RETURNING account_id, bucket, points),
+    {_BALANCES_SQL}
+    SELECT count(*) FROM earning
 """  # noqa: S608 - fixed SQL; values are bound
+
+
+@dataclass(frozen=True)
+class Earning:
+    """What a purchase earned: the row settlement later compares the purchase with."""
+
+    merchant_id: int
+    purchase_id: int
+    account_id: int
+    amount_minor: int
+    refunded_minor: int
+    points: int
+    bucket: str
 
 
 @dataclass
@@ -100,6 +135,10 @@ class Entry:
     created_at: datetime = field(default_factory=timezone.now)
 
 
+def _values(entries: Sequence[Entry]) -> dict[str, list[Any]]:
+    return {column: [getattr(entry, column) for entry in entries] for column, _ in _ENTRY_COLUMNS}
+
+
 def entries_post(*, entries: Sequence[Entry], move_balances: bool = True) -> None:
     """Append entries and move their accounts' balance caches, in one statement.
 
@@ -109,9 +148,29 @@ def entries_post(*, entries: Sequence[Entry], move_balances: bool = True) -> Non
     entries = [entry for entry in entries if entry.points or entry.qualifying_spend_minor]
     if not entries:
         return
-    values = {column: [getattr(entry, column) for entry in entries] for column, _ in _ENTRY_COLUMNS}
     with connection.cursor() as cursor:
-        cursor.execute(_POST_SQL if move_balances else _INSERT_SQL, values)
+        cursor.execute(_POST_SQL if move_balances else _INSERT_SQL, _values(entries))
+
+
+def earning_post(*, earning: Earning, entries: Sequence[Entry]) -> bool:
+    """Record what a purchase earned with its entries and balance, in one statement.
+
+    False, and nothing written, if the purchase had already earned. Call inside a transaction.
+    """
+    entries = [entry for entry in entries if entry.points or entry.qualifying_spend_minor]
+    params: dict[str, Any] = {
+        **_values(entries),
+        "earning_merchant": earning.merchant_id,
+        "earning_purchase": earning.purchase_id,
+        "earning_account": earning.account_id,
+        "earning_amount": earning.amount_minor,
+        "earning_refunded": earning.refunded_minor,
+        "earning_points": earning.points,
+        "earning_bucket": earning.bucket,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_EARN_SQL, params)
+        return bool(cursor.fetchone()[0])
 
 
 # Settlement: clearing and refunds

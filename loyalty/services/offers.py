@@ -3,12 +3,11 @@
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
-from loyalty.models import Bucket, Offer, OfferAward, Program, Reason
+from loyalty.models import Bucket, Offer, OfferAward, OfferBudgetSlot, Program, Reason
 from loyalty.services import ledger
-from loyalty.services.rates import expiry_for, points_value_minor
+from loyalty.services.rates import expiry_for
 from profiles.models import Purchase, PurchaseState
 
 _AWARD_SQL = """
@@ -18,6 +17,40 @@ _AWARD_SQL = """
     ON CONFLICT (offer_id, shopper_id) DO NOTHING
     RETURNING id
 """
+
+
+_TAKE_FREE_SLOT_SQL = """
+    UPDATE loyalty_offerbudgetslot SET awards_left = awards_left - 1
+     WHERE id = (SELECT id FROM loyalty_offerbudgetslot
+                  WHERE offer_id = %(offer)s AND awards_left > 0
+                  ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING id
+"""
+_TAKE_SLOT_SQL = """
+    UPDATE loyalty_offerbudgetslot SET awards_left = awards_left - 1
+     WHERE id = %(slot)s AND awards_left > 0
+    RETURNING id
+"""
+
+
+def _budget_take(offer: Offer) -> bool:
+    """Take one award from the offer's budget; False once it is spent.
+
+    First any slot nobody else holds; if every slot with awards left is held by a purchase in
+    flight, wait for them one by one (a plain conditional UPDATE re-checks the row after the wait).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_FREE_SLOT_SQL, {"offer": offer.pk})
+        if cursor.fetchone() is not None:
+            return True
+        held = list(
+            OfferBudgetSlot.objects.filter(offer=offer, awards_left__gt=0).order_by("pk").values_list("pk", flat=True)
+        )
+        for slot in held:
+            cursor.execute(_TAKE_SLOT_SQL, {"slot": slot})
+            if cursor.fetchone() is not None:
+                return True
+    return False
 
 
 def offer_qualifies(offer: Offer, purchase: Purchase) -> bool:
@@ -31,16 +64,16 @@ def offer_qualifies(offer: Offer, purchase: Purchase) -> bool:
 def offers_apply(*, program: Program, offers: Sequence[Offer], purchase: Purchase, account_id: int) -> list[OfferAward]:
     """Award every offer this linked-card purchase qualifies for. Call inside the purchase's transaction.
 
-    The award row (unique per offer and shopper) is written first; then the budget is taken with a
-    conditional UPDATE, which waits for any other purchase taking it and re-checks, so two purchases
-    racing for the last of a budget cannot both get it. If the budget is gone the award is removed.
+    The award row (unique per offer and shopper) is written first; then one award is taken from the
+    budget's slots (see `OfferBudgetSlot`), so two purchases racing for the last of a budget cannot
+    both get it. If the budget is gone the award row is removed again.
     """
     awarded: list[OfferAward] = []
     bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
     for offer in offers:
         if not offer_qualifies(offer, purchase):
             continue
-        cost = offer.reward_credit_minor + points_value_minor(program, offer.reward_points)
+        cost = offer.award_cost_minor
         with connection.cursor() as cursor:
             cursor.execute(
                 _AWARD_SQL,
@@ -57,10 +90,7 @@ def offers_apply(*, program: Program, offers: Sequence[Offer], purchase: Purchas
             row = cursor.fetchone()
         if row is None:
             continue  # this shopper already had it
-        taken = Offer.objects.filter(pk=offer.pk, is_active=True, spent_minor__lte=F("budget_minor") - cost).update(
-            spent_minor=F("spent_minor") + cost
-        )
-        if not taken:
+        if not _budget_take(offer):
             OfferAward.objects.filter(pk=row[0]).delete()
             continue
         if offer.reward_points:

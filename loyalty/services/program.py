@@ -4,11 +4,15 @@ from typing import Any
 
 from django.db import transaction
 
-from loyalty.models import EarnRule, Offer, Program, Reward, Tier
+from loyalty.models import EarnRule, Offer, OfferBudgetSlot, Program, Reward, Tier
 from loyalty.services.accounts import rules_changed
+from loyalty.services.rates import points_value_minor
 from merchants.errors import ApplicationError, NotFoundError, validated
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
+
+# Rows an offer's budget is spread over, so concurrent purchases rarely wait on each other for it.
+BUDGET_SLOTS = 8
 
 
 def _apply(instance: Any, fields: dict[str, Any]) -> None:
@@ -103,8 +107,20 @@ def offer_create(*, program: Program, actor: User | None, **fields: Any) -> Offe
     _check_store(program.merchant, fields.get("store"))
     offer = Offer(merchant=program.merchant, program=program)
     _apply(offer, fields)
-    validated(offer, exclude=["spent_minor"])
+    validated(offer)
+    merchant = program.merchant
+    offer.award_cost_minor = offer.reward_credit_minor + points_value_minor(program, offer.reward_points)
+    awards = offer.budget_minor // max(offer.award_cost_minor, 1)
+    if awards < 1:
+        raise ApplicationError("The budget does not pay for a single award.", code="invalid", field="budget_minor")
     offer.save()
+    slots = min(BUDGET_SLOTS, awards)
+    OfferBudgetSlot.objects.bulk_create(
+        OfferBudgetSlot(
+            merchant=merchant, offer=offer, slot=slot, awards_left=awards // slots + (1 if slot < awards % slots else 0)
+        )
+        for slot in range(slots)
+    )
     rules_changed(merchant_id=program.merchant_id)
     audit_event_record(merchant=program.merchant, actor=actor, action="loyalty.offer_created", subject=offer.name)
     return offer

@@ -65,3 +65,11 @@ class OfferFactory(DjangoModelFactory):
     ends_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
     reward_points = 200
     budget_minor = 100_000
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Through the service, which spreads the budget over its slots."""
+        from loyalty.services.program import offer_create
+
+        kwargs.pop("merchant", None)
+        return offer_create(actor=None, **kwargs)

@@ -147,4 +147,4 @@ def test_earning_costs_few_queries_with_ten_rules(program, buy, merchant, store)
     with CaptureQueriesContext(connection) as queries:
         buy(1000, lines=(("X", "Cat 3", 1000),))
     loyalty_queries = [q["sql"] for q in queries.captured_queries if "loyalty_" in q["sql"]]
-    assert len(loyalty_queries) <= 4, loyalty_queries
+    assert len(loyalty_queries) <= 3, loyalty_queries
