@@ -202,8 +202,9 @@ class Tier(models.Model):
 class Account(models.Model):
     """A shopper's membership: the balance row every change of points goes through."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="accounts")
+    # Both covered: merchant by the enrolments index, program is one per merchant.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="accounts", db_index=False)
     shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, related_name="loyalty_account")
     points_balance = models.BigIntegerField(default=0)
     points_pending = models.BigIntegerField(default=0)
@@ -261,12 +262,19 @@ class LedgerEntry(models.Model):
     # Spend that counts toward tiers (negative on refunds).
     qualifying_spend_minor = models.BigIntegerField(default=0)
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    rule = models.ForeignKey(EarnRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    redemption = models.ForeignKey(
-        "Redemption", null=True, blank=True, on_delete=models.SET_NULL, related_name="entries"
+    # Mostly empty: indexed only where set (see Meta), so writing an entry touches fewer indexes.
+    rule = models.ForeignKey(
+        EarnRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    offer = models.ForeignKey("Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    redemption = models.ForeignKey(
+        "Redemption", null=True, blank=True, on_delete=models.SET_NULL, related_name="entries", db_index=False
+    )
+    offer = models.ForeignKey(
+        "Offer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     note = models.CharField(max_length=300, blank=True)
     # When these points lapse under the program's expiry policy (credits only).
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -279,6 +287,9 @@ class LedgerEntry(models.Model):
             models.Index(fields=["account", "created_at"], name="ledger_account_time"),
             models.Index(fields=["merchant", "created_at"], name="ledger_merchant_time"),
             models.Index(fields=["rule", "account"], name="ledger_rule_account", condition=Q(rule__isnull=False)),
+            models.Index(fields=["redemption"], name="ledger_redemption", condition=Q(redemption__isnull=False)),
+            models.Index(fields=["offer"], name="ledger_offer", condition=Q(offer__isnull=False)),
+            models.Index(fields=["actor"], name="ledger_actor", condition=Q(actor__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -8,11 +8,15 @@ from django.db.models import F
 from loyalty.models import Program
 from merchants.models import Merchant
 
+# Only while the program is active and still at the version the caller read its rules at:
+# otherwise nothing is written or returned, and the caller reloads the program.
 ACCOUNT_UPSERT_SQL = """
     INSERT INTO loyalty_account
         (merchant_id, program_id, shopper_id, points_balance, points_pending, enrolled_at, enrolled_via,
          last_activity_at)
-    VALUES (%(merchant)s, %(program)s, %(shopper)s, 0, 0, now(), %(via)s, %(moment)s)
+    SELECT %(merchant)s, %(program)s, %(shopper)s, 0, 0, now(), %(via)s, %(moment)s
+     WHERE EXISTS (SELECT 1 FROM loyalty_program
+                    WHERE id = %(program)s AND is_active AND rules_version = %(version)s)
     ON CONFLICT (shopper_id) DO UPDATE
         SET last_activity_at = GREATEST(loyalty_account.last_activity_at, EXCLUDED.last_activity_at)
     RETURNING id, tier_id
@@ -27,8 +31,12 @@ def program_for(merchant: Merchant) -> Program | None:
     return program
 
 
-def account_upsert(*, program: Program, shopper_id: int, joined_via: str, moment: datetime) -> tuple[int, int | None]:
+def account_upsert(
+    *, program: Program, shopper_id: int, joined_via: str, moment: datetime
+) -> tuple[int, int | None] | None:
     """The shopper's account, created on their first purchase and locked until commit; (account id, tier id).
+
+    None if the program was paused or changed since `program` was read.
 
     Enrolment is automatic: a shopper who linked a card has joined the merchant's program.
     """
@@ -41,10 +49,11 @@ def account_upsert(*, program: Program, shopper_id: int, joined_via: str, moment
                 "shopper": shopper_id,
                 "via": joined_via,
                 "moment": moment,
+                "version": program.rules_version,
             },
         )
-        account_id, tier_id = cursor.fetchone()
-    return account_id, tier_id
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row is not None else None
 
 
 def rules_changed(*, merchant_id: int) -> None:

@@ -1,12 +1,14 @@
 """Earning: the rules evaluated on every recorded purchase, inside the ingest transaction.
 
 `purchase_earn` is called by loyalty's receiver of `profiles.signals.purchase_recorded`.
-Cost per purchase with a known shopper: the program (one query; its rules, tiers,
-offers and partner agreements come from a per-process cache keyed by the
-program's `rules_version`), the account upsert, the line items or channel history
-only when a rule needs them, and one statement for all ledger entries, the
-purchase's earning row and the balance. Purchases without a shopper cost one
-query at most.
+Cost per purchase with a known shopper: two statements. The first upserts the
+account and reads what the rules need (line items, earlier channels, points under
+caps, offers already had: each only if a rule or offer needs it), and checks that
+the program this process cached, with its rules, tiers, offers and partner
+agreements, is still at the same `rules_version` (every change bumps it; on a
+change the program is read again). The second writes the earning row, all ledger
+entries and the balance. Then one statement per offer the purchase qualifies for.
+Purchases without a shopper cost nothing.
 
 `earn_evaluate` is pure: the rule editor's live preview calls it with a made-up
 purchase, so what the preview says is what ingest does.
@@ -19,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import (
@@ -43,8 +45,9 @@ from loyalty.services.tiers import tier_upgrade
 from merchants.models import Merchant
 from profiles.models import Purchase, PurchaseState
 
-# Program bundles by program id: (rules_version, bundle). Bounded by the number of merchants.
-_CACHE: dict[int, tuple[int, "ProgramRules"]] = {}
+# Per merchant: the active program and its rules, as last loaded by this process. Every purchase
+# checks the program's rules_version in the statement that writes the account, and reloads on a change.
+_CACHE: dict[int, tuple[Program, "ProgramRules"]] = {}
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,8 @@ class ProgramRules:
         return any(rule.kind == RuleKind.CHANNEL and rule.first_in_channel for rule in self.rules)
 
 
-def program_rules(program: Program) -> ProgramRules:
-    cached = _CACHE.get(program.pk)
-    if cached is not None and cached[0] == program.rules_version:
-        return cached[1]
-    bundle = ProgramRules(
+def _program_rules_load(program: Program) -> "ProgramRules":
+    return ProgramRules(
         rules=tuple(EarnRule.objects.filter(program=program, is_active=True).order_by("pk")),
         tiers=tuple(Tier.objects.filter(program=program).order_by("threshold")),
         offers=tuple(Offer.objects.filter(program=program, is_active=True).order_by("pk")),
@@ -79,8 +79,20 @@ def program_rules(program: Program) -> ProgramRules:
             .order_by("pk")
         ),
     )
-    _CACHE[program.pk] = (program.rules_version, bundle)
-    return bundle
+
+
+def program_cached(merchant: Merchant, *, reload: bool = False) -> tuple[Program, "ProgramRules"] | None:
+    """The merchant's active program and rules: from this process's cache, or loaded (and cached)."""
+    cached = None if reload else _CACHE.get(merchant.pk)
+    if cached is not None:
+        return cached
+    _CACHE.pop(merchant.pk, None)
+    program = program_for(merchant)
+    if program is None:
+        return None
+    cached = (program, _program_rules_load(program))
+    _CACHE[merchant.pk] = cached
+    return cached
 
 
 # Evaluation (pure)
@@ -197,7 +209,9 @@ def earn_evaluate(*, program: Program, rules: Sequence[EarnRule], facts: Purchas
 # the points they already earned from capped rules, the purchase's line items.
 _FACTS_SQL = """
     WITH account AS ({upsert})
-    SELECT account.id, account.tier_id, {channels} AS channels, {caps} AS caps, {lines} AS lines FROM account
+    SELECT account.id, account.tier_id, {channels} AS channels, {caps} AS caps, {lines} AS lines,
+           {awarded} AS awarded
+      FROM account
 """
 _CHANNELS_SQL = """(
     SELECT coalesce(array_agg(DISTINCT channel), '{}') FROM profiles_purchase
@@ -207,6 +221,10 @@ _CAPS_SQL = """(
     SELECT coalesce(json_object_agg(rule_id, total), '{}') FROM (
         SELECT rule_id, sum(points) AS total FROM loyalty_ledgerentry
          WHERE rule_id = ANY(%(capped)s) AND account_id = account.id GROUP BY rule_id) AS earned
+)"""
+_AWARDED_SQL = """(
+    SELECT coalesce(array_agg(offer_id), '{}') FROM loyalty_offeraward
+     WHERE shopper_id = %(shopper)s AND offer_id = ANY(%(offers)s)
 )"""
 _LINES_SQL = """(
     SELECT coalesce(json_agg(json_build_array(sku, category, quantity, unit_price_minor)), '[]')
@@ -221,28 +239,37 @@ class _Known:
     earlier_channels: frozenset[str]
     earned_by_rule: dict[int, int]
     lines: tuple[Line, ...]
+    # Offers this shopper already had (each is once per shopper).
+    awarded_offers: frozenset[int]
 
 
-def _known(program: Program, bundle: ProgramRules, purchase: Purchase, shopper_id: int, via: str) -> _Known:
+def _known(program: Program, bundle: ProgramRules, purchase: Purchase, shopper_id: int, via: str) -> _Known | None:
+    """None if the program was paused or changed since it was cached."""
     capped = [rule.pk for rule in bundle.rules if rule.cap_points is not None]
     sql = _FACTS_SQL.format(
         upsert=ACCOUNT_UPSERT_SQL,
         channels=_CHANNELS_SQL if bundle.first_in_channel_rules else "NULL",
         caps=_CAPS_SQL if capped else "NULL",
         lines=_LINES_SQL if bundle.needs_line_items else "NULL",
+        awarded=_AWARDED_SQL if bundle.offers and purchase.card_id else "NULL",
     )
     params: dict[str, Any] = {
         "merchant": program.merchant_id,
         "program": program.pk,
+        "version": program.rules_version,
         "shopper": shopper_id,
         "via": via,
         "moment": purchase.occurred_at,
         "purchase": purchase.pk,
         "capped": capped,
+        "offers": [offer.pk for offer in bundle.offers],
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        account_id, tier_id, channels, caps, lines = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account_id, tier_id, channels, caps, lines, awarded = row
     return _Known(
         account_id=account_id,
         tier_id=tier_id,
@@ -252,26 +279,33 @@ def _known(program: Program, bundle: ProgramRules, purchase: Purchase, shopper_i
             Line(sku=sku, category=category, quantity=quantity, unit_price_minor=price)
             for sku, category, quantity, price in (lines or ())
         ),
+        awarded_offers=frozenset(awarded or ()),
     )
 
 
-@transaction.atomic
 def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
     """Apply the program's earn rules, card-linked offers and partner bonuses to a newly recorded purchase.
 
     Called inside the purchase's own transaction. Points of an authorised (not yet cleared)
     purchase are pending; `ledger.earnings_settle` makes them available, or takes them back.
-    Three round trips for a purchase that earns: the program, what the rules need, the writes.
+    Two round trips for a purchase that earns (what the rules need, with the account and a check
+    that the cached program is current; the writes), and no savepoint of its own (two more).
     """
+    if not connection.in_atomic_block:
+        raise RuntimeError("purchase_earn runs inside the transaction that records the purchase.")
     shopper_id = purchase.shopper_id
     if shopper_id is None:
         return []
-    program = program_for(merchant)
-    if program is None:
-        return []
-    bundle = program_rules(program)
     shopper = purchase.shopper
-    known = _known(program, bundle, purchase, shopper_id, shopper.joined_via if shopper is not None else "")
+    via = shopper.joined_via if shopper is not None else ""
+    cached = program_cached(merchant)
+    known = _known(*cached, purchase, shopper_id, via) if cached is not None else None
+    if known is None:  # no program cached, or it changed since: read it again
+        cached = program_cached(merchant, reload=True)
+        known = _known(*cached, purchase, shopper_id, via) if cached is not None else None
+    if cached is None or known is None:
+        return []  # no program, or it is paused
+    program, bundle = cached
     store = purchase.store if purchase.store_id else None
     facts = PurchaseFacts(
         amount_minor=purchase.amount_minor,
@@ -319,7 +353,13 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
     if bundle.tiers:
         tier_upgrade(program=program, account_id=known.account_id, current_tier_id=known.tier_id, tiers=bundle.tiers)
     if bundle.offers and purchase.card_id:
-        offers_apply(program=program, offers=bundle.offers, purchase=purchase, account_id=known.account_id)
+        offers_apply(
+            program=program,
+            offers=bundle.offers,
+            purchase=purchase,
+            account_id=known.account_id,
+            already_awarded=known.awarded_offers,
+        )
     if bundle.agreements and purchase.card_id:
         partner_bonus_apply(agreements=bundle.agreements, purchase=purchase)
     return lines

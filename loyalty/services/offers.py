@@ -1,6 +1,12 @@
-"""Card-linked offers: applied on ingest, once per shopper, never past their budget."""
+"""Card-linked offers: applied on ingest, once per shopper, never past their budget.
 
-from collections.abc import Sequence
+The common case costs one statement per qualifying offer: the award row (unique per offer and
+shopper), one award taken from a budget slot nobody else holds (see `OfferBudgetSlot`), the ledger
+entry and the balance. Offers the shopper already had are known from the facts query and skipped
+without a round trip.
+"""
+
+from collections.abc import Collection, Sequence
 
 from django.db import connection
 from django.utils import timezone
@@ -10,21 +16,37 @@ from loyalty.services import ledger
 from loyalty.services.rates import expiry_for
 from profiles.models import Purchase, PurchaseState
 
-_AWARD_SQL = """
-    INSERT INTO loyalty_offeraward
-        (merchant_id, offer_id, shopper_id, purchase_id, points, credit_minor, cost_minor, created_at)
-    VALUES (%(merchant)s, %(offer)s, %(shopper)s, %(purchase)s, %(points)s, %(credit)s, %(cost)s, now())
-    ON CONFLICT (offer_id, shopper_id) DO NOTHING
-    RETURNING id
-"""
-
-
-_TAKE_FREE_SLOT_SQL = """
-    UPDATE loyalty_offerbudgetslot SET awards_left = awards_left - 1
-     WHERE id = (SELECT id FROM loyalty_offerbudgetslot
-                  WHERE offer_id = %(offer)s AND awards_left > 0
-                  ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
-    RETURNING id
+_APPLY_SQL = """
+    WITH award AS (
+        INSERT INTO loyalty_offeraward
+            (merchant_id, offer_id, shopper_id, purchase_id, points, credit_minor, cost_minor, created_at)
+        VALUES (%(merchant)s, %(offer)s, %(shopper)s, %(purchase)s, %(points)s, %(credit)s, %(cost)s, %(now)s)
+        ON CONFLICT (offer_id, shopper_id) DO NOTHING
+        RETURNING id
+    ),
+    slot AS (
+        UPDATE loyalty_offerbudgetslot SET awards_left = awards_left - 1
+         WHERE EXISTS (SELECT 1 FROM award)
+           AND id = (SELECT id FROM loyalty_offerbudgetslot
+                      WHERE offer_id = %(offer)s AND awards_left > 0
+                      ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING id
+    ),
+    entry AS (
+        INSERT INTO loyalty_ledgerentry
+            (merchant_id, account_id, bucket, points, reason, qualifying_spend_minor, purchase_id, offer_id, note,
+             expires_at, created_at)
+        SELECT %(merchant)s, %(account)s, %(bucket)s, %(points)s, 'offer', 0, %(purchase)s, %(offer)s, %(note)s,
+               %(expires_at)s, %(now)s
+         WHERE %(points)s > 0 AND EXISTS (SELECT 1 FROM slot)
+    ),
+    moved AS (
+        UPDATE loyalty_account
+           SET points_balance = points_balance + CASE WHEN %(bucket)s = 'available' THEN %(points)s ELSE 0 END,
+               points_pending = points_pending + CASE WHEN %(bucket)s = 'pending' THEN %(points)s ELSE 0 END
+         WHERE id = %(account)s AND %(points)s > 0 AND EXISTS (SELECT 1 FROM slot)
+    )
+    SELECT (SELECT id FROM award), (SELECT id FROM slot)
 """
 _TAKE_SLOT_SQL = """
     UPDATE loyalty_offerbudgetslot SET awards_left = awards_left - 1
@@ -33,19 +55,16 @@ _TAKE_SLOT_SQL = """
 """
 
 
-def _budget_take(offer: Offer) -> bool:
-    """Take one award from the offer's budget; False once it is spent.
+def _budget_take_waiting(offer: Offer) -> bool:
+    """Every slot with awards left is held by a purchase in flight: wait for them one by one.
 
-    First any slot nobody else holds; if every slot with awards left is held by a purchase in
-    flight, wait for them one by one (a plain conditional UPDATE re-checks the row after the wait).
+    A plain conditional UPDATE re-checks the row once the other transaction is done, so the last
+    award goes to exactly one purchase. False once the budget is spent.
     """
+    held = list(
+        OfferBudgetSlot.objects.filter(offer=offer, awards_left__gt=0).order_by("pk").values_list("pk", flat=True)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE_FREE_SLOT_SQL, {"offer": offer.pk})
-        if cursor.fetchone() is not None:
-            return True
-        held = list(
-            OfferBudgetSlot.objects.filter(offer=offer, awards_left__gt=0).order_by("pk").values_list("pk", flat=True)
-        )
         for slot in held:
             cursor.execute(_TAKE_SLOT_SQL, {"slot": slot})
             if cursor.fetchone() is not None:
@@ -61,39 +80,48 @@ def offer_qualifies(offer: Offer, purchase: Purchase) -> bool:
     )
 
 
-def offers_apply(*, program: Program, offers: Sequence[Offer], purchase: Purchase, account_id: int) -> list[OfferAward]:
-    """Award every offer this linked-card purchase qualifies for. Call inside the purchase's transaction.
-
-    The award row (unique per offer and shopper) is written first; then one award is taken from the
-    budget's slots (see `OfferBudgetSlot`), so two purchases racing for the last of a budget cannot
-    both get it. If the budget is gone the award row is removed again.
-    """
+def offers_apply(
+    *,
+    program: Program,
+    offers: Sequence[Offer],
+    purchase: Purchase,
+    account_id: int,
+    already_awarded: Collection[int] = (),
+) -> list[OfferAward]:
+    """Award every offer this linked-card purchase qualifies for. Call inside the purchase's transaction,
+    holding the shopper's account row (the earn path does)."""
     awarded: list[OfferAward] = []
     bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
+    now = timezone.now()
     for offer in offers:
-        if not offer_qualifies(offer, purchase):
+        if offer.pk in already_awarded or not offer_qualifies(offer, purchase):
             continue
-        cost = offer.award_cost_minor
+        expires_at = expiry_for(program, purchase.occurred_at) if bucket == Bucket.AVAILABLE else None
         with connection.cursor() as cursor:
             cursor.execute(
-                _AWARD_SQL,
+                _APPLY_SQL,
                 {
                     "merchant": purchase.merchant_id,
                     "offer": offer.pk,
                     "shopper": purchase.shopper_id,
                     "purchase": purchase.pk,
+                    "account": account_id,
                     "points": offer.reward_points,
                     "credit": offer.reward_credit_minor,
-                    "cost": cost,
+                    "cost": offer.award_cost_minor,
+                    "bucket": str(bucket),
+                    "note": offer.name[:300],
+                    "expires_at": expires_at,
+                    "now": now,
                 },
             )
-            row = cursor.fetchone()
-        if row is None:
+            award_id, slot_id = cursor.fetchone()
+        if award_id is None:
             continue  # this shopper already had it
-        if not _budget_take(offer):
-            OfferAward.objects.filter(pk=row[0]).delete()
-            continue
-        if offer.reward_points:
+        if slot_id is None:
+            if not _budget_take_waiting(offer):
+                OfferAward.objects.filter(pk=award_id).delete()  # the budget is spent
+                continue
             ledger.entries_post(
                 entries=[
                     ledger.Entry(
@@ -105,10 +133,10 @@ def offers_apply(*, program: Program, offers: Sequence[Offer], purchase: Purchas
                         purchase_id=purchase.pk,
                         offer_id=offer.pk,
                         note=offer.name[:300],
-                        expires_at=expiry_for(program, purchase.occurred_at) if bucket == Bucket.AVAILABLE else None,
-                        created_at=timezone.now(),
+                        expires_at=expires_at,
+                        created_at=now,
                     )
                 ]
             )
-        awarded.append(OfferAward(pk=row[0], offer=offer, purchase=purchase, points=offer.reward_points))
+        awarded.append(OfferAward(pk=award_id, offer=offer, purchase=purchase, points=offer.reward_points))
     return awarded

@@ -69,9 +69,12 @@ def partner_bonus_apply(*, agreements: Sequence[PartnerAgreement], purchase: Pur
         )
         if points <= 0:
             continue
-        account_id, _tier = account_upsert(
+        account = account_upsert(
             program=partner_program, shopper_id=partner_shopper_id, joined_via="partner", moment=purchase.occurred_at
         )
+        if account is None:
+            continue  # the partner paused its program a moment ago
+        account_id = account[0]
         now = timezone.now()
         ledger.entries_post(
             entries=[

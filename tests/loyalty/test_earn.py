@@ -147,4 +147,13 @@ def test_earning_costs_few_queries_with_ten_rules(program, buy, merchant, store)
     with CaptureQueriesContext(connection) as queries:
         buy(1000, lines=(("X", "Cat 3", 1000),))
     loyalty_queries = [q["sql"] for q in queries.captured_queries if "loyalty_" in q["sql"]]
-    assert len(loyalty_queries) <= 3, loyalty_queries
+    assert len(loyalty_queries) == 2, loyalty_queries
+
+
+def test_pausing_the_program_stops_earning_at_once(program, buy, shopper):
+    from loyalty.services.program import program_update
+
+    buy(1000)  # the program is now cached by this process
+    program_update(program=program, actor=None, is_active=False)
+    buy(1000)
+    assert account_of(shopper).points_balance == 10
