@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty.models import Account, EarnRule, PartnerAgreement, PartnerStatus, Program, Reward, RuleKind, Tier
-from loyalty.services import ledger, tiers
+from loyalty.services import expiry, ledger, redeem, tiers
 from loyalty.services import program as program_services
 from merchants.models import Merchant
 
@@ -124,7 +124,9 @@ def demo_programs_seed(*, stdout: Any = None) -> None:
         with transaction.atomic():
             program = _program(merchant, spec)
             _backfill(merchant, program)
-            ledger.ledger_months_rebuild(merchant=merchant)
+        _redeem_some(merchant)
+        expiry.points_expire(merchant=merchant)
+        ledger.ledger_months_rebuild(merchant=merchant)
         tiers.tiers_review(merchant=merchant)
         members = Account.objects.filter(merchant=merchant).count()
         _say(stdout, f"{merchant.name}: loyalty program “{program.name}” with {members:,} members")
@@ -152,6 +154,19 @@ def _program(merchant: Merchant, spec: dict[str, Any]) -> Program:
             **offer,
         )
     return program
+
+
+def _redeem_some(merchant: Merchant) -> None:
+    """Every fourth member who can afford the cheapest reward has redeemed it, so the insights have a rate."""
+    reward = Reward.objects.filter(merchant=merchant).order_by("points_cost").first()
+    if reward is None:
+        return
+    accounts = Account.objects.filter(merchant=merchant, points_balance__gte=reward.points_cost).select_related(
+        "shopper"
+    )
+    for number, account in enumerate(accounts.order_by("pk")):
+        if number % 4 == 0:
+            redeem.reward_redeem(merchant=merchant, shopper=account.shopper, reward=reward, order_reference="demo")
 
 
 def _backfill(merchant: Merchant, program: Program) -> None:

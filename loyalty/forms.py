@@ -95,6 +95,12 @@ class RuleForm(_MerchantForm):
             "ends_on",
             "is_active",
         ]
+        labels = {
+            "sku": "SKU",
+            "minimum_spend_minor": "Minimum spend (minor units)",
+            "cap_points": "Cap (points per shopper)",
+            "first_in_channel": "Only the shopper's first purchase in this channel",
+        }
         widgets = {
             "start_time": forms.TimeInput(attrs={"type": "time"}),
             "end_time": forms.TimeInput(attrs={"type": "time"}),
@@ -130,10 +136,12 @@ class TierForm(_MerchantForm):
         model = Tier
         fields = ["name", "threshold", "earn_multiplier", "benefits"]
         help_texts = {"threshold": "Minor units of spend, or points, over the last 12 months (the program's basis)."}
+        labels = {"earn_multiplier": "Earn multiplier (on the base rate)"}
 
 
 class RewardForm(_MerchantForm):
     class Meta:
+        labels = {"amount_off_minor": "Amount off (minor units)", "free_item_sku": "Free item's SKU"}
         model = Reward
         fields = [
             "name",
@@ -154,6 +162,12 @@ class RewardForm(_MerchantForm):
 
 class OfferForm(_MerchantForm):
     class Meta:
+        labels = {
+            "minimum_spend_minor": "Minimum spend (minor units)",
+            "reward_credit_minor": "Credit (minor units)",
+            "budget_minor": "Total budget (minor units)",
+            "store": "At store (empty: any)",
+        }
         model = Offer
         fields = [
             "name",
