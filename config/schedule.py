@@ -49,8 +49,8 @@ SCHEDULE = [
     PeriodicTask(
         name="Loyalty: book clearing and refunds on points",
         task="loyalty.settle_earnings",
-        minute="*",
-        expires_seconds=55,
+        minute="*/5",
+        expires_seconds=280,
     ),
     PeriodicTask(
         name="Loyalty: reconcile balances with the points ledger",

@@ -20,6 +20,7 @@ def settle_earnings() -> int:
     for merchant in _merchants_with_programs():
         while batch := ledger.earnings_settle(merchant=merchant):
             settled += batch
+        ledger.earnings_close_settled(merchant=merchant)
     return settled
 
 

@@ -13,15 +13,22 @@ Rather than add a second signal to `profiles` (the architecture keeps
 separately), loyalty keeps, per purchase that earned, the amount and state it
 last settled against (`PurchaseEarning`) and `earnings_settle` books the
 difference: pending points become available on clearing, and a refund takes
-back its share. It runs every minute for everyone, and for one shopper before
-anything spends their points (redemptions, negative adjustments), so points of
-a refunded purchase cannot be spent in the gap.
+back its share. It runs every few minutes for everyone, and for one shopper
+before anything spends their points (redemptions, negative adjustments), so
+points of a refunded purchase cannot be spent in the gap.
+
+The sweep costs a primary-key join per open earning; an earning closes once its
+purchase is fully refunded, or `REFUND_WINDOW` after it cleared (a later refund
+no longer takes points back). At a scale where that window holds millions of
+purchases, the cheaper design is a documented hook called by
+`profiles.services.purchases.purchase_change_value`; it was left out here to keep
+the ingest code, which is being tuned, untouched.
 """
 
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -259,6 +266,17 @@ def _settle_one(earning: PurchaseEarning, purchase: Purchase, program: Program, 
     earning.seen_refunded_minor = purchase.refunded_minor
     earning.is_open = net > 0
     return entries
+
+
+REFUND_WINDOW = timedelta(days=180)
+
+
+def earnings_close_settled(*, merchant: Merchant, now: datetime | None = None) -> int:
+    """Stop watching cleared purchases older than the refund window. Call after settling them."""
+    cutoff = (now or timezone.now()) - REFUND_WINDOW
+    return PurchaseEarning.objects.filter(
+        merchant=merchant, is_open=True, bucket=Bucket.AVAILABLE, created_at__lt=cutoff
+    ).update(is_open=False)
 
 
 # Staff adjustments

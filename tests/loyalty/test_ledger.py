@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from loyalty.models import Account, LedgerEntry, Reason, Redemption
+from loyalty import selectors
+from loyalty.models import Account, LedgerEntry, PurchaseEarning, Reason, Redemption
 from loyalty.services import expiry, ledger
 from loyalty.services.redeem import reward_redeem
 from loyalty.tasks import expire_points, reconcile_ledgers, settle_earnings
@@ -82,10 +83,12 @@ def test_expiry_days_after_earning_is_idempotent(merchant, program, buy, shopper
     reward = RewardFactory(program=program, points_cost=20)
     reward_redeem(merchant=merchant, shopper=shopper, reward=reward)  # spends the oldest first
 
-    # who expires when: the 30 points of the second purchase, in twenty days
-    soon = expiry.points_due(merchant=merchant, moment=now + timedelta(days=25))
+    # who expires when (campaigns warn them): in the next 25 days, the 30 points of the second
+    # purchase (in twenty days) besides the 30 already due
+    soon = selectors.points_expiring(merchant=merchant, within_days=25)
     assert [(item.shopper_id, item.points) for item in soon] == [(shopper.pk, 60)]
     assert soon[0].expires_at.date() == (now + timedelta(days=20)).date()
+    assert selectors.points_expiring(merchant=merchant, within_days=5)[0].points == 30
 
     assert expire_points() == {merchant.slug: 30}
     assert expire_points() == {merchant.slug: 0}
@@ -131,3 +134,16 @@ def test_staff_adjustment_needs_a_reason_and_never_overdraws(merchant, program, 
     entry = LedgerEntry.objects.get(account=account, reason=Reason.ADJUSTMENT)
     assert (entry.actor, entry.note, entry.points) == (owner, "Returned gift", -20)
     assert AuditEvent.objects.filter(merchant=merchant, action="loyalty.points_adjusted").exists()
+
+
+def test_refunds_after_the_refund_window_keep_the_points(merchant, program, buy, shopper):
+    old = buy(5000)
+    recent = buy(3000)
+    PurchaseEarning.objects.filter(purchase=old).update(created_at=timezone.now() - ledger.REFUND_WINDOW)
+    settle_earnings()  # closes the old one
+
+    purchases.purchase_refund(merchant=merchant, purchase_id=old.pk)
+    purchases.purchase_refund(merchant=merchant, purchase_id=recent.pk)
+    settle_earnings()
+
+    assert account_of(shopper).points_balance == 50

@@ -1,0 +1,38 @@
+"""Reads: a fixed number of queries whatever the number of members and entries."""
+
+from loyalty import selectors
+from tests.loyalty.factories import RewardFactory, TierFactory
+from tests.profiles.factories import CardFactory, ShopperFactory
+
+
+def test_insights_cost_a_fixed_number_of_queries(merchant, program, buy, django_assert_max_num_queries):
+    TierFactory(program=program, name="Gold", threshold=1_000_000)
+    for _ in range(5):
+        buy(4000, on_card=CardFactory(shopper=ShopperFactory(merchant=merchant)))
+
+    with django_assert_max_num_queries(8):
+        data = selectors.loyalty_insights(merchant=merchant)
+
+    assert data.members == 5
+    assert data.points_outstanding == 200
+    assert data.members_vs_others["members"]["shoppers"] == 5
+    assert data.tiers == [("No tier", 5), ("Gold", 0)]
+
+
+def test_shopper_panel_costs_a_fixed_number_of_queries(merchant, program, buy, shopper, django_assert_max_num_queries):
+    for _ in range(10):
+        buy(1000)
+    with django_assert_max_num_queries(3):
+        loyalty = selectors.shopper_loyalty(merchant=merchant, shopper=shopper)
+        entries = [(entry.reason, entry.purchase.amount_minor) for entry in loyalty.entries]
+    assert loyalty.account.points_balance == 100
+    assert len(entries) == 10
+
+
+def test_redeemable_only_what_the_balance_pays_for(merchant, program, buy, shopper):
+    buy(15000)
+    RewardFactory(program=program, name="Cheap", points_cost=100)
+    RewardFactory(program=program, name="Dear", points_cost=200)
+    RewardFactory(program=program, name="Off", points_cost=10, is_active=False)
+    data = selectors.rewards_redeemable(merchant=merchant, shopper=shopper)
+    assert [reward.name for reward in data["rewards"]] == ["Cheap"]
