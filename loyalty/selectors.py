@@ -105,6 +105,10 @@ class ShopperLoyalty:
     account: Account | None
     entries: list[LedgerEntry]
 
+    @property
+    def unit(self) -> str:
+        return "stamps" if self.program is not None and self.program.kind == "stamps" else "points"
+
 
 def shopper_loyalty(*, merchant: Merchant, shopper: Shopper) -> ShopperLoyalty:
     """Balance, tier and the latest ledger entries of one shopper, in a fixed number of queries."""
