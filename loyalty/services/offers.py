@@ -2,16 +2,18 @@
 
 The common case costs one statement per qualifying offer: the award row (unique per offer and
 shopper), one award taken from a budget slot nobody else holds (see `OfferBudgetSlot`), the ledger
-entry and the balance. Offers the shopper already had are known from the facts query and skipped
+entry, the balance, and the purchase's earning row (so the offer's points clear and are refunded
+with the purchase's own). Offers the shopper already had are known from the facts query and skipped
 without a round trip.
 """
 
 from collections.abc import Collection, Sequence
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
-from loyalty.models import Bucket, Offer, OfferAward, OfferBudgetSlot, Program, Reason
+from loyalty.models import Bucket, Offer, OfferAward, OfferBudgetSlot, Program, PurchaseEarning, Reason
 from loyalty.services import ledger
 from loyalty.services.rates import expiry_for
 from profiles.models import Purchase, PurchaseState
@@ -39,6 +41,12 @@ _APPLY_SQL = """
         SELECT %(merchant)s, %(account)s, %(bucket)s, %(points)s, 'offer', 0, %(purchase)s, %(offer)s, %(note)s,
                %(expires_at)s, %(now)s
          WHERE %(points)s > 0 AND EXISTS (SELECT 1 FROM slot)
+    ),
+    -- The offer's points follow the purchase like its own: pending until clearing, taken back by a refund.
+    earning AS (
+        UPDATE loyalty_purchaseearning
+           SET points_earned = points_earned + %(points)s, points_held = points_held + %(points)s
+         WHERE purchase_id = %(purchase)s AND %(points)s > 0 AND EXISTS (SELECT 1 FROM slot)
     ),
     moved AS (
         UPDATE loyalty_account
@@ -122,6 +130,10 @@ def offers_apply(
             if not _budget_take_waiting(offer):
                 OfferAward.objects.filter(pk=award_id).delete()  # the budget is spent
                 continue
+            PurchaseEarning.objects.filter(purchase_id=purchase.pk).update(
+                points_earned=F("points_earned") + offer.reward_points,
+                points_held=F("points_held") + offer.reward_points,
+            )
             ledger.entries_post(
                 entries=[
                     ledger.Entry(

@@ -17,7 +17,7 @@ from loyalty.services.rates import base_points, expiry_for, points_value_minor, 
 from merchants.errors import ApplicationError, NotFoundError, validated
 from merchants.models import Merchant, Network, User
 from merchants.services import audit_event_record
-from profiles.models import Card, CardStatus, ConsentPurpose, Purchase, PurchaseState, Shopper
+from profiles.models import Card, CardStatus, ConsentPurpose, Purchase, Shopper
 from profiles.selectors import consents_current
 
 
@@ -54,7 +54,8 @@ def partner_bonus_apply(*, agreements: Sequence[PartnerAgreement], purchase: Pur
     ):
         return []
     awards: list[PartnerAward] = []
-    bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
+    # Spendable at once, even for a purchase not yet cleared: the partner's points are a bonus the
+    # buying merchant owes for, and a later refund at the merchant does not reach the partner's ledger.
     for agreement in agreements:
         partner_program = program_for(agreement.partner)
         partner_shopper_id = _partner_shopper_id(agreement, purchase)
@@ -81,13 +82,11 @@ def partner_bonus_apply(*, agreements: Sequence[PartnerAgreement], purchase: Pur
                 ledger.Entry(
                     merchant_id=agreement.partner_id,
                     account_id=account_id,
-                    bucket=bucket,
+                    bucket=Bucket.AVAILABLE,
                     points=points,
                     reason=Reason.PARTNER,
                     note=f"Purchase at {purchase.merchant.name}"[:300],
-                    expires_at=expiry_for(partner_program, purchase.occurred_at)
-                    if bucket == Bucket.AVAILABLE
-                    else None,
+                    expires_at=expiry_for(partner_program, purchase.occurred_at),
                     created_at=now,
                 )
             ]

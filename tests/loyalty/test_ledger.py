@@ -14,7 +14,7 @@ from merchants.errors import ApplicationError
 from merchants.models import AuditEvent
 from profiles.services import network, purchases
 from tests.loyalty.conftest import account_of
-from tests.loyalty.factories import RewardFactory
+from tests.loyalty.factories import OfferFactory, RewardFactory
 from tests.profiles.test_network import event, send
 
 
@@ -147,3 +147,20 @@ def test_refunds_after_the_refund_window_keep_the_points(merchant, program, buy,
     settle_earnings()
 
     assert account_of(shopper).points_balance == 50
+
+
+def test_offer_points_of_an_authorisation_clear_and_refund_with_the_purchase(merchant, store, program, buy, shopper):
+    OfferFactory(program=program, minimum_spend_minor=5000, reward_points=200, budget_minor=10_000)
+    purchase = buy(6000, state="authorised", source="network")
+    account = account_of(shopper)
+    assert (account.points_balance, account.points_pending) == (0, 260)
+
+    purchases.purchase_change_value(purchase=purchase, state="cleared")
+    settle_earnings()
+    account.refresh_from_db()
+    assert (account.points_balance, account.points_pending) == (260, 0)
+
+    purchases.purchase_refund(merchant=merchant, purchase_id=purchase.pk)
+    settle_earnings()
+    account.refresh_from_db()
+    assert (account.points_balance, account.points_pending) == (0, 0)
