@@ -242,6 +242,7 @@ class Reason(models.TextChoices):
     REDEMPTION_REVERSAL = "redemption_reversal", _("Redemption reversed")
     EXPIRY = "expiry", _("Expiry")
     ADJUSTMENT = "adjustment", _("Staff adjustment")
+    MERGE = "merge", _("Profiles merged")
 
 
 # Reasons that count as earning (tiers on points, breakage, liability trend).

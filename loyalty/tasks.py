@@ -3,7 +3,7 @@
 import structlog
 from celery import shared_task
 
-from loyalty.services import expiry, ledger, tiers
+from loyalty.services import expiry, ledger, merges, tiers
 from merchants.models import Merchant
 
 logger = structlog.get_logger(__name__)
@@ -26,9 +26,11 @@ def settle_earnings() -> int:
 
 @shared_task(name="loyalty.reconcile_ledgers")
 def reconcile_ledgers() -> dict[str, int]:
-    """Nightly: every account's cached balance against its ledger; repairs and reports any difference."""
+    """Nightly: points of merged profiles move to their survivors; then every account's cached balance
+    is checked against its ledger, and any difference repaired and reported."""
     found: dict[str, int] = {}
     for merchant in _merchants_with_programs():
+        merges.accounts_follow_merges(merchant=merchant)
         run = ledger.ledger_reconcile(merchant=merchant)
         found[merchant.slug] = len(run.mismatches)
         if run.mismatches:
