@@ -1,11 +1,13 @@
 """Reads for loyalty pages, the API and the campaigns app. Every one takes the merchant."""
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -213,20 +215,26 @@ class LoyaltyInsights:
 
 
 def _month_totals(merchant: Merchant) -> dict[date, dict[str, int]]:
-    """Points per month and reason: closed months from the rollup, this month live (a range of the ledger)."""
+    """Points per month and reason: months rolled up by the nightly reconciliation from the rollup,
+    the months since (this one, and the last one until the first night after it) live from the ledger."""
     months: dict[date, dict[str, int]] = {}
     for row in LedgerMonth.objects.for_merchant(merchant).values("month", "reason", "points"):
         months.setdefault(row["month"], {})[row["reason"]] = row["points"]
-    start = current_month_start(merchant)
-    live = (
-        LedgerEntry.objects.for_merchant(merchant)
-        .filter(created_at__gte=start)
-        .values("reason")
+    live = LedgerEntry.objects.for_merchant(merchant)
+    if months:
+        latest = max(months)
+        zone = zoneinfo.ZoneInfo(merchant.timezone)
+        after = datetime(latest.year + latest.month // 12, latest.month % 12 + 1, 1, tzinfo=zone)
+        live = live.filter(created_at__gte=after)
+    rows = (
+        live.annotate(month=TruncMonth("created_at", tzinfo=zoneinfo.ZoneInfo(merchant.timezone)))
+        .values("month", "reason")
         .annotate(total=Sum("points"))
     )
-    this_month = months.setdefault(start.date(), {})
-    for row in live:
-        this_month[row["reason"]] = this_month.get(row["reason"], 0) + row["total"]
+    for row in rows:
+        by_reason = months.setdefault(row["month"].date(), {})
+        by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + row["total"]
+    months.setdefault(current_month_start(merchant).date(), {})
     return dict(sorted(months.items()))
 
 

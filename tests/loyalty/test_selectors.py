@@ -1,6 +1,12 @@
 """Reads: a fixed number of queries whatever the number of members and entries."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from loyalty import selectors
+from loyalty.models import LedgerEntry
+from loyalty.services.ledger import ledger_months_rebuild
 from tests.loyalty.factories import RewardFactory, TierFactory
 from tests.profiles.factories import CardFactory, ShopperFactory
 
@@ -36,3 +42,16 @@ def test_redeemable_only_what_the_balance_pays_for(merchant, program, buy, shopp
     RewardFactory(program=program, name="Off", points_cost=10, is_active=False)
     data = selectors.rewards_redeemable(merchant=merchant, shopper=shopper)
     assert [reward.name for reward in data["rewards"]] == ["Cheap"]
+
+
+def test_liability_trend_reads_rolled_up_months_and_the_ledger_since(merchant, program, buy, shopper):
+    buy(5000)
+    buy(3000)
+    # given fifty points booked three months ago and rolled up, thirty booked now
+    first = LedgerEntry.objects.order_by("pk").first()
+    LedgerEntry.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=95))
+    ledger_months_rebuild(merchant=merchant)
+
+    trend = selectors.loyalty_insights(merchant=merchant).liability_trend
+
+    assert [points for _month, points, _money in trend] == [50, 80]
