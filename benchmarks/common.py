@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SCRATCH_DATABASE = "storeloop_bench"
+# BENCH_DATABASE picks another name, so two checkouts benchmarking on one server do not drop each other's.
+SCRATCH_DATABASE = os.environ.get("BENCH_DATABASE", "storeloop_bench")
 # Benchmark-only values: the scratch database never holds anything worth protecting.
 SECRET_KEY = "benchmark-only-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
 

@@ -1,6 +1,6 @@
 """ingest_single: POST /api/v1/purchases with the whole pipeline against a control endpoint.
 
-    python -m benchmarks.ingest_single [--seconds 20] [--concurrency 8] [--workers 4] [--rounds 4]
+    python -m benchmarks.ingest_single [--seconds 20] [--concurrency 8] [--workers 4] [--rounds 4] [--loyalty]
 
 One gunicorn (sync workers, DEBUG off) serves both: ours is the real endpoint
 (API key, idempotency, card match, line items, rollups, purchase_recorded and
@@ -37,11 +37,20 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--concurrency", type=int, default=8, help="client connections (default 8)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--rounds", type=int, default=4, help="alternations of ours and the control (default 4)")
+    parser.add_argument(
+        "--loyalty",
+        action="store_true",
+        help="give the merchant a loyalty program with ten active earn rules and two card-linked offers",
+    )
     args = parser.parse_args(argv)
 
     note(f"{NAME}: preparing the scratch database")
     env = django_setup(scratch_database_url())
     bench = bench_merchant_seed()
+    if args.loyalty:
+        from benchmarks.loyalty import bench_program_seed
+
+        bench_program_seed(merchant=bench.merchant, store_ids=bench.store_ids)
     env["BENCH_MERCHANT_ID"] = str(bench.merchant.pk)
     bodies = PurchaseBodies(prefix="single", store_ids=bench.store_ids, card_tokens=bench.card_tokens)
     authorization = {"Authorization": f"Api-Key {bench.api_key}"}
@@ -78,6 +87,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         **ours.summary("ours"),
         **control.summary("baseline"),
         ratio=round(ours.rps / control.rps, 3) if control.rps else None,
+        loyalty=args.loyalty,
         concurrency=args.concurrency,
         workers=args.workers,
         seconds=args.seconds,

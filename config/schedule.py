@@ -46,6 +46,33 @@ SCHEDULE = [
         hour="2",
         expires_seconds=20 * 3600,
     ),
+    PeriodicTask(
+        name="Loyalty: book clearing and refunds on points",
+        task="loyalty.settle_earnings",
+        minute="*/5",
+        expires_seconds=280,
+    ),
+    PeriodicTask(
+        name="Loyalty: reconcile balances with the points ledger",
+        task="loyalty.reconcile_ledgers",
+        minute="10",
+        hour="3",
+        expires_seconds=20 * 3600,
+    ),
+    PeriodicTask(
+        name="Loyalty: expire points",
+        task="loyalty.expire_points",
+        minute="20",
+        hour="1",
+        expires_seconds=20 * 3600,
+    ),
+    PeriodicTask(
+        name="Loyalty: review tiers (downgrades after grace)",
+        task="loyalty.review_tiers",
+        minute="50",
+        hour="1",
+        expires_seconds=20 * 3600,
+    ),
 ]
 
 # Entries written by the command carry this prefix; others (made in the admin) are left alone.

@@ -14,6 +14,7 @@ require_mfa_for_admin(admin.site)
 api_v1 = [
     path("", include("merchants.api_urls")),
     path("", include("profiles.api_urls")),
+    path("", include("loyalty.api_urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("settings/kiosks/", include("profiles.settings_urls")),
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("", include("merchants.urls")),
 ]
 

@@ -2,11 +2,13 @@
 
 import json
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from merchants.decorators import merchant_permission_required
@@ -14,6 +16,7 @@ from merchants.errors import ApplicationError
 from merchants.permissions import role_has_permission
 from profiles import selectors
 from profiles.forms import EraseForm, MergeForm, ShopperSearchForm
+from profiles.models import Shopper
 from profiles.services import identity
 
 PAGE_SIZE = 25
@@ -51,7 +54,23 @@ def shopper_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     merchant = request.merchant  # type: ignore[attr-defined]
     shopper = selectors.shopper_get(merchant=merchant, public_id=public_id)
     profile = selectors.shopper_profile(merchant=merchant, shopper=shopper)
-    return render(request, "profiles/shopper_detail.html", {"profile": profile, "can_manage": _can_manage(request)})
+    context = {"profile": profile, "can_manage": _can_manage(request), "panels": _profile_panels(request, shopper)}
+    return render(request, "profiles/shopper_detail.html", context)
+
+
+def _profile_panels(request: HttpRequest, shopper: Shopper) -> list[str]:
+    """Sections other apps add to the profile page, loaded with htmx so profiles imports none of them.
+
+    An app lists them on its AppConfig as `shopper_profile_panels = ((url name, permission), …)`;
+    the url takes the shopper's public id.
+    """
+    role = request.membership.role  # type: ignore[attr-defined]
+    return [
+        reverse(url_name, args=[shopper.public_id])
+        for config in apps.get_app_configs()
+        for url_name, permission in getattr(config, "shopper_profile_panels", ())
+        if role_has_permission(role, permission)
+    ]
 
 
 @merchant_permission_required("shoppers.manage")

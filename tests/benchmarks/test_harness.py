@@ -54,3 +54,21 @@ def test_load_results_add_up():
 
     assert (result.ok, result.errors, result.rps) == (3, 1, 1.5)
     assert result.summary("ours")["ours_p50_ms"] == 3.0
+
+
+def test_the_loyalty_setup_has_ten_rules_two_offers_and_earns(api_client, bodies, merchant, store):
+    from benchmarks.loyalty import bench_program_seed
+    from loyalty.models import EarnRule, LedgerEntry, Offer
+    from tests.factories import StoreFactory
+
+    bench_program_seed(merchant=merchant, store_ids=[store.pk, StoreFactory(merchant=merchant).pk])
+    rng = random.Random(2)
+    statuses = [
+        api_client.post("/api/v1/purchases", bodies.body(rng, str(number)), format="json").status_code
+        for number in range(20)
+    ]
+
+    assert statuses == [201] * 20
+    assert EarnRule.objects.filter(merchant=merchant, is_active=True).count() == 10
+    assert Offer.objects.filter(merchant=merchant).count() == 2
+    assert LedgerEntry.objects.filter(merchant=merchant, reason="earn").exists()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -164,6 +165,12 @@ class Command(BaseCommand):
             self._history(
                 demo, shoppers=options["demo_shoppers"], purchases=options["demo_purchases"], seed=options["seed"]
             )
+        # Apps above merchants and profiles (loyalty, …) add their demo data through an AppConfig hook,
+        # so this command imports none of them.
+        for config in apps.get_app_configs():
+            hook = getattr(config, "seed_demo", None)
+            if callable(hook):
+                hook(stdout=self.stdout)
         if options["scale"] or options["shoppers"] is not None or options["purchases"] is not None:
             with transaction.atomic():
                 self._merchant(MEGASTORE, network=None)

@@ -1,0 +1,11 @@
+"""Loyalty's reaction to `profiles.signals.purchase_recorded`: earn, inside the purchase's transaction."""
+
+from typing import Any
+
+from loyalty.services.earn import purchase_earn
+from merchants.models import Merchant
+from profiles.models import Purchase
+
+
+def on_purchase_recorded(sender: Any, *, merchant: Merchant, purchase: Purchase, **kwargs: Any) -> None:
+    purchase_earn(merchant=merchant, purchase=purchase)

@@ -1,0 +1,365 @@
+"""Earning: the rules evaluated on every recorded purchase, inside the ingest transaction.
+
+`purchase_earn` is called by loyalty's receiver of `profiles.signals.purchase_recorded`.
+Cost per purchase with a known shopper: two statements. The first upserts the
+account and reads what the rules need (line items, earlier channels, points under
+caps, offers already had: each only if a rule or offer needs it), and checks that
+the program this process cached, with its rules, tiers, offers and partner
+agreements, is still at the same `rules_version` (every change bumps it; on a
+change the program is read again). The second writes the earning row, all ledger
+entries and the balance. Then one statement per offer the purchase qualifies for.
+Purchases without a shopper cost nothing.
+
+`earn_evaluate` is pure: the rule editor's live preview calls it with a made-up
+purchase, so what the preview says is what ingest does.
+"""
+
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from loyalty.models import (
+    Bucket,
+    EarnRule,
+    Offer,
+    PartnerAgreement,
+    PartnerStatus,
+    Program,
+    ProgramKind,
+    Reason,
+    RuleKind,
+    Tier,
+)
+from loyalty.services import ledger
+from loyalty.services.accounts import ACCOUNT_UPSERT_SQL, program_for
+from loyalty.services.offers import offers_apply
+from loyalty.services.partners import partner_bonus_apply
+from loyalty.services.rates import base_points, expiry_for, rounded
+from loyalty.services.tiers import tier_upgrade
+from merchants.models import Merchant
+from profiles.models import Purchase, PurchaseState
+
+# Per merchant: the active program and its rules, as last loaded by this process. Every purchase
+# checks the program's rules_version in the statement that writes the account, and reloads on a change.
+_CACHE: dict[int, tuple[Program, "ProgramRules"]] = {}
+
+
+@dataclass(frozen=True)
+class ProgramRules:
+    """What earning needs besides the program row, loaded once per rules_version."""
+
+    rules: tuple[EarnRule, ...]
+    tiers: tuple[Tier, ...]
+    offers: tuple[Offer, ...]
+    agreements: tuple[PartnerAgreement, ...]
+
+    @property
+    def needs_line_items(self) -> bool:
+        return any(rule.kind in (RuleKind.CATEGORY, RuleKind.SKU) for rule in self.rules)
+
+    @property
+    def first_in_channel_rules(self) -> bool:
+        return any(rule.kind == RuleKind.CHANNEL and rule.first_in_channel for rule in self.rules)
+
+
+def _program_rules_load(program: Program) -> "ProgramRules":
+    return ProgramRules(
+        rules=tuple(EarnRule.objects.filter(program=program, is_active=True).order_by("pk")),
+        tiers=tuple(Tier.objects.filter(program=program).order_by("threshold")),
+        offers=tuple(Offer.objects.filter(program=program, is_active=True).order_by("pk")),
+        agreements=tuple(
+            PartnerAgreement.objects.filter(merchant_id=program.merchant_id, status=PartnerStatus.ACTIVE)
+            .select_related("partner")
+            .order_by("pk")
+        ),
+    )
+
+
+def program_cached(merchant: Merchant, *, reload: bool = False) -> tuple[Program, "ProgramRules"] | None:
+    """The merchant's active program and rules: from this process's cache, or loaded (and cached)."""
+    cached = None if reload else _CACHE.get(merchant.pk)
+    if cached is not None:
+        return cached
+    _CACHE.pop(merchant.pk, None)
+    program = program_for(merchant)
+    if program is None:
+        return None
+    cached = (program, _program_rules_load(program))
+    _CACHE[merchant.pk] = cached
+    return cached
+
+
+# Evaluation (pure)
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    category: str
+    quantity: int
+    unit_price_minor: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.quantity * self.unit_price_minor
+
+
+@dataclass(frozen=True)
+class PurchaseFacts:
+    amount_minor: int
+    channel: str
+    occurred_at: datetime
+    store_id: int | None = None
+    timezone: str = "UTC"
+    lines: Sequence[Line] = ()
+    # Channels the shopper had bought in before this purchase.
+    earlier_channels: frozenset[str] = frozenset()
+    tier: Tier | None = None
+    # Points already earned per capped rule by this shopper.
+    earned_by_rule: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EarnLine:
+    reason: str
+    points: int
+    label: str
+    rule: EarnRule | None = None
+
+
+def _rule_applies_on(rule: EarnRule, local: datetime) -> bool:
+    if rule.starts_on and local.date() < rule.starts_on:
+        return False
+    if rule.ends_on and local.date() > rule.ends_on:
+        return False
+    if rule.kind != RuleKind.TIME_WINDOW:
+        return True
+    if rule.weekdays and local.isoweekday() not in rule.weekdays:
+        return False
+    start, end, moment = rule.start_time, rule.end_time, local.time()
+    assert start is not None and end is not None  # noqa: S101 - the model's constraint
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end  # across midnight
+
+
+def _rule_base_minor(rule: EarnRule, facts: PurchaseFacts) -> int | None:
+    """The spend the rule multiplies, or None if the rule does not apply to this purchase."""
+    if facts.amount_minor < rule.minimum_spend_minor:
+        return None
+    if rule.kind == RuleKind.CATEGORY:
+        wanted = rule.category.casefold()
+        spend = sum(line.total_minor for line in facts.lines if line.category.casefold() == wanted)
+        return spend or None
+    if rule.kind == RuleKind.SKU:
+        spend = sum(line.total_minor for line in facts.lines if line.sku == rule.sku)
+        return spend or None
+    if rule.kind == RuleKind.STORE:
+        return facts.amount_minor if facts.store_id == rule.store_id else None
+    if rule.kind == RuleKind.CHANNEL:
+        if facts.channel != rule.channel:
+            return None
+        if rule.first_in_channel and rule.channel in facts.earlier_channels:
+            return None
+        return facts.amount_minor
+    return facts.amount_minor  # time window (checked above) and minimum-spend bonus
+
+
+def earn_evaluate(*, program: Program, rules: Sequence[EarnRule], facts: PurchaseFacts) -> list[EarnLine]:
+    """The points a purchase earns, one line per reason. Nothing below the program's minimum spend."""
+    if facts.amount_minor < program.minimum_spend_minor or facts.amount_minor <= 0:
+        return []
+    stamps = program.kind == ProgramKind.STAMPS
+    base = 1 if stamps else rounded(base_points(program, facts.amount_minor), program.rounding)
+    lines = [EarnLine(reason=Reason.EARN, points=base, label="Base rate")]
+    local = facts.occurred_at.astimezone(zoneinfo.ZoneInfo(facts.timezone or "UTC"))
+    for rule in rules:
+        if not _rule_applies_on(rule, local):
+            continue
+        spend = _rule_base_minor(rule, facts)
+        if spend is None:
+            continue
+        if stamps:
+            extra = rounded(Decimal(1) * (rule.multiplier - 1), program.rounding)
+        else:
+            extra = rounded(base_points(program, spend, rule.multiplier - 1), program.rounding)
+        extra += rule.bonus_points
+        if rule.cap_points is not None:
+            extra = max(0, min(extra, rule.cap_points - facts.earned_by_rule.get(rule.pk, 0)))
+        if extra:
+            lines.append(EarnLine(reason=Reason.RULE, points=extra, label=rule.name, rule=rule))
+    if facts.tier is not None and facts.tier.earn_multiplier > 1:
+        extra = rounded(Decimal(base) * (facts.tier.earn_multiplier - 1), program.rounding)
+        if extra:
+            lines.append(EarnLine(reason=Reason.TIER, points=extra, label=f"{facts.tier.name} tier"))
+    return [line for line in lines if line.points > 0]
+
+
+# Earning on ingest
+
+
+# One round trip for everything earning reads: the account (created on the shopper's first purchase,
+# and locked until commit), and only what the program's rules need: the shopper's earlier channels,
+# the points they already earned from capped rules, the purchase's line items.
+_FACTS_SQL = """
+    WITH account AS ({upsert})
+    SELECT account.id, account.tier_id, {channels} AS channels, {caps} AS caps, {lines} AS lines,
+           {awarded} AS awarded
+      FROM account
+"""
+_CHANNELS_SQL = """(
+    SELECT coalesce(array_agg(DISTINCT channel), '{}') FROM profiles_purchase
+     WHERE merchant_id = %(merchant)s AND shopper_id = %(shopper)s AND id <> %(purchase)s
+)"""
+_CAPS_SQL = """(
+    SELECT coalesce(json_object_agg(rule_id, total), '{}') FROM (
+        SELECT rule_id, sum(points) AS total FROM loyalty_ledgerentry
+         WHERE rule_id = ANY(%(capped)s) AND account_id = account.id GROUP BY rule_id) AS earned
+)"""
+_AWARDED_SQL = """(
+    SELECT coalesce(array_agg(offer_id), '{}') FROM loyalty_offeraward
+     WHERE shopper_id = %(shopper)s AND offer_id = ANY(%(offers)s)
+)"""
+_LINES_SQL = """(
+    SELECT coalesce(json_agg(json_build_array(sku, category, quantity, unit_price_minor)), '[]')
+      FROM profiles_lineitem WHERE purchase_id = %(purchase)s
+)"""
+
+
+@dataclass(frozen=True)
+class _Known:
+    account_id: int
+    tier_id: int | None
+    earlier_channels: frozenset[str]
+    earned_by_rule: dict[int, int]
+    lines: tuple[Line, ...]
+    # Offers this shopper already had (each is once per shopper).
+    awarded_offers: frozenset[int]
+
+
+def _known(program: Program, bundle: ProgramRules, purchase: Purchase, shopper_id: int, via: str) -> _Known | None:
+    """None if the program was paused or changed since it was cached."""
+    capped = [rule.pk for rule in bundle.rules if rule.cap_points is not None]
+    sql = _FACTS_SQL.format(
+        upsert=ACCOUNT_UPSERT_SQL,
+        channels=_CHANNELS_SQL if bundle.first_in_channel_rules else "NULL",
+        caps=_CAPS_SQL if capped else "NULL",
+        lines=_LINES_SQL if bundle.needs_line_items else "NULL",
+        awarded=_AWARDED_SQL if bundle.offers and purchase.card_id else "NULL",
+    )
+    params: dict[str, Any] = {
+        "merchant": program.merchant_id,
+        "program": program.pk,
+        "version": program.rules_version,
+        "shopper": shopper_id,
+        "via": via,
+        "moment": purchase.occurred_at,
+        "purchase": purchase.pk,
+        "capped": capped,
+        "offers": [offer.pk for offer in bundle.offers],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account_id, tier_id, channels, caps, lines, awarded = row
+    return _Known(
+        account_id=account_id,
+        tier_id=tier_id,
+        earlier_channels=frozenset(channels or ()),
+        earned_by_rule={int(rule_id): int(total) for rule_id, total in (caps or {}).items()},
+        lines=tuple(
+            Line(sku=sku, category=category, quantity=quantity, unit_price_minor=price)
+            for sku, category, quantity, price in (lines or ())
+        ),
+        awarded_offers=frozenset(awarded or ()),
+    )
+
+
+def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
+    """Apply the program's earn rules, card-linked offers and partner bonuses to a newly recorded purchase.
+
+    Called inside the purchase's own transaction. Points of an authorised (not yet cleared)
+    purchase are pending; `ledger.earnings_settle` makes them available, or takes them back.
+    Two round trips for a purchase that earns (what the rules need, with the account and a check
+    that the cached program is current; the writes), and no savepoint of its own (two more).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("purchase_earn runs inside the transaction that records the purchase.")
+    shopper_id = purchase.shopper_id
+    if shopper_id is None:
+        return []
+    shopper = purchase.shopper
+    via = shopper.joined_via if shopper is not None else ""
+    cached = program_cached(merchant)
+    known = _known(*cached, purchase, shopper_id, via) if cached is not None else None
+    if known is None:  # no program cached, or it changed since: read it again
+        cached = program_cached(merchant, reload=True)
+        known = _known(*cached, purchase, shopper_id, via) if cached is not None else None
+    if cached is None or known is None:
+        return []  # no program, or it is paused
+    program, bundle = cached
+    store = purchase.store if purchase.store_id else None
+    facts = PurchaseFacts(
+        amount_minor=purchase.amount_minor,
+        channel=purchase.channel,
+        occurred_at=purchase.occurred_at,
+        store_id=purchase.store_id,
+        timezone=store.timezone if store is not None else merchant.timezone,
+        lines=known.lines,
+        earlier_channels=known.earlier_channels,
+        tier=next((tier for tier in bundle.tiers if tier.pk == known.tier_id), None),
+        earned_by_rule=known.earned_by_rule,
+    )
+    lines = earn_evaluate(program=program, rules=bundle.rules, facts=facts)
+    bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
+    now = timezone.now()
+    expires_at = expiry_for(program, purchase.occurred_at) if bucket == Bucket.AVAILABLE else None
+    entries = [
+        ledger.Entry(
+            merchant_id=merchant.pk,
+            account_id=known.account_id,
+            bucket=bucket,
+            points=line.points,
+            reason=line.reason,
+            # The purchase's spend counts toward tiers once, on its base line.
+            qualifying_spend_minor=purchase.amount_minor if line.reason == Reason.EARN else 0,
+            purchase_id=purchase.pk,
+            rule_id=line.rule.pk if line.rule else None,
+            note=line.label[:300],
+            expires_at=expires_at,
+            created_at=now,
+        )
+        for line in lines
+    ]
+    earning = ledger.Earning(
+        merchant_id=merchant.pk,
+        purchase_id=purchase.pk,
+        account_id=known.account_id,
+        amount_minor=purchase.amount_minor,
+        refunded_minor=purchase.refunded_minor,
+        points=sum(line.points for line in lines),
+        bucket=bucket,
+    )
+    if not ledger.earning_post(earning=earning, entries=entries):
+        return []  # this purchase has already earned
+    if bundle.tiers:
+        tier_upgrade(program=program, account_id=known.account_id, current_tier_id=known.tier_id, tiers=bundle.tiers)
+    if bundle.offers and purchase.card_id:
+        offers_apply(
+            program=program,
+            offers=bundle.offers,
+            purchase=purchase,
+            account_id=known.account_id,
+            already_awarded=known.awarded_offers,
+        )
+    if bundle.agreements and purchase.card_id:
+        partner_bonus_apply(agreements=bundle.agreements, purchase=purchase)
+    return lines

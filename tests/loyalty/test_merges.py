@@ -1,0 +1,27 @@
+"""Points follow a merged profile into its survivor (nightly, with the reconciliation)."""
+
+from loyalty.models import LedgerEntry, Reason
+from loyalty.tasks import reconcile_ledgers, settle_earnings
+from profiles.services import identity, purchases
+from tests.loyalty.conftest import account_of
+from tests.profiles.factories import CardFactory, ShopperFactory
+
+
+def test_merged_profiles_points_move_to_the_survivor(merchant, program, buy, shopper, owner):
+    other_card = CardFactory(shopper=ShopperFactory(merchant=merchant))
+    duplicate = other_card.shopper
+    buy(5000)  # 50 on the survivor
+    moved_purchase = buy(3000, on_card=other_card)  # 30 on the duplicate
+
+    identity.shopper_merge(merchant=merchant, survivor=shopper, merged=duplicate, actor=owner, reason="Same person")
+    reconcile_ledgers()
+    reconcile_ledgers()  # a second run moves nothing more
+
+    assert account_of(shopper).points_balance == 80
+    assert account_of(duplicate).points_balance == 0
+    assert LedgerEntry.objects.filter(reason=Reason.MERGE).count() == 2
+
+    # a refund of the moved purchase now takes the points back from the survivor
+    purchases.purchase_refund(merchant=merchant, purchase_id=moved_purchase.pk)
+    settle_earnings()
+    assert account_of(shopper).points_balance == 50
