@@ -28,6 +28,7 @@ urlpatterns = [
     # Any other API path: the API's JSON 404, in debug mode too.
     re_path(r"^api/", json_not_found),
     path("shoppers/", include("profiles.urls")),
+    path("insights/", include("profiles.insights.urls")),
     path("", include("merchants.urls")),
 ]
 

@@ -14,6 +14,7 @@ from merchants.errors import ApplicationError
 from merchants.permissions import role_has_permission
 from profiles import selectors
 from profiles.forms import EraseForm, MergeForm, ShopperSearchForm
+from profiles.insights import selectors as insight_selectors
 from profiles.services import identity
 
 PAGE_SIZE = 25
@@ -51,7 +52,10 @@ def shopper_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     merchant = request.merchant  # type: ignore[attr-defined]
     shopper = selectors.shopper_get(merchant=merchant, public_id=public_id)
     profile = selectors.shopper_profile(merchant=merchant, shopper=shopper)
-    return render(request, "profiles/shopper_detail.html", {"profile": profile, "can_manage": _can_manage(request)})
+    bought = {item.category for purchase in profile.purchases for item in purchase.line_items.all() if item.category}
+    insight = insight_selectors.shopper_insight_get(merchant=merchant, rollup=profile.rollup, categories=bought)
+    context = {"profile": profile, "insight": insight, "can_manage": _can_manage(request)}
+    return render(request, "profiles/shopper_detail.html", context)
 
 
 @merchant_permission_required("shoppers.manage")

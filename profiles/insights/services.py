@@ -1,0 +1,567 @@
+"""The insight snapshot: figures no rollup gives cheaply, precomputed per merchant.
+
+Distinct shoppers over a period, lifecycle stages (which need every shopper's
+recency, frequency and spend as of two dates), cohorts, channel conversion, consent
+reach, visit heatmaps, the forecast and product pairs cost seconds over a large
+merchant's raw rows, so `insights_refresh` computes them in the background (a
+periodic task, and after a settings change) and the pages read the result. Revenue,
+purchases and the hourly heatmap are read live from the store-hour rollup instead.
+
+Definitions shared with the rollups: a purchase counts while it is not fully
+refunded and is worth amount − refunded; its local day is the store's (the
+merchant's for online purchases). Cohort and conversion months are the merchant's.
+"""
+
+import math
+import zoneinfo
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from merchants.errors import validated
+from merchants.models import Merchant, Store, User
+from merchants.services import audit_event_record
+from profiles.insights import forecast as forecasting
+from profiles.insights.periods import ALL, ONLINE, PERIODS, Period, local_today, period_for
+from profiles.models import InsightSettings, InsightSnapshot, StoreHourRollup
+
+STAGES = ("new", "active", "regular", "top", "at_risk", "lapsed")
+PRODUCT_DAYS = 90
+COHORT_MONTHS = 12
+FORECAST_HISTORY_WEEKS = 16
+PAIR_MIN_BASKETS = 10
+PAIR_LIMIT = 40
+# The page lists the biggest spenders among store-only regulars; the CSV download has them all.
+STORE_ONLY_REGULARS_LISTED = 50
+SETTINGS_FIELDS = (
+    "new_days",
+    "at_risk_days",
+    "lapsed_days",
+    "regular_min_purchases",
+    "top_spender_percent",
+    "purchases_per_staff_hour",
+)
+
+
+def insight_settings_get(*, merchant: Merchant) -> InsightSettings:
+    """The merchant's thresholds, or the defaults (unsaved) until they change them."""
+    found = InsightSettings.objects.for_merchant(merchant).first()
+    return found if found is not None else InsightSettings(merchant=merchant)
+
+
+@transaction.atomic
+def insight_settings_update(*, merchant: Merchant, actor: User | None, **values: int) -> InsightSettings:
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    current = InsightSettings.objects.select_for_update().filter(merchant=merchant).first()
+    settings = current if current is not None else InsightSettings(merchant=merchant)
+    changes = {name: value for name, value in values.items() if getattr(settings, name) != value}
+    if not changes and current is not None:
+        return settings
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    validated(settings, exclude=["merchant"])
+    settings.save()
+    audit_event_record(
+        merchant=merchant,
+        actor=actor,
+        action="insights.settings_changed",
+        subject="Lifecycle thresholds",
+        changes=changes,
+    )
+    from profiles.tasks import refresh_insights
+
+    transaction.on_commit(lambda: refresh_insights.delay(merchant.pk, True))
+    return settings
+
+
+def _signature(merchant: Merchant, end: date, settings: InsightSettings) -> list[Any]:
+    """What the snapshot depends on, cheaply: the rollup's totals, yesterday's date, the thresholds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), COALESCE(SUM(purchase_count), 0), COALESCE(SUM(total_minor), 0)"
+            " FROM profiles_storehourrollup WHERE merchant_id = %s",
+            [merchant.pk],
+        )
+        rollup = [int(value) for value in cursor.fetchone()]
+    return [*rollup, end.isoformat(), [getattr(settings, name) for name in SETTINGS_FIELDS]]
+
+
+def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: bool = False) -> bool:
+    """Recompute every snapshot section of the merchant; False (nothing done) when nothing changed since."""
+    now = now or timezone.now()
+    end = local_today(merchant, now) - timedelta(days=1)
+    settings = insight_settings_get(merchant=merchant)
+    signature = _signature(merchant, end, settings)
+    meta = InsightSnapshot.objects.for_merchant(merchant).filter(section="meta").first()
+    if not force and meta is not None and meta.data.get("signature") == signature:
+        return False
+    stores = list(Store.objects.for_merchant(merchant).order_by("pk"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        _load_purchases(cursor, merchant)
+        periods = [period_for(key, end=end) for key in PERIODS]
+        sections: dict[str, Any] = {
+            "overview": _overview(cursor, periods),
+            "daily": _daily(cursor, period_for("365d", end=end)),
+            "lifecycle": _lifecycle(cursor, merchant, settings, now),
+            "cohorts": _cohorts(cursor),
+            "channels": _channels(cursor, merchant, settings, end),
+            "reach": _reach(cursor, merchant),
+            "visits": _visits(cursor, merchant, periods),
+            "forecast": _forecasts(merchant, stores, end),
+            "products": _products(cursor, end),
+            "meta": {"signature": signature, "end": end.isoformat()},
+        }
+        # Dropped at commit anyway; explicitly, so that two refreshes in one transaction work too.
+        cursor.execute(f"DROP TABLE {', '.join(_TEMPORARY_TABLES)}")
+        InsightSnapshot.objects.for_merchant(merchant).filter(section__in=list(sections)).delete()
+        InsightSnapshot.objects.bulk_create(
+            InsightSnapshot(merchant=merchant, section=name, computed_at=now, data=data)
+            for name, data in sections.items()
+        )
+    return True
+
+
+_TEMPORARY_TABLES = ("insight_purchase", "insight_first", "insight_channel", "insight_item")
+
+
+def _load_purchases(cursor: Any, merchant: Merchant) -> None:
+    """Every counting purchase of the merchant, with its local days, once for all sections."""
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_purchase ON COMMIT DROP AS
+        SELECT p.id, p.shopper_id, p.store_id, p.channel, p.occurred_at,
+               CASE WHEN p.store_id IS NULL THEN NULL ELSE COALESCE(s.region, '') END AS region,
+               (p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))::date AS day,
+               (p.occurred_at AT TIME ZONE m.timezone)::date AS merchant_day,
+               p.amount_minor - p.refunded_minor AS net
+          FROM profiles_purchase p
+          JOIN merchants_merchant m ON m.id = p.merchant_id
+          LEFT JOIN merchants_store s ON s.id = p.store_id
+         WHERE p.merchant_id = %s AND p.amount_minor > p.refunded_minor
+        """,
+        [merchant.pk],
+    )
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_first ON COMMIT DROP AS
+        SELECT shopper_id, MIN(day) AS first_day FROM insight_purchase
+         WHERE shopper_id IS NOT NULL GROUP BY shopper_id
+        """
+    )
+    cursor.execute("ALTER TABLE insight_first ADD PRIMARY KEY (shopper_id)")
+    cursor.execute("ANALYZE insight_purchase")
+    cursor.execute("ANALYZE insight_first")
+
+
+def _scope_key(store_grouped: int, region_grouped: int, store_id: int | None, region: str | None) -> str | None:
+    if store_grouped and region_grouped:
+        return ALL
+    if not store_grouped:
+        return ONLINE if store_id is None else f"s{store_id}"
+    return None if region is None else f"r{region}"
+
+
+_SCOPED = "GROUPING(t.store_id) AS store_grouped, GROUPING(t.region) AS region_grouped, t.store_id, t.region"
+
+
+def _overview(cursor: Any, periods: list[Period]) -> dict[str, Any]:
+    """Per period, window (current/previous) and scope: purchases, value, shoppers, new shoppers, identified value."""
+    windows = [
+        (f"{period.key}:{name}", window.start, window.end)
+        for period in periods
+        for name, window in (("current", period.current), ("previous", period.previous))
+    ]
+    values = ", ".join(["(%s, %s::date, %s::date)"] * len(windows))
+    cursor.execute(
+        f"""
+        WITH w(label, start_day, end_day) AS (VALUES {values})
+        SELECT w.label, {_SCOPED},
+               COUNT(*), SUM(t.net), COUNT(DISTINCT t.shopper_id),
+               COUNT(DISTINCT t.shopper_id) FILTER (WHERE f.first_day >= w.start_day),
+               COALESCE(SUM(t.net) FILTER (WHERE t.shopper_id IS NOT NULL), 0)
+          FROM insight_purchase t
+          JOIN w ON t.day BETWEEN w.start_day AND w.end_day
+          LEFT JOIN insight_first f ON f.shopper_id = t.shopper_id
+         GROUP BY GROUPING SETS ((w.label), (w.label, t.store_id), (w.label, t.region))
+        """,  # noqa: S608 - placeholders only
+        [value for window in windows for value in window],
+    )
+    result: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    for label, store_grouped, region_grouped, store_id, region, *figures in cursor.fetchall():
+        scope = _scope_key(store_grouped, region_grouped, store_id, region)
+        if scope is None:
+            continue
+        purchases, value, shoppers, new, identified = (int(figure or 0) for figure in figures)
+        result[label][scope] = {
+            "purchases": purchases,
+            "total_minor": value,
+            "shoppers": shoppers,
+            "new_shoppers": new,
+            "identified_minor": identified,
+        }
+    return dict(result)
+
+
+def _daily(cursor: Any, period: Period) -> dict[str, dict[str, list[int]]]:
+    """Per scope and day of the last year: shoppers, new shoppers, identified value, value (sparklines)."""
+    cursor.execute(
+        f"""
+        SELECT t.day, {_SCOPED},
+               COUNT(DISTINCT t.shopper_id),
+               COUNT(DISTINCT t.shopper_id) FILTER (WHERE f.first_day = t.day),
+               COALESCE(SUM(t.net) FILTER (WHERE t.shopper_id IS NOT NULL), 0), SUM(t.net)
+          FROM insight_purchase t
+          LEFT JOIN insight_first f ON f.shopper_id = t.shopper_id
+         WHERE t.day BETWEEN %s AND %s
+         GROUP BY GROUPING SETS ((t.day), (t.day, t.store_id), (t.day, t.region))
+        """,  # noqa: S608
+        [period.current.start, period.current.end],
+    )
+    result: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for day, store_grouped, region_grouped, store_id, region, *figures in cursor.fetchall():
+        scope = _scope_key(store_grouped, region_grouped, store_id, region)
+        if scope is not None:
+            result[scope][day.isoformat()] = [int(figure or 0) for figure in figures]
+    return dict(result)
+
+
+_SHOPPER_AS_OF = """
+    SELECT shopper_id, MIN(occurred_at) AS first_at, MAX(occurred_at) AS last_at, COUNT(*) AS frequency,
+           SUM(net) AS monetary, COALESCE(SUM(net) FILTER (WHERE channel = 'online'), 0) AS online_minor
+      FROM insight_purchase
+     WHERE shopper_id IS NOT NULL AND occurred_at < %(cutoff)s
+     GROUP BY shopper_id
+"""
+
+# Stage as of a cutoff, first rule that holds: new, lapsed, at risk, then among the recent rest the top
+# spenders (the highest-spending top_percent), regulars (enough purchases), and otherwise active.
+_STAGE_SQL = f"""
+    WITH s AS ({_SHOPPER_AS_OF}),
+    recent AS (
+        SELECT s.*, CUME_DIST() OVER (ORDER BY monetary DESC) AS spend_rank
+          FROM s
+         WHERE first_at < %(cutoff)s - make_interval(days => %(new_days)s)
+           AND last_at >= %(cutoff)s - make_interval(days => %(at_risk_days)s)
+    )
+    SELECT s.shopper_id, s.frequency, s.monetary, s.online_minor,
+           CASE WHEN s.first_at >= %(cutoff)s - make_interval(days => %(new_days)s) THEN 'new'
+                WHEN s.last_at < %(cutoff)s - make_interval(days => %(lapsed_days)s) THEN 'lapsed'
+                WHEN s.last_at < %(cutoff)s - make_interval(days => %(at_risk_days)s) THEN 'at_risk'
+                WHEN r.spend_rank <= %(top_share)s THEN 'top'
+                WHEN s.frequency >= %(regular_min)s THEN 'regular'
+                ELSE 'active' END AS stage
+      FROM s LEFT JOIN recent r ON r.shopper_id = s.shopper_id
+"""  # noqa: S608 - fixed SQL; values are bound
+
+
+def _stage_parameters(settings: InsightSettings, cutoff: datetime) -> dict[str, Any]:
+    return {
+        "cutoff": cutoff,
+        "new_days": settings.new_days,
+        "at_risk_days": settings.at_risk_days,
+        "lapsed_days": settings.lapsed_days,
+        "top_share": settings.top_spender_percent / 100,
+        "regular_min": settings.regular_min_purchases,
+    }
+
+
+def month_start(merchant: Merchant, now: datetime) -> datetime:
+    """Midnight of the first day of the current month, in the merchant's time zone."""
+    local = timezone.localtime(now, timezone=zoneinfo.ZoneInfo(merchant.timezone))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _lifecycle(cursor: Any, merchant: Merchant, settings: InsightSettings, now: datetime) -> dict[str, Any]:
+    """Stages now and at the start of the month, their figures, the moves between them, the top-spender line."""
+    since = month_start(merchant, now)
+    cursor.execute(
+        f"""
+        WITH now_stage AS ({_STAGE_SQL}),
+             then_stage AS ({_STAGE_SQL.replace("%(cutoff)s", "%(since)s")})
+        SELECT n.stage, COALESCE(t.stage, 'none'), COUNT(*), SUM(n.monetary), SUM(n.frequency), SUM(n.online_minor)
+          FROM now_stage n LEFT JOIN then_stage t ON t.shopper_id = n.shopper_id
+         GROUP BY 1, 2
+        """,  # noqa: S608
+        {**_stage_parameters(settings, now), "since": since},
+    )
+    stages = {stage: {"shoppers": 0, "total_minor": 0, "purchases": 0, "online_minor": 0} for stage in STAGES}
+    movement: dict[str, dict[str, int]] = defaultdict(dict)
+    for stage, previous, shoppers, monetary, frequency, online in cursor.fetchall():
+        figures = stages[stage]
+        figures["shoppers"] += shoppers
+        figures["total_minor"] += int(monetary)
+        figures["purchases"] += int(frequency)
+        figures["online_minor"] += int(online)
+        movement[previous][stage] = shoppers
+    cursor.execute(
+        f"SELECT MIN(monetary) FROM ({_STAGE_SQL}) staged WHERE stage = 'top'",  # noqa: S608
+        _stage_parameters(settings, now),
+    )
+    top_line = cursor.fetchone()[0]
+    return {
+        "stages": stages,
+        "movement": dict(movement),
+        "since": since.date().isoformat(),
+        "top_spender_min_minor": int(top_line) if top_line is not None else None,
+    }
+
+
+def _cohorts(cursor: Any) -> dict[str, Any]:
+    """Shoppers by month of first purchase, and how many bought again in each later month."""
+    cursor.execute(
+        """
+        WITH active AS (
+            SELECT DISTINCT shopper_id, date_trunc('month', merchant_day)::date AS month
+              FROM insight_purchase WHERE shopper_id IS NOT NULL
+        ), cohort AS (SELECT shopper_id, MIN(month) AS month FROM active GROUP BY shopper_id)
+        SELECT c.month, ((EXTRACT(YEAR FROM a.month) - EXTRACT(YEAR FROM c.month)) * 12
+                         + EXTRACT(MONTH FROM a.month) - EXTRACT(MONTH FROM c.month))::int, COUNT(*)
+          FROM active a JOIN cohort c ON c.shopper_id = a.shopper_id
+         GROUP BY 1, 2 ORDER BY 1, 2
+        """
+    )
+    cells: dict[str, dict[int, int]] = defaultdict(dict)
+    for month, offset, shoppers in cursor.fetchall():
+        cells[month.isoformat()][offset] = shoppers
+    months = sorted(cells)[-COHORT_MONTHS:]
+    return {
+        "cohorts": [
+            {
+                "month": month,
+                "size": cells[month].get(0, 0),
+                "active": [cells[month].get(offset, 0) for offset in range(max(cells[month]) + 1)],
+            }
+            for month in months
+        ]
+    }
+
+
+def _channels(cursor: Any, merchant: Merchant, settings: InsightSettings, end: date) -> dict[str, Any]:
+    """Store-only, online-only and omnichannel shoppers; month by month, store-only shoppers who went online."""
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_channel ON COMMIT DROP AS
+        SELECT shopper_id,
+               MIN(merchant_day) FILTER (WHERE channel = 'in_store') AS first_store_day,
+               MIN(merchant_day) FILTER (WHERE channel = 'online') AS first_online_day,
+               COUNT(*) FILTER (WHERE channel = 'in_store') AS store_purchases,
+               SUM(net) AS total_minor
+          FROM insight_purchase WHERE shopper_id IS NOT NULL GROUP BY shopper_id
+        """
+    )
+    cursor.execute(
+        """
+        SELECT CASE WHEN first_online_day IS NULL THEN 'store_only'
+                    WHEN first_store_day IS NULL THEN 'online_only' ELSE 'omnichannel' END,
+               COUNT(*), SUM(total_minor),
+               COUNT(*) FILTER (WHERE first_online_day IS NULL AND store_purchases >= %s)
+          FROM insight_channel GROUP BY 1
+        """,
+        [settings.regular_min_purchases],
+    )
+    classes = {name: {"shoppers": 0, "total_minor": 0} for name in ("store_only", "online_only", "omnichannel")}
+    store_only_regulars = 0
+    for name, shoppers, total, regulars in cursor.fetchall():
+        classes[name] = {"shoppers": shoppers, "total_minor": int(total)}
+        store_only_regulars += regulars
+    cursor.execute(
+        """
+        SELECT shopper_id FROM insight_channel WHERE first_online_day IS NULL AND store_purchases >= %s
+         ORDER BY total_minor DESC, shopper_id LIMIT %s
+        """,
+        [settings.regular_min_purchases, STORE_ONLY_REGULARS_LISTED],
+    )
+    listed = [shopper_id for (shopper_id,) in cursor.fetchall()]
+    first_month = date(end.year, end.month, 1)
+    months = []
+    for _ in range(COHORT_MONTHS):
+        months.append(first_month)
+        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    months.reverse()
+    values = ", ".join(["(%s::date)"] * len(months))
+    cursor.execute(
+        f"""
+        WITH m(month) AS (VALUES {values})
+        SELECT m.month,
+               COUNT(c.shopper_id) FILTER (WHERE c.first_online_day IS NULL OR c.first_online_day >= m.month),
+               COUNT(c.shopper_id) FILTER (WHERE c.first_online_day >= m.month
+                                             AND c.first_online_day < m.month + interval '1 month')
+          FROM m LEFT JOIN insight_channel c ON c.first_store_day < m.month
+         GROUP BY m.month ORDER BY m.month
+        """,  # noqa: S608
+        months,
+    )
+    conversion = [
+        {"month": month.isoformat(), "store_only": base, "converted": converted}
+        for month, base, converted in cursor.fetchall()
+    ]
+    return {
+        "classes": classes,
+        "store_only_regulars": store_only_regulars,
+        "store_only_regulars_listed": listed,
+        "conversion": conversion,
+    }
+
+
+def _reach(cursor: Any, merchant: Merchant) -> dict[str, int]:
+    """Active shoppers reachable for marketing: a contact on the channel and the latest consent a grant."""
+    cursor.execute(
+        """
+        WITH consent AS (
+            SELECT DISTINCT ON (shopper_id, channel) shopper_id, channel, is_granted
+              FROM profiles_consentevent
+             WHERE merchant_id = %(merchant)s AND purpose = 'marketing'
+             ORDER BY shopper_id, channel, occurred_at DESC, id DESC
+        ), reach AS (
+            SELECT s.id,
+                   EXISTS (SELECT 1 FROM profiles_contactpoint c WHERE c.shopper_id = s.id AND c.kind = 'email')
+                       AND COALESCE(bool_or(k.is_granted) FILTER (WHERE k.channel = 'email'), FALSE) AS by_email,
+                   EXISTS (SELECT 1 FROM profiles_contactpoint c WHERE c.shopper_id = s.id AND c.kind = 'phone')
+                       AND COALESCE(bool_or(k.is_granted) FILTER (WHERE k.channel = 'sms'), FALSE) AS by_sms
+              FROM profiles_shopper s LEFT JOIN consent k ON k.shopper_id = s.id
+             WHERE s.merchant_id = %(merchant)s AND s.status = 'active'
+             GROUP BY s.id
+        )
+        SELECT COUNT(*), COUNT(*) FILTER (WHERE by_email), COUNT(*) FILTER (WHERE by_sms),
+               COUNT(*) FILTER (WHERE by_email AND by_sms), COUNT(*) FILTER (WHERE NOT by_email AND NOT by_sms)
+          FROM reach
+        """,
+        {"merchant": merchant.pk},
+    )
+    shoppers, email, sms, both, neither = cursor.fetchone()
+    return {"shoppers": shoppers, "email": email, "sms": sms, "both": both, "neither": neither}
+
+
+def _visits(cursor: Any, merchant: Merchant, periods: list[Period]) -> dict[str, dict[str, list[list[int]]]]:
+    """Visits by weekday (Monday first) × hour in each store's local time, per period and store."""
+    windows = [(period.key, period.current.start, period.current.end) for period in periods]
+    values = ", ".join(["(%s, %s::date, %s::date)"] * len(windows))
+    cursor.execute(
+        f"""
+        WITH w(label, start_day, end_day) AS (VALUES {values}),
+        local AS (
+            SELECT v.store_id, v.occurred_at AT TIME ZONE s.timezone AS at
+              FROM profiles_visit v JOIN merchants_store s ON s.id = v.store_id
+             WHERE v.merchant_id = %s AND v.occurred_at >= %s::date - interval '2 days'
+        )
+        SELECT w.label, GROUPING(local.store_id), local.store_id,
+               EXTRACT(ISODOW FROM local.at)::int, EXTRACT(HOUR FROM local.at)::int, COUNT(*)
+          FROM local JOIN w ON local.at::date BETWEEN w.start_day AND w.end_day
+         GROUP BY GROUPING SETS ((w.label, 4, 5), (w.label, local.store_id, 4, 5))
+        """,  # noqa: S608
+        [value for window in windows for value in window] + [merchant.pk, min(window[1] for window in windows)],
+    )
+    result: dict[str, dict[str, list[list[int]]]] = defaultdict(dict)
+    for label, grouped, store_id, weekday, hour, visits in cursor.fetchall():
+        scope = ALL if grouped else f"s{store_id}"
+        grid = result[label].setdefault(scope, [[0] * 24 for _ in range(7)])
+        grid[weekday - 1][hour] = visits
+    return dict(result)
+
+
+def hourly_history(*, merchant: Merchant, store: Store | None, end: date, weeks: int) -> list[float]:
+    """Purchases per local hour over the `weeks` whole weeks ending on `end`, oldest first, from the rollup."""
+    start = end - timedelta(days=weeks * 7 - 1)
+    rows = StoreHourRollup.objects.for_merchant(merchant).filter(day__range=(start, end))
+    rows = rows.filter(store=store) if store is not None else rows.exclude(store=None)
+    series = [0.0] * (weeks * 7 * 24)
+    for day, hour, count in rows.values_list("day", "hour").annotate(count=Sum("purchase_count")):
+        series[(day - start).days * 24 + hour] += count
+    return series
+
+
+def _forecasts(merchant: Merchant, stores: list[Store], end: date) -> dict[str, Any]:
+    """Per store and for all stores: the next four weeks by hour, and the back-test of the model."""
+    result = {}
+    for scope, store in [(ALL, None), *((f"s{store.pk}", store) for store in stores)]:
+        history = hourly_history(merchant=merchant, store=store, end=end, weeks=FORECAST_HISTORY_WEEKS)
+        if not any(history):
+            continue
+        test = forecasting.backtest(history)
+        result[scope] = {
+            "hours": [round(value, 2) for value in forecasting.forecast(history)],
+            "mape": test.mape,
+            "naive_mape": test.naive_mape,
+            "held_out_weeks": test.held_out_weeks,
+        }
+    return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}
+
+
+def _products(cursor: Any, end: date) -> dict[str, Any]:
+    """Last 90 days: categories and SKUs by value; categories bought together (support, confidence, lift)."""
+    start = end - timedelta(days=PRODUCT_DAYS - 1)
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_item ON COMMIT DROP AS
+        SELECT li.purchase_id, li.sku, li.name, li.category, li.quantity, li.quantity * li.unit_price_minor AS value
+          FROM profiles_lineitem li JOIN insight_purchase t ON t.id = li.purchase_id
+         WHERE t.day BETWEEN %s AND %s
+        """,
+        [start, end],
+    )
+    cursor.execute(
+        """
+        SELECT category, SUM(quantity), SUM(value), COUNT(DISTINCT purchase_id) FROM insight_item
+         GROUP BY category ORDER BY SUM(value) DESC
+        """
+    )
+    categories = [
+        {"category": category or "", "quantity": int(quantity), "total_minor": int(value), "baskets": baskets}
+        for category, quantity, value, baskets in cursor.fetchall()
+    ]
+    cursor.execute(
+        """
+        SELECT sku, MIN(name), SUM(quantity), SUM(value) FROM insight_item WHERE sku <> ''
+         GROUP BY sku ORDER BY SUM(value) DESC LIMIT 20
+        """
+    )
+    skus = [
+        {"sku": sku, "name": name, "quantity": int(quantity), "total_minor": int(value)}
+        for sku, name, quantity, value in cursor.fetchall()
+    ]
+    cursor.execute(
+        """
+        WITH basket AS (SELECT DISTINCT purchase_id, category FROM insight_item WHERE category <> ''),
+             single AS (SELECT category, COUNT(*) AS baskets FROM basket GROUP BY category),
+             together AS (
+                 SELECT a.category AS first, b.category AS second, COUNT(*) AS baskets
+                   FROM basket a JOIN basket b ON a.purchase_id = b.purchase_id AND a.category <> b.category
+                  GROUP BY 1, 2 HAVING COUNT(*) >= %s
+             )
+        SELECT t.first, t.second, t.baskets, fs.baskets, ss.baskets,
+               (SELECT COUNT(DISTINCT purchase_id) FROM basket)
+          FROM together t JOIN single fs ON fs.category = t.first JOIN single ss ON ss.category = t.second
+        """,
+        [PAIR_MIN_BASKETS],
+    )
+    pairs = []
+    for first, second, together, first_baskets, second_baskets, baskets in cursor.fetchall():
+        pairs.append(
+            {
+                "antecedent": first,
+                "consequent": second,
+                "baskets": together,
+                "support": together / baskets,
+                "confidence": together / first_baskets,
+                "lift": together * baskets / (first_baskets * second_baskets),
+            }
+        )
+    pairs.sort(key=lambda pair: (-pair["lift"], -pair["baskets"], pair["antecedent"], pair["consequent"]))
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "categories": categories,
+        "skus": skus,
+        "pairs": pairs[: PAIR_LIMIT * 2],
+    }
+
+
+def staff_needed(expected_purchases: float, per_staff_hour: int) -> int:
+    return math.ceil(expected_purchases / per_staff_hour) if expected_purchases >= 0.5 else 0
