@@ -14,4 +14,5 @@ urlpatterns = [
     path("reach/", views.reach, name="reach"),
     path("stores/", views.stores, name="stores"),
     path("products/", views.products, name="products"),
+    path("network/", views.network, name="network"),
 ]

@@ -58,6 +58,7 @@ TABS = [
     ("reach", "Reaching shoppers"),
     ("stores", "Stores and regions"),
     ("products", "Products"),
+    ("network", "Mall network"),
 ]
 
 
@@ -324,3 +325,21 @@ def products(request: HttpRequest) -> HttpResponseBase:
         indexAxis="y",
     )
     return _page(request, "products", {"data": data, "charts": {"categories": chart}})
+
+
+@merchant_permission_required("insights.view")
+@require_GET
+def network(request: HttpRequest) -> HttpResponseBase:
+    views = selectors.network_views_get(merchant=request.merchant)  # type: ignore[attr-defined]
+    if _wants_csv(request):
+        return _csv(
+            "mall-network",
+            ["network", "table", "merchant", "category", "shoppers", "spend_minor"],
+            (
+                (view.network.name, table, cell.merchant, cell.category, cell.shoppers, cell.total_minor)
+                for view in views
+                for table, cells in (("categories", view.categories), ("also_buy_at", view.elsewhere))
+                for cell in cells
+            ),
+        )
+    return _page(request, "network", {"views": views, "minimum": selectors.MIN_SHOPPERS_PER_CELL})

@@ -3,16 +3,24 @@ from django.urls import reverse
 
 from merchants.permissions import Role
 from profiles.insights import services
-from tests.factories import TEST_PASSWORD, MembershipFactory, MerchantFactory, StoreFactory, UserFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    MembershipFactory,
+    MerchantFactory,
+    NetworkFactory,
+    StoreFactory,
+    UserFactory,
+)
 from tests.profiles.insight_data import NOW, history_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PAGES = ["overview", "lifecycle", "channels", "traffic", "reach", "stores", "products"]
+PAGES = ["overview", "lifecycle", "channels", "traffic", "reach", "stores", "products", "network"]
 
 
 def test_an_analyst_opens_every_insight_page_and_filters_without_a_reload(live_server, page, screenshot):
     merchant = MerchantFactory(name="Northwind Outfitters")
+    NetworkFactory(name="Riverside Mall", slug="riverside").merchants.add(merchant)
     StoreFactory(merchant=merchant, name="Riverside Mall", timezone="Europe/Amsterdam", region="North")
     StoreFactory(merchant=merchant, name="Harbour Outlet", timezone="Europe/London", region="West")
     history_load(merchant, shoppers=200, purchases=2500)
