@@ -128,7 +128,7 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
     return True
 
 
-_TEMPORARY_TABLES = ("insight_purchase", "insight_first", "insight_channel", "insight_item")
+_TEMPORARY_TABLES = ("insight_purchase", "insight_first", "insight_presence", "insight_channel", "insight_item")
 
 
 def _load_purchases(cursor: Any, merchant: Merchant) -> None:
@@ -172,40 +172,100 @@ _SCOPED = "GROUPING(t.store_id) AS store_grouped, GROUPING(t.region) AS region_g
 
 
 def _overview(cursor: Any, periods: list[Period]) -> dict[str, Any]:
-    """Per period, window (current/previous) and scope: purchases, value, shoppers, new shoppers, identified value."""
+    """Per period, window (current/previous) and scope: purchases, value, shoppers, new shoppers, identified value.
+
+    A shopper bought in [start, end] exactly when their latest purchase day up to `end` is on or after
+    `start`; so one pass keeps, per shopper and store, the latest day up to each window's end, and the
+    distinct counts become plain filtered counts (per store; per region and overall after taking the
+    latest over stores). Sums come from purchases grouped by day and store.
+    """
     windows = [
-        (f"{period.key}:{name}", window.start, window.end)
+        (f"{period.key}:{name}", window)
         for period in periods
         for name, window in (("current", period.current), ("previous", period.previous))
     ]
-    values = ", ".join(["(%s, %s::date, %s::date)"] * len(windows))
+    ends = sorted({window.end for _label, window in windows})
+    latest = ", ".join(f"MAX(t.day) FILTER (WHERE t.day <= %s) AS last_{index}" for index in range(len(ends)))
     cursor.execute(
         f"""
-        WITH w(label, start_day, end_day) AS (VALUES {values})
-        SELECT w.label, {_SCOPED},
-               COUNT(*), SUM(t.net), COUNT(DISTINCT t.shopper_id),
-               COUNT(DISTINCT t.shopper_id) FILTER (WHERE f.first_day >= w.start_day),
-               COALESCE(SUM(t.net) FILTER (WHERE t.shopper_id IS NOT NULL), 0)
-          FROM insight_purchase t
-          JOIN w ON t.day BETWEEN w.start_day AND w.end_day
-          LEFT JOIN insight_first f ON f.shopper_id = t.shopper_id
-         GROUP BY GROUPING SETS ((w.label), (w.label, t.store_id), (w.label, t.region))
-        """,  # noqa: S608 - placeholders only
-        [value for window in windows for value in window],
+        CREATE TEMP TABLE insight_presence ON COMMIT DROP AS
+        SELECT t.shopper_id, t.store_id, t.region, f.first_day, {latest}
+          FROM insight_purchase t JOIN insight_first f ON f.shopper_id = t.shopper_id
+         GROUP BY t.shopper_id, t.store_id, t.region, f.first_day
+        """,  # noqa: S608 - generated column list; values are bound
+        ends,
     )
+    counts, parameters = [], []
+    for _label, window in windows:
+        column = f"last_{ends.index(window.end)}"
+        counts += [
+            f"COUNT(*) FILTER (WHERE {column} >= %s)",
+            f"COUNT(*) FILTER (WHERE {column} >= %s AND first_day >= %s)",
+        ]
+        parameters += [window.start, window.start, window.start]
+    merged = ", ".join(f"MAX(last_{index}) AS last_{index}" for index in range(len(ends)))
+    shopper_counts: dict[str, list[int]] = {}
+    for key_column, source in (
+        ("store_id", "insight_presence"),
+        (
+            "region",
+            f"(SELECT shopper_id, region, first_day, {merged} FROM insight_presence"  # noqa: S608
+            " WHERE region IS NOT NULL GROUP BY shopper_id, region, first_day) per_region",
+        ),
+        (
+            "NULL",
+            f"(SELECT shopper_id, first_day, {merged} FROM insight_presence GROUP BY shopper_id, first_day) overall",  # noqa: S608
+        ),
+    ):
+        cursor.execute(
+            f"SELECT {key_column}, {', '.join(counts)} FROM {source} GROUP BY 1",  # noqa: S608
+            parameters,
+        )
+        for key, *values in cursor.fetchall():
+            if key_column == "store_id":
+                scope = ONLINE if key is None else f"s{key}"
+            else:
+                scope = ALL if key_column == "NULL" else f"r{key}"
+            shopper_counts[scope] = values
+    cursor.execute(
+        """
+        SELECT day, store_id, region, COUNT(*), SUM(net), COALESCE(SUM(net) FILTER (WHERE shopper_id IS NOT NULL), 0)
+          FROM insight_purchase WHERE day >= %s GROUP BY 1, 2, 3
+        """,
+        [min(window.start for _label, window in windows)],
+    )
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for day, store_id, region, purchases, value, identified in cursor.fetchall():
+        scopes = [ALL, ONLINE if store_id is None else f"s{store_id}"] + ([f"r{region}"] if region is not None else [])
+        for label, window in windows:
+            if window.start <= day <= window.end:
+                for scope in scopes:
+                    totals = sums[(label, scope)]
+                    totals[0] += purchases
+                    totals[1] += int(value)
+                    totals[2] += int(identified)
     result: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
-    for label, store_grouped, region_grouped, store_id, region, *figures in cursor.fetchall():
-        scope = _scope_key(store_grouped, region_grouped, store_id, region)
-        if scope is None:
-            continue
-        purchases, value, shoppers, new, identified = (int(figure or 0) for figure in figures)
-        result[label][scope] = {
-            "purchases": purchases,
-            "total_minor": value,
-            "shoppers": shoppers,
-            "new_shoppers": new,
-            "identified_minor": identified,
-        }
+    for index, (label, _window) in enumerate(windows):
+        for scope, values in shopper_counts.items():
+            purchases, value, identified = sums.get((label, scope), (0, 0, 0))
+            shoppers, new = values[2 * index], values[2 * index + 1]
+            if purchases or shoppers:
+                result[label][scope] = {
+                    "purchases": purchases,
+                    "total_minor": value,
+                    "shoppers": shoppers,
+                    "new_shoppers": new,
+                    "identified_minor": identified,
+                }
+        for (sum_label, scope), (purchases, value, identified) in sums.items():
+            if sum_label == label and scope not in result[label]:
+                result[label][scope] = {
+                    "purchases": purchases,
+                    "total_minor": value,
+                    "shoppers": 0,
+                    "new_shoppers": 0,
+                    "identified_minor": identified,
+                }
     return dict(result)
 
 
@@ -285,7 +345,8 @@ def _lifecycle(cursor: Any, merchant: Merchant, settings: InsightSettings, now: 
         f"""
         WITH now_stage AS ({_STAGE_SQL}),
              then_stage AS ({_STAGE_SQL.replace("%(cutoff)s", "%(since)s")})
-        SELECT n.stage, COALESCE(t.stage, 'none'), COUNT(*), SUM(n.monetary), SUM(n.frequency), SUM(n.online_minor)
+        SELECT n.stage, COALESCE(t.stage, 'none'), COUNT(*), SUM(n.monetary), SUM(n.frequency), SUM(n.online_minor),
+               MIN(n.monetary)
           FROM now_stage n LEFT JOIN then_stage t ON t.shopper_id = n.shopper_id
          GROUP BY 1, 2
         """,  # noqa: S608
@@ -293,18 +354,16 @@ def _lifecycle(cursor: Any, merchant: Merchant, settings: InsightSettings, now: 
     )
     stages = {stage: {"shoppers": 0, "total_minor": 0, "purchases": 0, "online_minor": 0} for stage in STAGES}
     movement: dict[str, dict[str, int]] = defaultdict(dict)
-    for stage, previous, shoppers, monetary, frequency, online in cursor.fetchall():
+    top_line = None
+    for stage, previous, shoppers, monetary, frequency, online, least in cursor.fetchall():
+        if stage == "top":
+            top_line = least if top_line is None else min(top_line, least)
         figures = stages[stage]
         figures["shoppers"] += shoppers
         figures["total_minor"] += int(monetary)
         figures["purchases"] += int(frequency)
         figures["online_minor"] += int(online)
         movement[previous][stage] = shoppers
-    cursor.execute(
-        f"SELECT MIN(monetary) FROM ({_STAGE_SQL}) staged WHERE stage = 'top'",  # noqa: S608
-        _stage_parameters(settings, now),
-    )
-    top_line = cursor.fetchone()[0]
     return {
         "stages": stages,
         "movement": dict(movement),
