@@ -549,7 +549,8 @@ class InsightSnapshot(models.Model):
     """
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    section = models.CharField(max_length=40)
+    # "overview", "lifecycle", …, or "daily:<scope>" (a region's name may be long).
+    section = models.CharField(max_length=120)
     computed_at = models.DateTimeField()
     data = models.JSONField(default=dict)
 

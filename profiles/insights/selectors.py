@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from merchants.models import Merchant, Store
 from profiles.insights.periods import ALL, ONLINE, Period, Window, local_today, period_for
-from profiles.insights.services import STAGES, insight_settings_get, staff_needed
+from profiles.insights.services import STAGES, daily_section, insight_settings_get, staff_needed
 from profiles.models import InsightSettings, InsightSnapshot, Shopper, ShopperRollup, StoreHourRollup
 
 STAGE_LABELS = {
@@ -151,7 +151,7 @@ def rollup_daily(*, merchant: Merchant, scope: Scope, window: Window) -> dict[da
 
 
 def overview_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datetime | None = None) -> Overview:
-    snapshot = snapshot_get(merchant=merchant, sections=("overview", "daily"))
+    snapshot = snapshot_get(merchant=merchant, sections=("overview", daily_section(scope.key)))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
     live = rollup_daily(merchant=merchant, scope=scope, window=Window(period.previous.start, period.current.end))
     days = period.current.dates()
@@ -169,7 +169,7 @@ def overview_get(*, merchant: Merchant, period_key: str, scope: Scope, now: date
     overview = snapshot.get("overview") or {}
     current = (overview.get(f"{period.key}:current") or {}).get(scope.key)
     previous = (overview.get(f"{period.key}:previous") or {}).get(scope.key)
-    daily = (snapshot.get("daily") or {}).get(scope.key, {})
+    daily = snapshot.get(daily_section(scope.key)) or {}
     daily_rows = [daily.get(day.isoformat(), [0, 0, 0, 0]) for day in days]
     has_snapshot = snapshot.end is not None
 

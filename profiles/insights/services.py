@@ -108,7 +108,6 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
         periods = [period_for(key, end=end) for key in PERIODS]
         sections: dict[str, Any] = {
             "overview": _overview(cursor, periods),
-            "daily": _daily(cursor, period_for("365d", end=end)),
             "lifecycle": _lifecycle(cursor, merchant, settings, now),
             "cohorts": _cohorts(cursor),
             "channels": _channels(cursor, merchant, settings, end),
@@ -118,9 +117,12 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
             "products": _products(cursor, end),
             "meta": {"signature": signature, "end": end.isoformat()},
         }
+        # One section per scope: a page reads only the sparklines of the scope it shows.
+        for scope, days in _daily(cursor, period_for("365d", end=end)).items():
+            sections[daily_section(scope)] = days
         # Dropped at commit anyway; explicitly, so that two refreshes in one transaction work too.
         cursor.execute(f"DROP TABLE {', '.join(_TEMPORARY_TABLES)}")
-        InsightSnapshot.objects.for_merchant(merchant).filter(section__in=list(sections)).delete()
+        InsightSnapshot.objects.for_merchant(merchant).delete()
         InsightSnapshot.objects.bulk_create(
             InsightSnapshot(merchant=merchant, section=name, computed_at=now, data=data)
             for name, data in sections.items()
@@ -267,6 +269,10 @@ def _overview(cursor: Any, periods: list[Period]) -> dict[str, Any]:
                     "identified_minor": identified,
                 }
     return dict(result)
+
+
+def daily_section(scope: str) -> str:
+    return f"daily:{scope}"
 
 
 def _daily(cursor: Any, period: Period) -> dict[str, dict[str, list[int]]]:

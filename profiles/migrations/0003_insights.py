@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
             name='InsightSnapshot',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section', models.CharField(max_length=40)),
+                ('section', models.CharField(max_length=120)),
                 ('computed_at', models.DateTimeField()),
                 ('data', models.JSONField(default=dict)),
                 ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='merchants.merchant')),
