@@ -48,12 +48,13 @@ def forecast(history: Sequence[float], *, weeks: int = HORIZON_WEEKS) -> list[fl
         sum(weight * week[hour] for weight, week in zip(weights, recent, strict=True)) / total_weight
         for hour in range(WEEK)
     ]
-    # The profile stands for the weighted mean age of its weeks; the trend carries it forward from there.
+    # The profile stands for the weighted mean age of its weeks: the trend first brings it to the last
+    # week in full, then carries it forward damped, since a trend rarely lasts.
     mean_age = sum(weight * age for age, weight in enumerate(weights)) / total_weight
     growth = _weekly_growth([sum(week) for week in past])
     result: list[float] = []
     for ahead in range(1, weeks + 1):
-        factor = growth ** (TREND_DAMPING * (ahead + mean_age))
+        factor = growth ** (mean_age + TREND_DAMPING * ahead)
         result.extend(max(0.0, value * factor) for value in profile)
     return result
 
