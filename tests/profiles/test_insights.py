@@ -306,3 +306,13 @@ def test_refresh_is_skipped_until_purchases_day_or_thresholds_change(merchant, h
     services.insight_settings_update(merchant=merchant, actor=manager, new_days=14)
 
     assert services.insights_refresh(merchant=merchant, now=NOW + timedelta(days=1))
+
+
+def test_the_periodic_task_refreshes_a_merchant_once_until_something_changes(merchant, history, other_merchant):
+    from profiles.tasks import refresh_all_insights
+
+    first = refresh_all_insights()
+    second = refresh_all_insights()
+
+    assert first == 2  # the merchant's day moved on since NOW; the other merchant had no snapshot yet
+    assert second == 0
