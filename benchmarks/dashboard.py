@@ -35,6 +35,7 @@ PAGES = {
     "stores": "/insights/stores/",
     "products": "/insights/products/",
 }
+# The mall network page reads the same snapshot; megastore is in no mall, so it is not timed here.
 
 _LOCAL_DAY = "(p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))::date"
 _RAW_FROM = """

@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from merchants.models import Merchant, Store
 from profiles.insights.periods import ALL, ONLINE, Period, Window, local_today, period_for
-from profiles.insights.services import STAGES, daily_section, insight_settings_get, staff_needed
+from profiles.insights.services import (
+    STAGES,
+    daily_section,
+    insight_settings_get,
+    staff_needed,
+)
 from profiles.models import InsightSettings, InsightSnapshot, Shopper, ShopperRollup, StoreHourRollup
 
 STAGE_LABELS = {
@@ -701,56 +705,6 @@ def shopper_insight_get(*, merchant: Merchant, rollup: ShopperRollup | None, cat
 
 # Mall network
 
-# No aggregate computed from fewer shoppers than this is shown: a small cell could single a person out.
-MIN_SHOPPERS_PER_CELL = 10
-NETWORK_DAYS = 90
-
-_NETWORK_SHARING = """
-    members AS (SELECT merchant_id FROM merchants_merchant_networks WHERE network_id = %(network)s),
-    latest AS (
-        SELECT DISTINCT ON (e.shopper_id, e.channel) e.shopper_id, e.is_granted
-          FROM profiles_consentevent e
-         WHERE e.merchant_id IN (SELECT merchant_id FROM members) AND e.purpose = 'network_sharing'
-         ORDER BY e.shopper_id, e.channel, e.occurred_at DESC, e.id DESC
-    ),
-    sharing AS (SELECT shopper_id FROM latest GROUP BY shopper_id HAVING bool_or(is_granted))
-"""
-
-_NETWORK_CATEGORIES_SQL = f"""
-    WITH {_NETWORK_SHARING}
-    SELECT p.merchant_id, li.category, COUNT(DISTINCT p.shopper_id), SUM(li.quantity * li.unit_price_minor)
-      FROM profiles_purchase p
-      JOIN sharing ON sharing.shopper_id = p.shopper_id
-      JOIN profiles_lineitem li ON li.purchase_id = p.id
-     WHERE p.merchant_id IN (SELECT merchant_id FROM members)
-       AND p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
-     GROUP BY 1, 2
-"""  # noqa: S608 - fixed SQL; values are bound
-
-# The merchant's sharing shoppers, found at the other merchants of the network by an active card of the
-# same fingerprint whose holder shares too; what they buy there, counted per shopper of this merchant.
-_NETWORK_ELSEWHERE_SQL = f"""
-    WITH {_NETWORK_SHARING},
-    own AS (
-        SELECT DISTINCT c.shopper_id, c.fingerprint FROM profiles_card c
-          JOIN sharing ON sharing.shopper_id = c.shopper_id
-         WHERE c.merchant_id = %(merchant)s AND c.status = 'active'
-    ),
-    twin AS (
-        SELECT DISTINCT own.shopper_id AS own_shopper, c.shopper_id AS other_shopper
-          FROM own
-          JOIN profiles_card c ON c.fingerprint = own.fingerprint AND c.status = 'active'
-          JOIN sharing ON sharing.shopper_id = c.shopper_id
-         WHERE c.merchant_id <> %(merchant)s AND c.merchant_id IN (SELECT merchant_id FROM members)
-    )
-    SELECT p.merchant_id, li.category, COUNT(DISTINCT twin.own_shopper), SUM(li.quantity * li.unit_price_minor)
-      FROM twin
-      JOIN profiles_purchase p ON p.shopper_id = twin.other_shopper
-      JOIN profiles_lineitem li ON li.purchase_id = p.id
-     WHERE p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
-     GROUP BY 1, 2
-"""  # noqa: S608
-
 
 @dataclass(frozen=True)
 class NetworkCell:
@@ -768,38 +722,28 @@ class NetworkCell:
 
 @dataclass(frozen=True)
 class NetworkView:
-    network: Any
+    network: str
     since: date
     categories: list[NetworkCell]
     elsewhere: list[NetworkCell]
 
 
-def _cells(rows: list[tuple[int, str, int, int]], members: dict[int, Merchant]) -> list[NetworkCell]:
-    cells = [
-        NetworkCell(
-            merchant=members[merchant_id].name,
-            currency=members[merchant_id].currency,
-            category=category or "(none)",
-            shoppers=shoppers if shoppers >= MIN_SHOPPERS_PER_CELL else None,
-            total_minor=int(total) if shoppers >= MIN_SHOPPERS_PER_CELL else None,
+def _cells(cells: list[dict[str, Any]]) -> list[NetworkCell]:
+    return [NetworkCell(**cell) for cell in cells]
+
+
+def network_views_get(*, merchant: Merchant) -> tuple[list[NetworkView], datetime | None]:
+    """For each mall network of the merchant: category spend across its merchants, and where this merchant's
+    shoppers also buy there (snapshot; cells under the minimum were stored without figures)."""
+    snapshot = snapshot_get(merchant=merchant, sections=("network",))
+    networks = (snapshot.get("network") or {}).get("networks", [])
+    views = [
+        NetworkView(
+            network=view["name"],
+            since=date.fromisoformat(view["since"]),
+            categories=_cells(view["categories"]),
+            elsewhere=_cells(view["elsewhere"]),
         )
-        for merchant_id, category, shoppers, total in rows
+        for view in networks
     ]
-    return sorted(cells, key=lambda cell: (cell.is_hidden, -(cell.total_minor or 0), cell.merchant, cell.category))
-
-
-def network_views_get(*, merchant: Merchant, now: datetime | None = None) -> list[NetworkView]:
-    """For each mall network the merchant belongs to: category spend across its merchants, and where this
-    merchant's shoppers also buy there; shoppers who consented to network sharing only, aggregates only."""
-    since = (now or timezone.now()) - timedelta(days=NETWORK_DAYS)
-    views = []
-    for network in merchant.networks.order_by("name").prefetch_related("merchants"):
-        members = {member.pk: member for member in network.merchants.all()}
-        parameters = {"network": network.pk, "merchant": merchant.pk, "since": since}
-        with connection.cursor() as cursor:
-            cursor.execute(_NETWORK_CATEGORIES_SQL, parameters)
-            categories = _cells(cursor.fetchall(), members)
-            cursor.execute(_NETWORK_ELSEWHERE_SQL, parameters)
-            elsewhere = _cells(cursor.fetchall(), members)
-        views.append(NetworkView(network=network, since=since.date(), categories=categories, elsewhere=elsewhere))
-    return views
+    return views, snapshot.computed_at

@@ -115,6 +115,7 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
             "visits": _visits(cursor, merchant, periods),
             "forecast": _forecasts(merchant, stores, end),
             "products": _products(cursor, end),
+            "network": _network(cursor, merchant, now),
             "meta": {"signature": signature, "end": end.isoformat()},
         }
         # One section per scope: a page reads only the sparklines of the scope it shows.
@@ -626,6 +627,92 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
         "skus": skus,
         "pairs": pairs[: PAIR_LIMIT * 2],
     }
+
+
+# No aggregate computed from fewer shoppers than this is shown: a small cell could single a person out.
+MIN_SHOPPERS_PER_CELL = 10
+NETWORK_DAYS = 90
+
+_NETWORK_SHARING = """
+    members AS (SELECT merchant_id FROM merchants_merchant_networks WHERE network_id = %(network)s),
+    latest AS (
+        SELECT DISTINCT ON (e.shopper_id, e.channel) e.shopper_id, e.is_granted
+          FROM profiles_consentevent e
+         WHERE e.merchant_id IN (SELECT merchant_id FROM members) AND e.purpose = 'network_sharing'
+         ORDER BY e.shopper_id, e.channel, e.occurred_at DESC, e.id DESC
+    ),
+    sharing AS (SELECT shopper_id FROM latest GROUP BY shopper_id HAVING bool_or(is_granted))
+"""
+
+_NETWORK_CATEGORIES_SQL = f"""
+    WITH {_NETWORK_SHARING}
+    SELECT p.merchant_id, li.category, COUNT(DISTINCT p.shopper_id), SUM(li.quantity * li.unit_price_minor)
+      FROM profiles_purchase p
+      JOIN sharing ON sharing.shopper_id = p.shopper_id
+      JOIN profiles_lineitem li ON li.purchase_id = p.id
+     WHERE p.merchant_id IN (SELECT merchant_id FROM members)
+       AND p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
+     GROUP BY 1, 2
+"""  # noqa: S608 - fixed SQL; values are bound
+
+# The merchant's sharing shoppers, found at the other merchants of the network by an active card of the
+# same fingerprint whose holder shares too; what they buy there, counted per shopper of this merchant.
+_NETWORK_ELSEWHERE_SQL = f"""
+    WITH {_NETWORK_SHARING},
+    own AS (
+        SELECT DISTINCT c.shopper_id, c.fingerprint FROM profiles_card c
+          JOIN sharing ON sharing.shopper_id = c.shopper_id
+         WHERE c.merchant_id = %(merchant)s AND c.status = 'active'
+    ),
+    twin AS (
+        SELECT DISTINCT own.shopper_id AS own_shopper, c.shopper_id AS other_shopper
+          FROM own
+          JOIN profiles_card c ON c.fingerprint = own.fingerprint AND c.status = 'active'
+          JOIN sharing ON sharing.shopper_id = c.shopper_id
+         WHERE c.merchant_id <> %(merchant)s AND c.merchant_id IN (SELECT merchant_id FROM members)
+    )
+    SELECT p.merchant_id, li.category, COUNT(DISTINCT twin.own_shopper), SUM(li.quantity * li.unit_price_minor)
+      FROM twin
+      JOIN profiles_purchase p ON p.shopper_id = twin.other_shopper
+      JOIN profiles_lineitem li ON li.purchase_id = p.id
+     WHERE p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
+     GROUP BY 1, 2
+"""  # noqa: S608
+
+
+def _network_cells(rows: list[tuple[int, str, int, int]], members: dict[int, Merchant]) -> list[dict[str, Any]]:
+    """Cells of fewer than MIN_SHOPPERS_PER_CELL shoppers keep no figure at all, so none can leak later."""
+    cells = [
+        {
+            "merchant": members[merchant_id].name,
+            "currency": members[merchant_id].currency,
+            "category": category or "(none)",
+            "shoppers": shoppers if shoppers >= MIN_SHOPPERS_PER_CELL else None,
+            "total_minor": int(total) if shoppers >= MIN_SHOPPERS_PER_CELL else None,
+        }
+        for merchant_id, category, shoppers, total in rows
+    ]
+    return sorted(
+        cells,
+        key=lambda cell: (cell["shoppers"] is None, -(cell["total_minor"] or 0), cell["merchant"], cell["category"]),
+    )
+
+
+def _network(cursor: Any, merchant: Merchant, now: datetime) -> dict[str, Any]:
+    """Per mall network of the merchant: category spend across it, and where this merchant's shoppers also buy."""
+    since = now - timedelta(days=NETWORK_DAYS)
+    views = []
+    for network in merchant.networks.order_by("name").prefetch_related("merchants"):
+        members = {member.pk: member for member in network.merchants.all()}
+        parameters = {"network": network.pk, "merchant": merchant.pk, "since": since}
+        cursor.execute(_NETWORK_CATEGORIES_SQL, parameters)
+        categories = _network_cells(cursor.fetchall(), members)
+        cursor.execute(_NETWORK_ELSEWHERE_SQL, parameters)
+        elsewhere = _network_cells(cursor.fetchall(), members)
+        views.append(
+            {"name": network.name, "since": since.date().isoformat(), "categories": categories, "elsewhere": elsewhere}
+        )
+    return {"networks": views}
 
 
 def staff_needed(expected_purchases: float, per_staff_hour: int) -> int:

@@ -130,6 +130,7 @@ def _lifecycle_charts(data: selectors.Lifecycle) -> dict[str, Any]:
 @require_POST
 def lifecycle_settings(request: HttpRequest) -> HttpResponseBase:
     merchant = request.merchant  # type: ignore[attr-defined]
+    # A model form writes its input onto its instance: the page's text must describe the stored thresholds.
     current = services.insight_settings_get(merchant=merchant)
     form = InsightSettingsForm(request.POST, instance=services.insight_settings_get(merchant=merchant))
     if form.is_valid():
@@ -330,16 +331,17 @@ def products(request: HttpRequest) -> HttpResponseBase:
 @merchant_permission_required("insights.view")
 @require_GET
 def network(request: HttpRequest) -> HttpResponseBase:
-    views = selectors.network_views_get(merchant=request.merchant)  # type: ignore[attr-defined]
+    views, computed_at = selectors.network_views_get(merchant=request.merchant)  # type: ignore[attr-defined]
     if _wants_csv(request):
         return _csv(
             "mall-network",
             ["network", "table", "merchant", "category", "shoppers", "spend_minor"],
             (
-                (view.network.name, table, cell.merchant, cell.category, cell.shoppers, cell.total_minor)
+                (view.network, table, cell.merchant, cell.category, cell.shoppers, cell.total_minor)
                 for view in views
                 for table, cells in (("categories", view.categories), ("also_buy_at", view.elsewhere))
                 for cell in cells
             ),
         )
-    return _page(request, "network", {"views": views, "minimum": selectors.MIN_SHOPPERS_PER_CELL})
+    context = {"views": views, "computed_at": computed_at, "minimum": services.MIN_SHOPPERS_PER_CELL}
+    return _page(request, "network", context)

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from merchants.permissions import Role
-from profiles.insights import selectors
-from profiles.models import ConsentEvent, LineItem
+from profiles.insights import selectors, services
+from profiles.models import ConsentEvent, InsightSnapshot, LineItem
 from tests.factories import MembershipFactory, MerchantFactory, NetworkFactory
 from tests.profiles.factories import CardFactory, PurchaseFactory, ShopperFactory
 
@@ -53,6 +53,12 @@ def _buyers(merchant, count, category, *, amount=1000, share=True, cards=None):
     return shoppers
 
 
+def _view(merchant):
+    services.insights_refresh(merchant=merchant, force=True)
+    views, _computed_at = selectors.network_views_get(merchant=merchant)
+    return views[0]
+
+
 def _cell(cells, merchant, category):
     return next(cell for cell in cells if cell.merchant == merchant and cell.category == category)
 
@@ -62,11 +68,20 @@ def test_a_cell_of_nine_shoppers_is_hidden_and_one_of_ten_is_shown(merchant, mal
     _buyers(cafe, 9, "Bakery")
     _buyers(cafe, 10, "Coffee")
 
-    view = selectors.network_views_get(merchant=merchant)[0]
+    view = _view(merchant)
 
     bakery, coffee = _cell(view.categories, "Blue Bean", "Bakery"), _cell(view.categories, "Blue Bean", "Coffee")
     assert bakery.is_hidden and bakery.shoppers is None and bakery.total_minor is None
     assert (coffee.shoppers, coffee.total_minor) == (10, 10_000)
+    # Not even the stored snapshot keeps the small cell's figures.
+    stored = InsightSnapshot.objects.get(merchant=merchant, section="network").data["networks"][0]["categories"]
+    assert {
+        "merchant": "Blue Bean",
+        "currency": "EUR",
+        "category": "Bakery",
+        "shoppers": None,
+        "total_minor": None,
+    } in stored
 
 
 def test_only_shoppers_whose_latest_decision_shares_are_counted(merchant, mall):
@@ -75,7 +90,7 @@ def test_only_shoppers_whose_latest_decision_shares_are_counted(merchant, mall):
     _buyers(cafe, 5, "Coffee", share=False)
     _sharing(sharing[0], granted=False, at=timezone.now() - timedelta(days=1))
 
-    view = selectors.network_views_get(merchant=merchant)[0]
+    view = _view(merchant)
 
     assert _cell(view.categories, "Blue Bean", "Coffee").is_hidden  # 9 left: below the line
 
@@ -87,7 +102,7 @@ def test_where_the_merchants_shoppers_also_buy_is_matched_by_card(merchant, mall
     _buyers(cafe, 12, "Coffee", amount=350, cards=tokens)
     _buyers(cafe, 9, "Bakery", cards=[f"tok_only_cafe_{index}" for index in range(9)])
 
-    view = selectors.network_views_get(merchant=merchant)[0]
+    view = _view(merchant)
 
     assert [(cell.merchant, cell.category, cell.shoppers, cell.total_minor) for cell in view.elsewhere] == [
         ("Blue Bean", "Coffee", 12, 12 * 350)
@@ -98,6 +113,8 @@ def test_the_page_never_prints_a_hidden_cells_figures(owner_client, merchant, ma
     _network, cafe = mall
     _buyers(cafe, 9, "Bakery", amount=4321)
 
+    services.insights_refresh(merchant=merchant)
+
     page = owner_client.get(reverse("insights:network")).content.decode()
 
     assert "fewer than 10" in page
@@ -107,6 +124,7 @@ def test_the_page_never_prints_a_hidden_cells_figures(owner_client, merchant, ma
 def test_a_merchant_outside_any_mall_sees_an_explanation(outsider_client, merchant, mall):
     _network, cafe = mall
     _buyers(cafe, 10, "Coffee")
+    services.insights_refresh(merchant=merchant)
 
     page = outsider_client.get(reverse("insights:network")).content.decode()
 
@@ -123,6 +141,7 @@ def test_the_network_page_needs_insights_view(client_for, merchant, mall):
 def test_network_page_query_count_is_bounded(owner_client, merchant, mall, django_assert_max_num_queries):
     _network, cafe = mall
     _buyers(cafe, 10, "Coffee")
+    services.insights_refresh(merchant=merchant)
 
     with django_assert_max_num_queries(10):
         response = owner_client.get(reverse("insights:network"))
