@@ -267,6 +267,7 @@ def reach(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 def stores(request: HttpRequest) -> HttpResponseBase:
     form, period, _scope = _filters(request)
+    del form.fields["scope"]  # the page compares every store: only the period applies
     data = selectors.stores_get(merchant=request.merchant, period_key=period)  # type: ignore[attr-defined]
     if _wants_csv(request):
         return _csv(
