@@ -656,7 +656,8 @@ class Products:
 def products_get(*, merchant: Merchant) -> Products:
     snapshot = snapshot_get(merchant=merchant, sections=("products",))
     products = snapshot.get("products") or {}
-    pairs = [pair for pair in products.get("pairs", []) if pair["antecedent"] < pair["consequent"]]
+    # Bought together means more often than chance: lift above 1. Each pair once (lift is symmetric).
+    pairs = [pair for pair in products.get("pairs", []) if pair["antecedent"] < pair["consequent"] and pair["lift"] > 1]
     return Products(
         start=products.get("start"),
         end=products.get("end"),
@@ -667,8 +668,11 @@ def products_get(*, merchant: Merchant) -> Products:
     )
 
 
-def categories_recommended(*, pairs: list[dict[str, Any]], bought: set[str], limit: int = 3) -> list[dict[str, Any]]:
-    """Categories the shopper has not bought that baskets with theirs often hold (by confidence; lift above 1)."""
+def categories_recommended(
+    *, pairs: list[dict[str, Any]], popular: list[str], bought: set[str], limit: int = 3
+) -> list[dict[str, Any]]:
+    """Categories to suggest to a shopper who bought `bought`: first those that baskets holding one of theirs
+    hold more often than chance (lift above 1, by confidence), then the most popular ones they never bought."""
     if not bought:
         return []
     best: dict[str, dict[str, Any]] = {}
@@ -677,8 +681,17 @@ def categories_recommended(*, pairs: list[dict[str, Any]], bought: set[str], lim
             known = best.get(pair["consequent"])
             if known is None or pair["confidence"] > known["confidence"]:
                 best[pair["consequent"]] = pair
-    ranked = sorted(best.values(), key=lambda pair: (-pair["confidence"], pair["consequent"]))
-    return ranked[:limit]
+    ranked = sorted(best.values(), key=lambda pair: (-pair["confidence"], pair["consequent"]))[:limit]
+    suggestions = [
+        {"category": pair["consequent"], "because": pair["antecedent"], "confidence": pair["confidence"]}
+        for pair in ranked
+    ]
+    for category in popular:
+        if len(suggestions) >= limit:
+            break
+        if category and category not in bought and all(item["category"] != category for item in suggestions):
+            suggestions.append({"category": category, "because": None, "confidence": None})
+    return suggestions
 
 
 @dataclass(frozen=True)
@@ -699,8 +712,10 @@ def shopper_insight_get(*, merchant: Merchant, rollup: ShopperRollup | None, cat
         settings=insight_settings_get(merchant=merchant),
         top_spender_min_minor=(snapshot.get("lifecycle") or {}).get("top_spender_min_minor"),
     )
-    pairs = (snapshot.get("products") or {}).get("pairs", [])
-    return ShopperInsight(stage=stage, recommended=categories_recommended(pairs=pairs, bought=categories))
+    products = snapshot.get("products") or {}
+    popular = [row["category"] for row in sorted(products.get("categories", []), key=lambda row: -row["baskets"])]
+    recommended = categories_recommended(pairs=products.get("pairs", []), popular=popular, bought=categories)
+    return ShopperInsight(stage=stage, recommended=recommended)
 
 
 # Mall network

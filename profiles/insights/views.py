@@ -325,6 +325,7 @@ def products(request: HttpRequest) -> HttpResponseBase:
         [row["category"] or "(none)" for row in data.categories[:15]],
         [{"label": "Revenue (minor units)", "data": [row["total_minor"] for row in data.categories[:15]]}],
         indexAxis="y",
+        scales={"y": {"ticks": {"autoSkip": False}}},
     )
     return _page(request, "products", {"data": data, "charts": {"categories": chart}})
 

@@ -185,3 +185,4 @@ def test_the_profile_page_shows_the_stage_and_suggested_categories(owner_client,
     page = owner_client.get(reverse("profiles:shopper_detail", args=[rollup.shopper.public_id])).content.decode()
 
     assert "Lifecycle stage:" in page
+    assert "Might also like:" in page

@@ -8,7 +8,7 @@ import pytest
 
 from profiles.insights import selectors, services
 from profiles.insights.periods import ONLINE, period_for
-from profiles.models import ContactPoint, InsightSettings, LineItem, Shopper, ShopperRollup, Visit
+from profiles.models import ContactPoint, InsightSettings, InsightSnapshot, LineItem, Shopper, ShopperRollup, Visit
 from profiles.selectors import consents_current
 from tests.factories import StoreFactory
 from tests.profiles.insight_data import NOW, counted_rows, first_days, history_load, per_shopper
@@ -273,9 +273,12 @@ def test_categories_and_pairs_match_raw_line_items(merchant, history):
             baskets[item.purchase_id].add(item.category)
 
     assert {row["category"]: row["total_minor"] for row in products.categories} == dict(totals)
-    assert products.pairs
+    stored = InsightSnapshot.objects.get(merchant=merchant, section="products").data["pairs"]
+    assert stored
+    # The page shows each pair once, and only those bought together more often than chance.
+    assert products.pairs == [p for p in stored if p["antecedent"] < p["consequent"] and p["lift"] > 1][:20]
     basket_count = len(baskets)
-    for pair in products.pairs:
+    for pair in stored:
         first, second = pair["antecedent"], pair["consequent"]
         both = sum(1 for categories in baskets.values() if {first, second} <= categories)
         with_first = sum(1 for categories in baskets.values() if first in categories)
@@ -294,9 +297,15 @@ def test_recommended_categories_are_unbought_and_lift_above_one(merchant, histor
         {"antecedent": "Tops", "consequent": "Jeans", "confidence": 0.6, "lift": 1.5},
     ]
 
-    recommended = selectors.categories_recommended(pairs=pairs, bought={"Tops", "Jeans"})
+    recommended = selectors.categories_recommended(
+        pairs=pairs, popular=["Tops", "Shoes", "Hats", "Bags"], bought={"Tops", "Jeans"}
+    )
 
-    assert [(pair["consequent"], pair["confidence"]) for pair in recommended] == [("Shoes", 0.4)]
+    assert [(item["category"], item["because"]) for item in recommended] == [
+        ("Shoes", "Jeans"),
+        ("Hats", None),
+        ("Bags", None),
+    ]
 
 
 def test_refresh_is_skipped_until_purchases_day_or_thresholds_change(merchant, history, manager):
