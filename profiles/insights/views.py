@@ -27,10 +27,18 @@ class _Echo:
         return value
 
 
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (a shopper may be named “=HYPERLINK(…)”) is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in [header, *rows]), content_type="text/csv; charset=utf-8"
+        (writer.writerow([_cell(value) for value in row]) for row in [header, *rows]),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     response["Cache-Control"] = "no-store"

@@ -186,3 +186,16 @@ def test_the_profile_page_shows_the_stage_and_suggested_categories(owner_client,
 
     assert "Lifecycle stage:" in page
     assert "Might also like:" in page
+
+
+def test_the_audience_download_defuses_spreadsheet_formulas_in_names(owner_client, history, merchant):
+    from profiles.models import Shopper, ShopperRollup
+
+    rollup = ShopperRollup.objects.for_merchant(merchant).filter(online_count=0, in_store_count__gte=4).first()
+    Shopper.objects.filter(pk=rollup.shopper_id).update(first_name='=HYPERLINK("http://evil.example")', last_name="")
+
+    rows = _csv_rows(owner_client.get(reverse("insights:store_only_regulars_csv")))
+
+    names = [row[1] for row in rows[1:]]
+    assert '\'=HYPERLINK("http://evil.example")' in names
+    assert not any(name.startswith("=") for name in names)
