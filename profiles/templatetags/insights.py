@@ -77,3 +77,9 @@ def index(sequence: Any, position: int) -> Any:
         return sequence[position]
     except (IndexError, KeyError, TypeError):
         return None
+
+
+@register.filter
+def count(value: Any) -> str:
+    """12345 → “12,345”; nothing → “—”."""
+    return "—" if value is None or value == "" else f"{int(value):,}"
