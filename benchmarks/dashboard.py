@@ -27,6 +27,7 @@ from benchmarks.common import SECRET_KEY, emit, note, percentile
 PAGES = {
     "overview": "/insights/",
     "overview_store": "/insights/?period=90d&scope={store}",
+    "overview_year": "/insights/?period=365d",
     "lifecycle": "/insights/lifecycle/",
     "channels": "/insights/channels/",
     "traffic": "/insights/traffic/",
@@ -112,6 +113,7 @@ RAW_SQL = {
          GROUP BY li.category
     """,
 }
+RAW_SQL["overview_year"] = RAW_SQL["overview"]
 RAW_SQL["overview_store"] = RAW_SQL["overview"].replace("GROUP BY 1", "AND store_id = %(store)s GROUP BY 1")
 RAW_SQL["traffic_store"] = RAW_SQL["traffic"].replace("GROUP BY 1, 2", "AND p.store_id = %(store)s GROUP BY 1, 2")
 
@@ -121,6 +123,7 @@ def main() -> None:
     parser.add_argument("--merchant", default="megastore", help="slug of the merchant to read (default megastore)")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page, after warm-up")
     parser.add_argument("--raw-runs", type=int, default=3, help="runs of each plain SQL query (median reported)")
+    parser.add_argument("--pages", nargs="*", choices=list(PAGES), help="only these pages (default: all)")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -163,9 +166,12 @@ def main() -> None:
         "previous_start": period.previous.start,
     }
     for page, path in PAGES.items():
+        if args.pages and page not in args.pages:
+            continue
         url = path.format(store=f"s{store.pk}" if store else "")
-        if "90d" in url:
-            wide = period_for("90d", end=end)
+        wide_key = next((key for key in ("90d", "365d") if f"period={key}" in url), None)
+        if wide_key:
+            wide = period_for(wide_key, end=end)
             page_parameters = {**parameters, "start": wide.current.start, "previous_start": wide.previous.start}
         else:
             page_parameters = parameters
