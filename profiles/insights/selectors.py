@@ -645,6 +645,7 @@ def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = No
 
 @dataclass(frozen=True)
 class Products:
+    scope: Scope
     start: str | None
     end: str | None
     categories: list[dict[str, Any]]
@@ -653,16 +654,19 @@ class Products:
     computed_at: datetime | None
 
 
-def products_get(*, merchant: Merchant) -> Products:
+def products_get(*, merchant: Merchant, scope: Scope | None = None) -> Products:
+    """The last 90 days' categories and top SKUs of the scope; category pairs over every basket."""
+    scope = scope or Scope()
     snapshot = snapshot_get(merchant=merchant, sections=("products",))
     products = snapshot.get("products") or {}
     # Bought together means more often than chance: lift above 1. Each pair once (lift is symmetric).
     pairs = [pair for pair in products.get("pairs", []) if pair["antecedent"] < pair["consequent"] and pair["lift"] > 1]
     return Products(
+        scope=scope,
         start=products.get("start"),
         end=products.get("end"),
-        categories=products.get("categories", []),
-        skus=products.get("skus", []),
+        categories=(products.get("categories") or {}).get(scope.key, []),
+        skus=(products.get("skus") or {}).get(scope.key, []),
         pairs=pairs[:20],
         computed_at=snapshot.computed_at,
     )
@@ -713,7 +717,8 @@ def shopper_insight_get(*, merchant: Merchant, rollup: ShopperRollup | None, cat
         top_spender_min_minor=(snapshot.get("lifecycle") or {}).get("top_spender_min_minor"),
     )
     products = snapshot.get("products") or {}
-    popular = [row["category"] for row in sorted(products.get("categories", []), key=lambda row: -row["baskets"])]
+    categories = (products.get("categories") or {}).get(ALL, [])
+    popular = [row["category"] for row in sorted(categories, key=lambda row: -row["baskets"])]
     recommended = categories_recommended(pairs=products.get("pairs", []), popular=popular, bought=categories)
     return ShopperInsight(stage=stage, recommended=recommended)
 

@@ -35,6 +35,7 @@ COHORT_MONTHS = 12
 FORECAST_HISTORY_WEEKS = 16
 PAIR_MIN_BASKETS = 10
 PAIR_LIMIT = 40
+TOP_SKUS = 20
 # The page lists the biggest spenders among store-only regulars; the CSV download has them all.
 STORE_ONLY_REGULARS_LISTED = 50
 SETTINGS_FIELDS = (
@@ -560,13 +561,20 @@ def _forecasts(merchant: Merchant, stores: list[Store], end: date) -> dict[str, 
     return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}
 
 
+def _product_scope(grouped: int, store_id: int | None) -> str:
+    if grouped:
+        return ALL
+    return ONLINE if store_id is None else f"s{store_id}"
+
+
 def _products(cursor: Any, end: date) -> dict[str, Any]:
     """Last 90 days: categories and SKUs by value; categories bought together (support, confidence, lift)."""
     start = end - timedelta(days=PRODUCT_DAYS - 1)
     cursor.execute(
         """
         CREATE TEMP TABLE insight_item ON COMMIT DROP AS
-        SELECT li.purchase_id, li.sku, li.name, li.category, li.quantity, li.quantity * li.unit_price_minor AS value
+        SELECT li.purchase_id, t.store_id, li.sku, li.name, li.category, li.quantity,
+               li.quantity * li.unit_price_minor AS value
           FROM profiles_lineitem li JOIN insight_purchase t ON t.id = li.purchase_id
          WHERE t.day BETWEEN %s AND %s
         """,
@@ -574,24 +582,32 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
     )
     cursor.execute(
         """
-        SELECT category, SUM(quantity), SUM(value), COUNT(DISTINCT purchase_id) FROM insight_item
-         GROUP BY category ORDER BY SUM(value) DESC
+        SELECT GROUPING(store_id), store_id, category, SUM(quantity), SUM(value), COUNT(DISTINCT purchase_id)
+          FROM insight_item GROUP BY GROUPING SETS ((category), (store_id, category)) ORDER BY SUM(value) DESC
         """
     )
-    categories = [
-        {"category": category or "", "quantity": int(quantity), "total_minor": int(value), "baskets": baskets}
-        for category, quantity, value, baskets in cursor.fetchall()
-    ]
+    categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grouped, store_id, category, quantity, value, baskets in cursor.fetchall():
+        categories[_product_scope(grouped, store_id)].append(
+            {"category": category or "", "quantity": int(quantity), "total_minor": int(value), "baskets": baskets}
+        )
     cursor.execute(
         """
-        SELECT sku, MIN(name), SUM(quantity), SUM(value) FROM insight_item WHERE sku <> ''
-         GROUP BY sku ORDER BY SUM(value) DESC LIMIT 20
-        """
+        SELECT grouped, store_id, sku, name, quantity, value FROM (
+            SELECT GROUPING(store_id) AS grouped, store_id, sku, MIN(name) AS name, SUM(quantity) AS quantity,
+                   SUM(value) AS value,
+                   ROW_NUMBER() OVER (PARTITION BY GROUPING(store_id), store_id ORDER BY SUM(value) DESC, sku) AS rank
+              FROM insight_item WHERE sku <> '' GROUP BY GROUPING SETS ((sku), (store_id, sku))
+        ) ranked
+         WHERE rank <= %s ORDER BY value DESC, sku
+        """,
+        [TOP_SKUS],
     )
-    skus = [
-        {"sku": sku, "name": name, "quantity": int(quantity), "total_minor": int(value)}
-        for sku, name, quantity, value in cursor.fetchall()
-    ]
+    skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grouped, store_id, sku, name, quantity, value in cursor.fetchall():
+        skus[_product_scope(grouped, store_id)].append(
+            {"sku": sku, "name": name, "quantity": int(quantity), "total_minor": int(value)}
+        )
     cursor.execute(
         """
         WITH basket AS (SELECT DISTINCT purchase_id, category FROM insight_item WHERE category <> ''),
@@ -623,8 +639,8 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "categories": categories,
-        "skus": skus,
+        "categories": dict(categories),
+        "skus": dict(skus),
         "pairs": pairs[: PAIR_LIMIT * 2],
     }
 

@@ -273,6 +273,19 @@ def test_categories_and_pairs_match_raw_line_items(merchant, history):
             baskets[item.purchase_id].add(item.category)
 
     assert {row["category"]: row["total_minor"] for row in products.categories} == dict(totals)
+    stores = {row.id: row.store for row in history}
+    for store in [None, *merchant.stores.values_list("pk", flat=True)]:
+        scope = selectors.scope_for(merchant=merchant, value=ONLINE if store is None else f"s{store}")
+        in_scope = selectors.products_get(merchant=merchant, scope=scope)
+        store_totals, sku_totals = Counter(), Counter()
+        for item in LineItem.objects.for_merchant(merchant).filter(purchase_id__in=counted):
+            if stores[item.purchase_id] == store:
+                store_totals[item.category] += item.quantity * item.unit_price_minor
+                if item.sku:
+                    sku_totals[item.sku] += item.quantity * item.unit_price_minor
+        assert {row["category"]: row["total_minor"] for row in in_scope.categories} == dict(store_totals)
+        top = sorted(sku_totals.items(), key=lambda pair: (-pair[1], pair[0]))[:20]
+        assert [(row["sku"], row["total_minor"]) for row in in_scope.skus] == top
     stored = InsightSnapshot.objects.get(merchant=merchant, section="products").data["pairs"]
     assert stored
     # The page shows each pair once, and only those bought together more often than chance.
