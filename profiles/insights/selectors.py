@@ -717,8 +717,8 @@ def shopper_insight_get(*, merchant: Merchant, rollup: ShopperRollup | None, cat
         top_spender_min_minor=(snapshot.get("lifecycle") or {}).get("top_spender_min_minor"),
     )
     products = snapshot.get("products") or {}
-    categories = (products.get("categories") or {}).get(ALL, [])
-    popular = [row["category"] for row in sorted(categories, key=lambda row: -row["baskets"])]
+    merchant_categories = (products.get("categories") or {}).get(ALL, [])
+    popular = [row["category"] for row in sorted(merchant_categories, key=lambda row: -row["baskets"])]
     recommended = categories_recommended(pairs=products.get("pairs", []), popular=popular, bought=categories)
     return ShopperInsight(stage=stage, recommended=recommended)
 

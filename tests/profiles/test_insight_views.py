@@ -9,7 +9,7 @@ from django.urls import reverse
 from merchants.models import AuditEvent
 from merchants.permissions import PERMISSIONS, Role
 from profiles.insights import services
-from profiles.models import InsightSettings, InsightSnapshot
+from profiles.models import InsightSettings, InsightSnapshot, LineItem
 from tests.factories import StoreFactory
 from tests.profiles.insight_data import NOW, history_load
 
@@ -184,8 +184,16 @@ def test_the_profile_page_shows_the_stage_and_suggested_categories(owner_client,
 
     page = owner_client.get(reverse("profiles:shopper_detail", args=[rollup.shopper.public_id])).content.decode()
 
+    bought = set(
+        LineItem.objects.for_merchant(merchant)
+        .filter(purchase__shopper=rollup.shopper)
+        .exclude(category="")
+        .values_list("category", flat=True)
+    )
     assert "Lifecycle stage:" in page
-    assert "Might also like:" in page
+    suggested = page.split("Might also like:")[1].split("</p>")[0]
+    assert "<strong>" in suggested
+    assert not any(f"<strong>{category}</strong>" in suggested for category in bought)
 
 
 def test_the_audience_download_defuses_spreadsheet_formulas_in_names(owner_client, history, merchant):
