@@ -44,7 +44,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy $$(ls */services.py */selectors.py */services/*.py */selectors/*.py 2>/dev/null)
+	$(VENV)/bin/mypy $$(ls */services.py */selectors.py */services/*.py */selectors/*.py */*/services.py */*/selectors.py 2>/dev/null)
 	@$(WITH_DATABASE); DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 
 format: install

@@ -73,6 +73,12 @@ SCHEDULE = [
         hour="1",
         expires_seconds=20 * 3600,
     ),
+    PeriodicTask(
+        name="Refresh insight snapshots whose purchases or day changed",
+        task="profiles.refresh_all_insights",
+        minute="*/15",
+        expires_seconds=840,
+    ),
 ]
 
 # Entries written by the command carry this prefix; others (made in the admin) are left alone.

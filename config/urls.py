@@ -33,6 +33,7 @@ urlpatterns = [
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
     path("loyalty/", include("loyalty.urls")),
+    path("insights/", include("profiles.insights.urls")),
     path("", include("merchants.urls")),
 ]
 

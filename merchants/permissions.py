@@ -20,6 +20,7 @@ OWNER, MANAGER, ANALYST, STORE_STAFF = Role.OWNER, Role.MANAGER, Role.ANALYST, R
 PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "dashboard.view": (frozenset({OWNER, MANAGER, ANALYST, STORE_STAFF}), "Open the dashboard"),
     "insights.view": (frozenset({OWNER, MANAGER, ANALYST}), "See insight dashboards"),
+    "insights.manage": (frozenset({OWNER, MANAGER}), "Change lifecycle thresholds and staffing assumptions"),
     "shoppers.view": (frozenset({OWNER, MANAGER, ANALYST, STORE_STAFF}), "Look up shoppers"),
     "shoppers.manage": (frozenset({OWNER, MANAGER}), "Edit, merge, export and erase shoppers"),
     "loyalty.view": (frozenset({OWNER, MANAGER, ANALYST}), "See loyalty programs"),
