@@ -298,9 +298,9 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         return []
     shopper = purchase.shopper
     via = shopper.joined_via if shopper is not None else ""
-    cached = program_cached(merchant)
+    cached = program_cached(merchant)  # None only after reading that there is no active program
     known = _known(*cached, purchase, shopper_id, via) if cached is not None else None
-    if known is None:  # no program cached, or it changed since: read it again
+    if cached is not None and known is None:  # the program changed since it was cached: read it again
         cached = program_cached(merchant, reload=True)
         known = _known(*cached, purchase, shopper_id, via) if cached is not None else None
     if cached is None or known is None:

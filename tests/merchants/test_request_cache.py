@@ -96,3 +96,18 @@ def test_a_store_that_is_not_an_id_is_400(api_client, merchant, value):
 
     assert response.status_code == 400
     assert "store" in response.json()["error"]["fields"]
+
+
+def test_a_purchase_with_an_idempotency_key_costs_few_round_trips(api_client, merchant, store):
+    # Round trips are what the ingest path spends its time on (see benchmarks/ingest_single.py).
+    assert post(api_client, "api_purchase_create", purchase_body(store, external_id="a"), key="k-a").status_code == 201
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(api_client, "api_purchase_create", purchase_body(store, external_id="b"), key="k-b")
+
+    assert response.status_code == 201
+    # The test's own transaction turns the request's BEGIN/COMMIT into one savepoint: there is no other.
+    statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+    assert sum(query["sql"].startswith("SAVEPOINT") for query in queries.captured_queries) == 1
+    # the key's lock, its stored response, the purchase with rollups, the response stored
+    assert len(statements) <= 4, statements
