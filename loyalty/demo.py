@@ -19,6 +19,7 @@ from django.utils import timezone
 from loyalty.models import Account, EarnRule, PartnerAgreement, PartnerStatus, Program, Reward, RuleKind, Tier
 from loyalty.services import expiry, ledger, redeem, tiers
 from loyalty.services import program as program_services
+from loyalty.services.accounts import program_absence_forget
 from merchants.models import Merchant
 
 DEMO_PROGRAMS: dict[str, dict[str, Any]] = {
@@ -135,6 +136,7 @@ def demo_programs_seed(*, stdout: Any = None) -> None:
 
 def _program(merchant: Merchant, spec: dict[str, Any]) -> Program:
     program = Program.objects.create(merchant=merchant, **spec["program"])
+    program_absence_forget(merchant_id=merchant.pk)
     stores = {store.name: store for store in merchant.stores.all()}
     for rule in spec["rules"]:
         EarnRule.objects.create(merchant=merchant, program=program, **rule)

@@ -2,7 +2,9 @@
 
 from datetime import datetime
 
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F
 
 from loyalty.models import Program
@@ -59,3 +61,26 @@ def account_upsert(
 def rules_changed(*, merchant_id: int) -> None:
     """Every change to rules, tiers, offers or partner agreements bumps the version the earn cache is keyed by."""
     Program.objects.filter(merchant_id=merchant_id).update(rules_version=F("rules_version") + 1)
+    program_absence_forget(merchant_id=merchant_id)
+
+
+# That a merchant has no active program is kept in Django's cache for REQUEST_CACHE_SECONDS, as the
+# API keys are (merchants/request_cache.py): purchases of merchants without loyalty then cost no query.
+# Creating or activating a program drops it: at once in a shared cache, else within those seconds.
+def _no_program_entry(merchant_id: int) -> str:
+    return f"storeloop:loyalty:no-program:{merchant_id}"
+
+
+def program_absent(*, merchant_id: int) -> bool:
+    return bool(settings.REQUEST_CACHE_SECONDS) and bool(cache.get(_no_program_entry(merchant_id)))
+
+
+def program_absence_remember(*, merchant_id: int) -> None:
+    if settings.REQUEST_CACHE_SECONDS:
+        cache.set(_no_program_entry(merchant_id), True, settings.REQUEST_CACHE_SECONDS)
+
+
+def program_absence_forget(*, merchant_id: int) -> None:
+    entry = _no_program_entry(merchant_id)
+    cache.delete(entry)
+    transaction.on_commit(lambda: cache.delete(entry))

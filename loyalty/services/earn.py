@@ -37,7 +37,12 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.services import ledger
-from loyalty.services.accounts import ACCOUNT_UPSERT_SQL, program_for
+from loyalty.services.accounts import (
+    ACCOUNT_UPSERT_SQL,
+    program_absence_remember,
+    program_absent,
+    program_for,
+)
 from loyalty.services.offers import offers_apply
 from loyalty.services.partners import partner_bonus_apply
 from loyalty.services.rates import base_points, expiry_for, rounded
@@ -87,8 +92,11 @@ def program_cached(merchant: Merchant, *, reload: bool = False) -> tuple[Program
     if cached is not None:
         return cached
     _CACHE.pop(merchant.pk, None)
+    if not reload and program_absent(merchant_id=merchant.pk):
+        return None
     program = program_for(merchant)
     if program is None:
+        program_absence_remember(merchant_id=merchant.pk)
         return None
     cached = (program, _program_rules_load(program))
     _CACHE[merchant.pk] = cached

@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from loyalty.models import EarnRule, Offer, OfferBudgetSlot, Program, Reward, Tier
-from loyalty.services.accounts import rules_changed
+from loyalty.services.accounts import program_absence_forget, rules_changed
 from loyalty.services.rates import points_value_minor
 from merchants.errors import ApplicationError, NotFoundError, validated
 from merchants.models import Merchant, Store, User
@@ -33,6 +33,7 @@ def program_create(*, merchant: Merchant, actor: User | None, **fields: Any) -> 
     _apply(program, fields)
     validated(program)
     program.save()
+    program_absence_forget(merchant_id=merchant.pk)
     audit_event_record(merchant=merchant, actor=actor, action="loyalty.program_created", subject=program.name)
     return program
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.models import LedgerEntry, Reason, RuleKind
+from loyalty.services import program as program_services
 from tests.factories import StoreFactory
 from tests.loyalty.conftest import account_of
 from tests.loyalty.factories import RuleFactory, TierFactory
@@ -157,3 +158,12 @@ def test_pausing_the_program_stops_earning_at_once(program, buy, shopper):
     program_update(program=program, actor=None, is_active=False)
     buy(1000)
     assert account_of(shopper).points_balance == 10
+
+
+def test_a_program_created_after_purchases_without_one_earns_on_the_next(merchant, buy, shopper, owner):
+    buy(5000)  # no program: remembered, so later purchases cost no lookup
+
+    program_services.program_create(merchant=merchant, actor=owner, name="Rewards", points_per_unit=1, unit_minor=100)
+    buy(5000)
+
+    assert account_of(shopper).points_balance == 50
