@@ -16,7 +16,7 @@ from loyalty.models import Program
 from loyalty.services import earn, ledger, partners
 from loyalty.services import program as program_services
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError
+from merchants.errors import ApplicationError, form_add_error
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
 from profiles.templatetags.money import minor_digits
@@ -32,14 +32,6 @@ def _program_or_404(request: HttpRequest) -> Program:
         raise Http404("No loyalty program yet.")
     program.merchant = request.merchant  # type: ignore[attr-defined]
     return program
-
-
-def _add_errors(form: Any, error: ApplicationError) -> None:
-    for field, field_messages in error.fields.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-    if not error.fields:
-        form.add_error(None, error.message)
 
 
 @merchant_permission_required("loyalty.view")
@@ -74,7 +66,7 @@ def program_settings(request: HttpRequest) -> HttpResponse:
             else:
                 program_services.program_update(program=program, actor=request.user, **fields)  # type: ignore[arg-type]
         except ApplicationError as error:
-            _add_errors(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, "The program settings are saved.")
             return redirect("loyalty:program_list")
@@ -99,7 +91,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
         try:
             program_services.rule_save(program=program, actor=request.user, rule=rule, **form.cleaned_data)  # type: ignore[arg-type]
         except ApplicationError as error:
-            _add_errors(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, "The rule is saved; it applies from the next purchase.")
             return redirect("loyalty:program_list")
@@ -161,7 +153,7 @@ def _simple_create(request: HttpRequest, form_class: Any, service: Any, title: s
         try:
             service(program=program, actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            _add_errors(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, success)
             return redirect("loyalty:program_list")
@@ -235,7 +227,7 @@ def points_adjust(request: HttpRequest, public_id: str) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
             )
         except ApplicationError as error:
-            _add_errors(form, error)
+            form_add_error(form, error)
         else:
             if not request.htmx:  # type: ignore[attr-defined]
                 messages.success(request, "The points are adjusted.")
@@ -260,7 +252,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
             try:
                 partners.partner_agreement_propose(merchant=merchant, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
             except ApplicationError as error:
-                _add_errors(form, error)
+                form_add_error(form, error)
             else:
                 messages.success(request, "Proposed. The partner sees it on their Partners page and can accept.")
                 return redirect("loyalty:partner_list")

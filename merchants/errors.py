@@ -60,6 +60,17 @@ def validated(instance: Any, *, exclude: list[str] | None = None) -> None:
         raise ApplicationError(message, fields=fields) from error
 
 
+def form_add_error(form: Any, error: ApplicationError) -> None:
+    """Show a service's refusal on a page's form, beside the field it concerns (else above the form)."""
+    placed = False
+    for field, field_messages in error.fields.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

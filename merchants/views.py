@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from merchants import selectors, services
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError
+from merchants.errors import ApplicationError, form_add_error
 from merchants.forms import (
     APIKeyForm,
     InvitationForm,
@@ -19,17 +19,6 @@ from merchants.forms import (
     MerchantSwitchForm,
     StoreForm,
 )
-
-
-def _form_error(form, error: ApplicationError) -> None:  # type: ignore[no-untyped-def]
-    """Show a service's refusal on the form, beside the field it concerns."""
-    placed = False
-    for field, field_messages in error.fields.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 @merchant_permission_required("dashboard.view")
@@ -87,7 +76,7 @@ def settings_general(request: HttpRequest) -> HttpResponse:
                 require_mfa=form.cleaned_data["require_mfa"],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, "Settings saved.")
             return redirect("settings_general")
@@ -124,7 +113,7 @@ def store_create(request: HttpRequest) -> HttpResponse:
                 network_location_ids=form.cleaned_data["network_location_ids"],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, f"Store “{store.name}” added.")
             return redirect("settings_stores")
@@ -144,7 +133,7 @@ def store_edit(request: HttpRequest, store_id: int) -> HttpResponse:
                 **{field: form.cleaned_data[field] for field in services.STORE_EDITABLE_FIELDS},
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, "Store saved.")
             return redirect("settings_stores")
@@ -186,7 +175,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
                 store=form.cleaned_data["store"],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("settings_staff")
@@ -219,7 +208,7 @@ def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
                 store=form.cleaned_data["store"],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_error(form, error)
         else:
             messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
             return redirect("settings_staff")
@@ -289,7 +278,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
                 scopes=form.cleaned_data["scopes"],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_error(form, error)
         else:
             # Shown once, on the page the redirect leads to, then gone from the session too.
             # The redirect keeps a reload from creating a second key.

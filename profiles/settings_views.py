@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError
+from merchants.errors import ApplicationError, form_add_error
 from profiles import selectors
 from profiles.forms import SignupPointForm
 from profiles.models import SignupPointKind
@@ -43,9 +43,7 @@ def signup_point_list(request: HttpRequest) -> HttpResponse:
                 redirect_url=form.cleaned_data["redirect_url"],
             )
         except ApplicationError as error:
-            for field, field_messages in error.fields.items():
-                for message in field_messages:
-                    form.add_error(field if field in form.fields else None, message)
+            form_add_error(form, error)
         else:
             # Shown once, after the redirect (so a reload registers nothing twice), then gone from the session.
             request.session[NEW_SIGNUP_POINT_SESSION_KEY] = {
