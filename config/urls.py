@@ -32,6 +32,7 @@ urlpatterns = [
     path("settings/kiosks/", include("profiles.settings_urls")),
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
+    path("s/c/", include("campaigns.public_urls")),
     path("loyalty/", include("loyalty.urls")),
     path("insights/", include("profiles.insights.urls")),
     path("", include("merchants.urls")),

@@ -31,7 +31,7 @@ class LinkError(ApplicationError):
     status_code = 404
 
 
-def _absolute(path: str, language: str | None = None) -> str:
+def absolute_url(path: str, language: str | None = None) -> str:
     query = f"?{urlencode({'lang': language})}" if language else ""
     return f"{settings.SITE_URL.rstrip('/')}{path}{query}"
 
@@ -81,7 +81,7 @@ def email_confirmation_token(contact: ContactPoint) -> str:
 
 def email_confirmation_url(contact: ContactPoint, *, language: str | None = None) -> str:
     path = reverse("shopper_pages:confirm_email", kwargs={"token": email_confirmation_token(contact)})
-    return _absolute(path, language)
+    return absolute_url(path, language)
 
 
 def email_confirmation_contact(token: str) -> tuple[int, str]:
@@ -103,7 +103,7 @@ def unsubscribe_token(shopper: Shopper, *, channel: str, purpose: str) -> str:
 
 def unsubscribe_url(shopper: Shopper, *, channel: str = "email", purpose: str = "marketing") -> str:
     token = unsubscribe_token(shopper, channel=channel, purpose=purpose)
-    return _absolute(reverse("shopper_pages:unsubscribe", kwargs={"token": token}))
+    return absolute_url(reverse("shopper_pages:unsubscribe", kwargs={"token": token}))
 
 
 def unsubscribe_target(token: str) -> tuple[str, str, str]:

@@ -1,0 +1,42 @@
+"""Campaigns: segments, campaigns and their triggers, the outbox, offers and coupons, feedback.
+
+One module per part; every model is importable from `campaigns.models`.
+"""
+
+from campaigns.models.campaigns import (
+    Assignment,
+    AssignmentGroup,
+    Campaign,
+    CampaignKind,
+    CampaignSettings,
+    CampaignStatus,
+    MessageTemplate,
+    Trigger,
+    Variant,
+)
+from campaigns.models.feedback import FeedbackResponse
+from campaigns.models.offers import Coupon, Offer, OfferKind
+from campaigns.models.outbox import OutboxMessage, OutboxStatus
+from campaigns.models.segments import Segment, SegmentSnapshot, SegmentSnapshotMember, ShopperScore
+
+__all__ = [
+    "Assignment",
+    "AssignmentGroup",
+    "Campaign",
+    "CampaignKind",
+    "CampaignSettings",
+    "CampaignStatus",
+    "Coupon",
+    "FeedbackResponse",
+    "MessageTemplate",
+    "Offer",
+    "OfferKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Segment",
+    "SegmentSnapshot",
+    "SegmentSnapshotMember",
+    "ShopperScore",
+    "Trigger",
+    "Variant",
+]

@@ -1,0 +1,73 @@
+"""Segments: saved audience rules, frozen snapshots of them, and per-shopper scores they filter on."""
+
+from django.conf import settings
+from django.db import models
+
+from merchants.models import Merchant, TenantQuerySet
+from profiles.models import Shopper
+
+
+class Segment(models.Model):
+    """A dynamic audience: `rules` is evaluated whenever the segment is used."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    # {"match": "all" | "any", "conditions": [{"field": ..., "op": ..., "value": ...}, ...]}
+    rules = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="segment_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentSnapshot(models.Model):
+    """A segment's audience frozen at one moment: the same shoppers however they change later."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(Segment, null=True, on_delete=models.SET_NULL, related_name="snapshots")
+    name = models.CharField(max_length=100)
+    rules = models.JSONField(default=dict)
+    shopper_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentSnapshotMember(models.Model):
+    snapshot = models.ForeignKey(SegmentSnapshot, on_delete=models.CASCADE, related_name="members", db_index=False)
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "shopper"], name="snapshot_member_unique")]
+
+    def __str__(self) -> str:
+        return f"Snapshot {self.snapshot_id}: shopper {self.shopper_id}"
+
+
+class ShopperScore(models.Model):
+    """Lifecycle stage and RFM scores per shopper, refreshed in the background, for segment rules."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, primary_key=True, related_name="score")
+    lifecycle_stage = models.CharField(max_length=20, blank=True)
+    recency = models.PositiveSmallIntegerField(default=0)  # 1..5, 0 = never purchased
+    frequency = models.PositiveSmallIntegerField(default=0)
+    monetary = models.PositiveSmallIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Shopper {self.shopper_id}: {self.lifecycle_stage} R{self.recency}F{self.frequency}M{self.monetary}"
