@@ -11,6 +11,7 @@ from collections.abc import Iterator
 _WORD = re.compile(r"[A-Za-z0-9-]")
 # A cheap first look: at least 13 digits in a row, single separators allowed.
 _LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12}")
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
 REDACTED = "[REDACTED]"
 _DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
 
@@ -31,15 +32,18 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each card number in `text`, left to right, not overlapping."""
     if not _LONG_DIGIT_RUN.search(text):
         return
-    length = len(text)
-    start = 0
-    while start < length:
-        end = _card_number_at(text, start) if text[start] in _DIGITS else None
-        if end is None:
-            start += 1
+    # A card number never reaches past a run of digits and single separators, so only long runs are walked.
+    for run in _DIGIT_RUN.finditer(text):
+        start, run_end = run.span()
+        if run_end - start < 13:
             continue
-        yield start, end
-        start = end
+        while start < run_end:
+            end = _card_number_at(text, start) if text[start] in _DIGITS else None
+            if end is None:
+                start += 1
+                continue
+            yield start, end
+            start = end
 
 
 def _card_number_at(text: str, start: int) -> int | None:
