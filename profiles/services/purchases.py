@@ -8,7 +8,7 @@ all in one transaction, so loyalty's receiver runs inside it too.
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F, Q, Value
@@ -342,8 +342,13 @@ _ITEM_COLUMNS = (
     ("quantity", "integer"),
     ("unit_price_minor", "bigint"),
 )
-# Purchases come back in the model's field order, to be built with Model.from_db.
+# Purchases are built with Model.from_db from what the caller sent and what the INSERT made
+# (id, public id, timestamps): no column is sent back only to be parsed again. A new Purchase
+# field must be filled in below (a KeyError says so in every ingest test).
 _PURCHASE_ATTNAMES = [field.attname for field in Purchase._meta.concrete_fields]
+_MERCHANT_CACHE = Purchase._meta.get_field("merchant")
+_STORE_CACHE = Purchase._meta.get_field("store")
+_SHOPPER_CACHE = Purchase._meta.get_field("shopper")
 # One round trip: the purchases, their line items and both rollups. The rows travel as two JSON
 # parameters: one string to quote, where arrays would be quoted value by value on the client.
 _INSERT_SQL = f"""
@@ -365,7 +370,9 @@ _INSERT_SQL = f"""
     ),
     shopper_rollup AS ({rollups.shopper_upsert_sql("inserted")}),
     store_hour_rollup AS ({rollups.store_hour_upsert_sql("inserted")})
-    SELECT {", ".join(field.column for field in Purchase._meta.concrete_fields)} FROM inserted
+    -- all rows share one created_at (now() is the transaction's start): it is sent and parsed once
+    SELECT id, public_id, source, external_id, CASE WHEN id = (SELECT min(id) FROM inserted) THEN created_at END
+      FROM inserted
 """  # noqa: S608 - fixed SQL; values are bound
 
 
@@ -412,19 +419,32 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
         cursor.execute(
             _INSERT_SQL, {"merchant": merchant.pk, "purchases": json.dumps(purchases), "items": json.dumps(items)}
         )
-        inserted = {}
-        for values in cursor.fetchall():
-            purchase = Purchase.from_db(connection.alias, _PURCHASE_ATTNAMES, values)
-            inserted[(purchase.source, purchase.external_id)] = purchase
+        rows_made = cursor.fetchall()
+        created_at = next((made_at for *_, made_at in rows_made if made_at is not None), None)
+        made = {(source, external_id): (pk, public_id) for pk, public_id, source, external_id, _ in rows_made}
     recorded: list[Purchase | None] = []
-    for row in rows:
-        found = inserted.get((row.data.source, row.data.external_id))
-        if found is not None:
-            # What the caller already holds, so reading these relations costs no query.
-            found.merchant = merchant
-            found.store = row.data.store
-            found.shopper = row.shopper
-        recorded.append(found)
+    for row, fields in zip(rows, purchases, strict=True):
+        data = row.data
+        found = made.get((data.source, data.external_id))
+        if found is None:
+            recorded.append(None)
+            continue
+        fields.update(
+            id=found[0],
+            public_id=found[1],
+            merchant_id=merchant.pk,
+            occurred_at=data.occurred_at.astimezone(UTC),
+            refunded_minor=0,
+            basket_external_id=None,
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        purchase = Purchase.from_db(connection.alias, _PURCHASE_ATTNAMES, [fields[name] for name in _PURCHASE_ATTNAMES])
+        # What the caller already holds, so reading these relations costs no query.
+        _MERCHANT_CACHE.set_cached_value(purchase, merchant)
+        _STORE_CACHE.set_cached_value(purchase, data.store)
+        _SHOPPER_CACHE.set_cached_value(purchase, row.shopper)
+        recorded.append(purchase)
     for new in recorded:
         if new is not None:
             purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=new)
