@@ -40,7 +40,7 @@ from loyalty.services import ledger
 from loyalty.services.accounts import (
     ACCOUNT_UPSERT_SQL,
     program_absence_remember,
-    program_absent,
+    program_absent_for,
     program_for,
 )
 from loyalty.services.offers import offers_apply
@@ -92,7 +92,7 @@ def program_cached(merchant: Merchant, *, reload: bool = False) -> tuple[Program
     if cached is not None:
         return cached
     _CACHE.pop(merchant.pk, None)
-    if not reload and program_absent(merchant_id=merchant.pk):
+    if not reload and program_absent_for(merchant):
         return None
     program = program_for(merchant)
     if program is None:
