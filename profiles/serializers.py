@@ -11,7 +11,7 @@ from rest_framework import serializers
 from merchants import request_cache
 from merchants.errors import ApplicationError
 from merchants.models import Store
-from merchants.serializers import AwareDateTimeField, StrictInputSerializer
+from merchants.serializers import AwareDateTimeField, LeanFieldCopies, StrictInputSerializer
 from profiles.models import (
     Card,
     CardScheme,
@@ -318,7 +318,7 @@ class CardEnrollOutputSerializer(serializers.Serializer):
     shopper = ShopperOutputSerializer()
 
 
-class PurchaseOutputSerializer(serializers.Serializer):
+class PurchaseOutputSerializer(LeanFieldCopies, serializers.Serializer):
     # A plain Serializer: it is on the ingest hot path, where ModelSerializer's field introspection shows.
     id = serializers.UUIDField(source="public_id")
     external_id = serializers.CharField()
