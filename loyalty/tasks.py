@@ -26,11 +26,12 @@ def settle_earnings() -> int:
 
 @shared_task(name="loyalty.reconcile_ledgers")
 def reconcile_ledgers() -> dict[str, int]:
-    """Nightly: points of merged profiles move to their survivors; then every account's cached balance
-    is checked against its ledger, and any difference repaired and reported."""
+    """Nightly: points of merged profiles move to their survivors (and back when a merge was undone);
+    then every account's cached balance is checked against its ledger, and any difference repaired and reported."""
     found: dict[str, int] = {}
     for merchant in _merchants_with_programs():
         merges.accounts_follow_merges(merchant=merchant)
+        merges.accounts_follow_undone_merges(merchant=merchant)
         run = ledger.ledger_reconcile(merchant=merchant)
         found[merchant.slug] = len(run.mismatches)
         if run.mismatches:

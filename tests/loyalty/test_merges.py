@@ -25,3 +25,28 @@ def test_merged_profiles_points_move_to_the_survivor(merchant, program, buy, sho
     purchases.purchase_refund(merchant=merchant, purchase_id=moved_purchase.pk)
     settle_earnings()
     assert account_of(shopper).points_balance == 50
+
+
+def test_undoing_a_merge_gives_the_restored_profile_its_points_back(merchant, program, buy, shopper, owner):
+    other_card = CardFactory(shopper=ShopperFactory(merchant=merchant))
+    duplicate = other_card.shopper
+    buy(5000)  # 50 on the survivor
+    moved_purchase = buy(3000, on_card=other_card)  # 30 on the duplicate
+    event = identity.shopper_merge(
+        merchant=merchant, survivor=shopper, merged=duplicate, actor=owner, reason="Same person?"
+    )
+    reconcile_ledgers()
+    assert account_of(shopper).points_balance == 80
+
+    identity.merge_undo(merchant=merchant, merge_event=event, actor=owner)
+    reconcile_ledgers()
+    reconcile_ledgers()  # a second run moves nothing more
+
+    assert account_of(shopper).points_balance == 50
+    assert account_of(duplicate).points_balance == 30
+    assert LedgerEntry.objects.filter(reason=Reason.MERGE, note__endswith="undone").count() == 2
+    # the restored profile's purchase settles on its own account again
+    purchases.purchase_refund(merchant=merchant, purchase_id=moved_purchase.pk)
+    settle_earnings()
+    assert account_of(duplicate).points_balance == 0
+    assert account_of(shopper).points_balance == 50
