@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant, Store, TenantQuerySet
@@ -519,6 +519,9 @@ class PartnerAward(models.Model):
     purchase = models.ForeignKey(Purchase, null=True, on_delete=models.SET_NULL, related_name="+")
     partner_account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     points = models.PositiveIntegerField()
+    # Taken back at the partner since, because the purchase was refunded (settled with the earnings).
+    points_reversed = models.PositiveIntegerField(default=0)
+    seen_refunded_minor = models.BigIntegerField(default=0)
     owed_minor = models.PositiveBigIntegerField()
     created_at = models.DateTimeField()
 
@@ -526,6 +529,10 @@ class PartnerAward(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agreement", "purchase"], name="partner_award_once")]
+        indexes = [
+            # What settlement looks at: awards whose purchase may have been refunded since.
+            models.Index(fields=["merchant"], name="partner_award_open", condition=Q(points_reversed__lt=F("points"))),
+        ]
 
     def __str__(self) -> str:
         return f"{self.points} partner points for purchase {self.purchase_id}"

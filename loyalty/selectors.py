@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -160,7 +160,8 @@ def partner_summary(*, merchant: Merchant) -> list[PartnerRow]:
         PartnerAgreement.objects.filter(Q(merchant=merchant) | Q(partner=merchant))
         .select_related("merchant", "partner")
         .annotate(
-            awarded_points=Sum("awards__points", default=0),
+            # Net of what refunds took back since.
+            awarded_points=Sum(F("awards__points") - F("awards__points_reversed"), default=0),
             owed=Sum("awards__owed_minor", default=0),
             award_count=Count("awards"),
         )

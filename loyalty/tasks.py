@@ -3,7 +3,7 @@
 import structlog
 from celery import shared_task
 
-from loyalty.services import expiry, ledger, merges, tiers
+from loyalty.services import expiry, ledger, merges, partners, tiers
 from merchants.models import Merchant
 
 logger = structlog.get_logger(__name__)
@@ -15,12 +15,14 @@ def _merchants_with_programs() -> list[Merchant]:
 
 @shared_task(name="loyalty.settle_earnings")
 def settle_earnings() -> int:
-    """Clearing and refunds since the last run: pending points become available or are taken back."""
+    """Clearing and refunds since the last run: pending points become available or are taken back,
+    and partner bonuses of refunded purchases are taken back at the partner."""
     settled = 0
     for merchant in _merchants_with_programs():
         while batch := ledger.earnings_settle(merchant=merchant):
             settled += batch
         ledger.earnings_close_settled(merchant=merchant)
+        settled += partners.partner_awards_settle(merchant=merchant)
     return settled
 
 

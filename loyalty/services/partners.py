@@ -8,6 +8,7 @@ they bought. The partner awards the points; the merchant owes their value.
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from loyalty.models import Bucket, PartnerAgreement, PartnerAward, PartnerStatus, Program, Reason, Rounding
@@ -55,19 +56,13 @@ def partner_bonus_apply(*, agreements: Sequence[PartnerAgreement], purchase: Pur
         return []
     awards: list[PartnerAward] = []
     # Spendable at once, even for a purchase not yet cleared: the partner's points are a bonus the
-    # buying merchant owes for, and a later refund at the merchant does not reach the partner's ledger.
+    # buying merchant owes for. A later refund takes back its share (`partner_awards_settle`).
     for agreement in agreements:
         partner_program = program_for(agreement.partner)
         partner_shopper_id = _partner_shopper_id(agreement, purchase)
         if partner_program is None or partner_shopper_id is None:
             continue
-        points = rounded(
-            base_points(
-                Program(points_per_unit=agreement.bonus_points_per_unit, unit_minor=agreement.unit_minor),
-                purchase.amount_minor,
-            ),
-            Rounding.DOWN,
-        )
+        points = _bonus_points(agreement, purchase.amount_minor)
         if points <= 0:
             continue
         account = account_upsert(
@@ -103,6 +98,51 @@ def partner_bonus_apply(*, agreements: Sequence[PartnerAgreement], purchase: Pur
             )
         )
     return awards
+
+
+def _bonus_points(agreement: PartnerAgreement, amount_minor: int) -> int:
+    rate = Program(points_per_unit=agreement.bonus_points_per_unit, unit_minor=agreement.unit_minor)
+    return rounded(base_points(rate, amount_minor), Rounding.DOWN)
+
+
+@transaction.atomic
+def partner_awards_settle(*, merchant: Merchant) -> int:
+    """Take back at the partner the bonus of what was refunded at this merchant since. Safe to run twice."""
+    awards = (
+        PartnerAward.objects.filter(merchant=merchant, points_reversed__lt=F("points"), purchase__isnull=False)
+        .filter(purchase__refunded_minor__gt=F("seen_refunded_minor"))
+        .select_related("purchase", "agreement__partner", "partner_account__program")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    now = timezone.now()
+    settled = 0
+    for award in awards:
+        purchase, partner_program = award.purchase, award.partner_account.program
+        if purchase is None:  # filtered out above; for the type checker
+            continue
+        keep = _bonus_points(award.agreement, purchase.amount_minor - purchase.refunded_minor)
+        take = award.points - award.points_reversed - keep
+        if take > 0:
+            ledger.entries_post(
+                entries=[
+                    ledger.Entry(
+                        merchant_id=award.agreement.partner_id,
+                        account_id=award.partner_account_id,
+                        bucket=Bucket.AVAILABLE,
+                        points=-take,
+                        reason=Reason.REFUND,
+                        note=f"Refund at {merchant.name}"[:300],
+                        created_at=now,
+                    )
+                ]
+            )
+            award.points_reversed += take
+            award.owed_minor = points_value_minor(partner_program, award.points - award.points_reversed)
+        award.seen_refunded_minor = purchase.refunded_minor
+        award.save(update_fields=["points_reversed", "owed_minor", "seen_refunded_minor"])
+        settled += 1
+    return settled
 
 
 @transaction.atomic

@@ -92,3 +92,27 @@ def test_partner_must_share_a_network(merchant, program):
             merchant=merchant, partner=stranger, bonus_points_per_unit=1, unit_minor=100, actor=None
         )
     assert refused.value.code == "not_in_network"
+
+
+def test_a_refund_takes_the_partner_bonus_back(merchant, coffee, agreement, buy, shopper, coffee_shopper):
+    from loyalty.tasks import settle_earnings
+    from profiles.services import purchases
+
+    _share(shopper, True, timezone.now() - timedelta(minutes=5))
+    purchase = buy(5000)  # 10 bonus points at the coffee bar, 20 cents owed
+    purchases.purchase_refund(merchant=merchant, purchase_id=purchase.pk, amount_minor=2500)
+    settle_earnings()
+    settle_earnings()  # a second run takes nothing more
+
+    award = PartnerAward.objects.get()
+    assert (award.points, award.points_reversed, award.owed_minor) == (10, 5, 10)
+    assert account_of(coffee_shopper).points_balance == 5
+    refund = LedgerEntry.objects.get(account=account_of(coffee_shopper), reason=Reason.REFUND)
+    assert refund.points == -5
+
+    purchases.purchase_refund(merchant=merchant, purchase_id=purchase.pk)  # the rest
+    settle_earnings()
+    award.refresh_from_db()
+    assert (award.points_reversed, award.owed_minor) == (10, 0)
+    assert account_of(coffee_shopper).points_balance == 0
+    assert [(row.points, row.money_minor) for row in partner_summary(merchant=merchant)] == [(0, 0)]
