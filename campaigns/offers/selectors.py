@@ -9,10 +9,11 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from campaigns.models import AssignmentGroup, Coupon, Offer, OfferKind
+from campaigns.models import Assignment, AssignmentGroup, Coupon, Offer, OfferKind
 from loyalty.models import OfferAward
 from merchants.models import Merchant
 from profiles.models import Shopper
@@ -43,6 +44,9 @@ def offer_window_open(offer: Offer, *, at: datetime) -> bool:
 
 def offer_redemption_count(offer: Offer) -> int:
     """Coupons redeemed, or awards of the card-linked offer (those count without a code)."""
+    annotated = getattr(offer, "redemption_count", None)
+    if annotated is not None:
+        return int(annotated)
     if offer.kind == OfferKind.CARD_LINKED:
         if offer.card_linked_offer_id is None:
             return 0
@@ -92,22 +96,46 @@ def _candidates(merchant: Merchant, at: datetime) -> QuerySet[Offer]:
     )
 
 
+def _with_redemption_count(offers: QuerySet[Offer]) -> QuerySet[Offer]:
+    """Annotate what `offer_redemption_count` would count, so a list costs no query per offer."""
+    coupons = (
+        Coupon.objects.filter(offer=OuterRef("pk"), redeemed_at__isnull=False)
+        .order_by()
+        .values("offer")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    awards = (
+        OfferAward.objects.filter(offer=OuterRef("card_linked_offer_id"))
+        .order_by()
+        .values("offer")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return offers.annotate(
+        redemption_count=Case(
+            When(kind=OfferKind.CARD_LINKED, then=Coalesce(Subquery(awards), 0)),
+            default=Coalesce(Subquery(coupons), 0),
+        )
+    )
+
+
 def offers_for_shopper(*, merchant: Merchant, shopper: Shopper, at: datetime) -> list[ShopperOffer]:
-    """The live offers this shopper was given: unredeemed coupons, and card-linked offers of campaigns
-    that messaged them (held-out shoppers were not given the offer) that have not applied yet."""
-    coupons = {
-        coupon.offer_id: coupon.code
-        for coupon in Coupon.objects.for_merchant(merchant).filter(shopper=shopper, redeemed_at__isnull=True)
-    }
-    awarded = OfferAward.objects.filter(merchant=merchant, shopper=shopper).values("offer_id")
-    card_linked = Q(
-        kind=OfferKind.CARD_LINKED,
-        campaigns__assignments__shopper=shopper,
-        campaigns__assignments__group=AssignmentGroup.TREATMENT,
-    ) & ~Q(card_linked_offer_id__in=awarded)
-    offers = _candidates(merchant, at).filter(Q(pk__in=list(coupons)) | card_linked).distinct().order_by("valid_until")
+    """The live offers this shopper was given, in one query: unredeemed coupons, and card-linked offers
+    of campaigns that messaged them (held-out shoppers were not given the offer) not yet applied."""
+    code = Coupon.objects.filter(offer=OuterRef("pk"), shopper=shopper, redeemed_at__isnull=True).values("code")[:1]
+    messaged = Assignment.objects.filter(
+        campaign__offer=OuterRef("pk"), shopper=shopper, group=AssignmentGroup.TREATMENT
+    )
+    applied = OfferAward.objects.filter(shopper=shopper, offer_id=OuterRef("card_linked_offer_id"))
+    offers = (
+        _with_redemption_count(_candidates(merchant, at))
+        .annotate(code=Subquery(code))
+        .filter(Q(code__isnull=False) | (Q(kind=OfferKind.CARD_LINKED) & Exists(messaged) & ~Exists(applied)))
+        .order_by("valid_until", "pk")
+    )
     return [
-        ShopperOffer(offer=offer, code=coupons.get(offer.pk), closes_at=offer_closes_at(offer, at=at))
+        ShopperOffer(offer=offer, code=offer.code, closes_at=offer_closes_at(offer, at=at))
         for offer in offers
         if offer_is_live(offer, at=at)
     ]
@@ -121,6 +149,5 @@ def offer_get(*, merchant: Merchant, offer_id: int) -> Offer:
 
 
 def offer_list(*, merchant: Merchant) -> QuerySet[Offer]:
-    return Offer.objects.for_merchant(merchant).select_related("merchant", "store", "card_linked_offer").order_by(
-        "-valid_until", "name"
-    )
+    offers = Offer.objects.for_merchant(merchant).select_related("merchant", "store", "card_linked_offer")
+    return _with_redemption_count(offers).order_by("-valid_until", "name")
