@@ -127,8 +127,22 @@ def _broadcast(merchant: Merchant, shoppers: list[int], stores: list[Store], rng
         completed_at=launched + timedelta(days=14),
     )
     variants = {
-        "A": _variant(campaign, "A", 50, "15 % off, just for you", "Hello {{ first_name }}, come back this fortnight: 15 % off with your code.", merchant.default_language),
-        "B": _variant(campaign, "B", 50, "We miss you, {{ first_name }}", "It has been a while! Here is 15 % off your next visit — your code is inside.", merchant.default_language),
+        "A": _variant(
+            campaign,
+            "A",
+            50,
+            "15 % off, just for you",
+            "Hello {{ first_name }}, come back this fortnight: 15 % off with your code.",
+            merchant.default_language,
+        ),
+        "B": _variant(
+            campaign,
+            "B",
+            50,
+            "We miss you, {{ first_name }}",
+            "It has been a while! Here is 15 % off your next visit — your code is inside.",
+            merchant.default_language,
+        ),
     }
     subjects = {"A": "15 % off, just for you", "B": "We miss you, {{ first_name }}"}
     assignments = []
@@ -220,7 +234,10 @@ def _feedback_campaign(merchant: Merchant, rng: random.Random) -> Campaign:
         launched_at=since,
     )
     variant = _variant(
-        campaign, "A", 100, "How was your visit?",
+        campaign,
+        "A",
+        100,
+        "How was your visit?",
         "Thank you for shopping with us, {{ first_name }}! One question, ten seconds: how did we do?",
         merchant.default_language,
     )

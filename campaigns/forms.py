@@ -35,11 +35,13 @@ class CampaignForm(forms.Form):
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=CampaignKind.choices)
     trigger = forms.ChoiceField(
-        choices=[("", "— none (scheduled) —"), *Trigger.choices], required=False,
+        choices=[("", "— none (scheduled) —"), *Trigger.choices],
+        required=False,
         help_text="Real-time, lifecycle and location campaigns start on a trigger.",
     )
     trigger_value = forms.IntegerField(
-        required=False, min_value=1,
+        required=False,
+        min_value=1,
         label="Trigger setting",
         help_text="Spend over: amount in minor units · Win-back: days lapsed · Points expiring: days before · "
         "Visit: cooldown hours.",
@@ -47,16 +49,24 @@ class CampaignForm(forms.Form):
     channel = forms.ChoiceField(choices=ConsentChannel.choices)
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, empty_label="— every shopper —")
     snapshot = forms.ModelChoiceField(
-        queryset=SegmentSnapshot.objects.none(), required=False, empty_label="— none —",
+        queryset=SegmentSnapshot.objects.none(),
+        required=False,
+        empty_label="— none —",
         label="Or a frozen snapshot",
     )
     store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="— any store —")
     offer = forms.ModelChoiceField(queryset=Offer.objects.none(), required=False, empty_label="— no offer —")
-    scheduled_at = forms.DateTimeField(required=False, widget=DATETIME, label="Send at",
-                                       help_text="Broadcasts and greetings: when it goes out.")
+    scheduled_at = forms.DateTimeField(
+        required=False, widget=DATETIME, label="Send at", help_text="Broadcasts and greetings: when it goes out."
+    )
     repeat_every_days = forms.IntegerField(required=False, min_value=1, label="Repeat every (days)")
-    holdout_percent = forms.IntegerField(min_value=0, max_value=50, initial=10, label="Holdout (%)",
-                                         help_text="Shoppers drawn at random who get nothing: the control group.")
+    holdout_percent = forms.IntegerField(
+        min_value=0,
+        max_value=50,
+        initial=10,
+        label="Holdout (%)",
+        help_text="Shoppers drawn at random who get nothing: the control group.",
+    )
     attribution_days = forms.IntegerField(min_value=1, max_value=90, initial=7, label="Attribution window (days)")
     cost_per_message = MoneyField(required=False, label="Cost per message")
 
@@ -78,7 +88,9 @@ class CampaignForm(forms.Form):
                     max_length=200, required=False, label=f"Subject ({language})"
                 )
                 self.fields[f"body_{key}_{code}"] = forms.CharField(
-                    widget=forms.Textarea(attrs={"rows": 4}), required=False, label=f"Message ({language})",
+                    widget=forms.Textarea(attrs={"rows": 4}),
+                    required=False,
+                    label=f"Message ({language})",
                 )
 
     @staticmethod
@@ -113,7 +125,12 @@ class CampaignForm(forms.Form):
                 "key": key,
                 "weight": self[f"weight_{key}"],
                 "languages": [
-                    {"code": code, "name": name, "subject": self[f"subject_{key}_{code}"], "body": self[f"body_{key}_{code}"]}
+                    {
+                        "code": code,
+                        "name": name,
+                        "subject": self[f"subject_{key}_{code}"],
+                        "body": self[f"body_{key}_{code}"],
+                    }
                     for code, name in LANGUAGES
                 ],
             }
@@ -129,7 +146,9 @@ class CampaignForm(forms.Form):
                 for code, _name in LANGUAGES
             }
             if key == "A" or any(body.strip() for _subject, body in templates.values()):
-                variants[key] = VariantDraft(weight=data.get(f"weight_{key}") or (100 if key == "A" else 50), templates=templates)
+                variants[key] = VariantDraft(
+                    weight=data.get(f"weight_{key}") or (100 if key == "A" else 50), templates=templates
+                )
         trigger = data["trigger"] or ""
         params: dict[str, Any] = {}
         if trigger in TRIGGER_PARAMS and data.get("trigger_value") is not None:
@@ -186,20 +205,34 @@ class OfferForm(forms.Form):
     kind = forms.ChoiceField(choices=OfferKind.choices)
     description = forms.CharField(max_length=300, required=False, help_text="What the shopper reads on the offer page.")
     card_linked_offer = forms.ModelChoiceField(
-        queryset=CardLinkedOffer.objects.none(), required=False, label="Card-linked offer (loyalty)",
+        queryset=CardLinkedOffer.objects.none(),
+        required=False,
+        label="Card-linked offer (loyalty)",
         help_text="Card-linked only: applies itself to a qualifying linked-card purchase.",
     )
     amount_off = MoneyField(required=False, label="Amount off")
     percent_off = forms.IntegerField(min_value=0, max_value=100, required=False, label="Percent off")
     free_item = forms.CharField(max_length=100, required=False)
-    store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="— every store —",
-                                   help_text="The daily window is read in this store's timezone.")
+    store = forms.ModelChoiceField(
+        queryset=Store.objects.none(),
+        required=False,
+        empty_label="— every store —",
+        help_text="The daily window is read in this store's timezone.",
+    )
     valid_from = forms.DateTimeField(widget=DATETIME)
     valid_until = forms.DateTimeField(widget=DATETIME)
-    daily_start = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                                  label="Daily from", help_text="Optional, e.g. 16:00.")
-    daily_end = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                                label="Daily until", help_text="e.g. 20:00 (the offer closes at that minute).")
+    daily_start = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Daily from",
+        help_text="Optional, e.g. 16:00.",
+    )
+    daily_end = forms.TimeField(
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Daily until",
+        help_text="e.g. 20:00 (the offer closes at that minute).",
+    )
     max_redemptions = forms.IntegerField(min_value=1, required=False, label="Cap (most redemptions)")
 
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
@@ -215,7 +248,9 @@ class OfferForm(forms.Form):
             "kind": offer.kind,
             "description": offer.description,
             "card_linked_offer": offer.card_linked_offer_id,
-            "amount_off": _minor_text(offer.amount_off_minor, offer.merchant.currency) if offer.amount_off_minor else "",
+            "amount_off": _minor_text(offer.amount_off_minor, offer.merchant.currency)
+            if offer.amount_off_minor
+            else "",
             "percent_off": offer.percent_off or None,
             "free_item": offer.free_item,
             "store": offer.store_id,

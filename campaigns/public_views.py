@@ -50,8 +50,13 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
     answered = FeedbackResponse.objects.filter(message=message).first()
     if answered is not None:
         context["response"] = answered
-        return shopper_render(request, "campaigns/shopper/feedback_done.html", context, language=language,
-                              status=409 if request.method == "POST" else 200)
+        return shopper_render(
+            request,
+            "campaigns/shopper/feedback_done.html",
+            context,
+            language=language,
+            status=409 if request.method == "POST" else 200,
+        )
     form = FeedbackSurveyForm(request.POST or None)
     if request.method == "POST":
         try:
@@ -97,7 +102,10 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
         within_dates = offer.valid_from <= now < offer.valid_until
         context["outside_hours"] = within_dates and offer.daily_start is not None
         return shopper_render(
-            request, "campaigns/shopper/offer_unavailable.html", context, language=language,
+            request,
+            "campaigns/shopper/offer_unavailable.html",
+            context,
+            language=language,
             status=200 if context["outside_hours"] else 410,
         )
     code = None

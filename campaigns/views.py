@@ -142,7 +142,9 @@ def audience_hint(request: HttpRequest) -> HttpResponse:
             context["problem"] = "Choose a segment or a snapshot, not both."
         else:
             try:
-                audience = audience_queryset(merchant=merchant, segment=data.get("segment"), snapshot=data.get("snapshot")).count()
+                audience = audience_queryset(
+                    merchant=merchant, segment=data.get("segment"), snapshot=data.get("snapshot")
+                ).count()
             except (ApplicationError, NotImplementedError, ValueError) as error:
                 context["problem"] = f"The segment's rules cannot be counted: {error}"
             else:
@@ -248,7 +250,9 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     hint = None
     if campaign.status == CampaignStatus.DRAFT:
         try:
-            audience = audience_queryset(merchant=merchant, segment=campaign.segment, snapshot=campaign.snapshot).count()
+            audience = audience_queryset(
+                merchant=merchant, segment=campaign.segment, snapshot=campaign.snapshot
+            ).count()
         except (ApplicationError, NotImplementedError, ValueError):
             audience = None
         if audience is not None:
@@ -277,7 +281,9 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def offer_list(request: HttpRequest) -> HttpResponse:
     merchant = request.merchant  # type: ignore[attr-defined]
     now = timezone.now()
-    offers = [(offer, offer_selectors.offer_is_live(offer, at=now)) for offer in offer_selectors.offer_list(merchant=merchant)]
+    offers = [
+        (offer, offer_selectors.offer_is_live(offer, at=now)) for offer in offer_selectors.offer_list(merchant=merchant)
+    ]
     context = {"offers": offers, "can_manage": _can_manage(request), "tab": "offers", "OfferKind": OfferKind}
     return render(request, "campaigns/offer_list.html", context)
 

@@ -1,8 +1,8 @@
 """Feedback results by store and period: NPS, count, average, latest comments."""
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-import zoneinfo
 
 from django.db.models import QuerySet
 

@@ -60,7 +60,7 @@ _PURCHASE_KEY = re.compile(r"^(?:purchase[:-])?(\d+)$")
 def feedback_purchase(message: OutboxMessage) -> Purchase | None:
     """The purchase a feedback request was about: the one its dedupe key names ("purchase:<id>" or
     "<id>"), else the shopper's last purchase before the request was decided."""
-    purchases = Purchase.objects.for_merchant(message.merchant_id).filter(shopper_id=message.shopper_id)
+    purchases = Purchase.objects.filter(merchant_id=message.merchant_id, shopper_id=message.shopper_id)
     match = _PURCHASE_KEY.match(message.dedupe_key)
     if match:
         named = purchases.filter(pk=int(match.group(1))).first()

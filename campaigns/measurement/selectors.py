@@ -45,7 +45,7 @@ _GROUP_SUMS_SQL = """
           FROM campaigns_assignment a
           LEFT JOIN profiles_purchase p
             ON p.shopper_id = a.shopper_id AND p.merchant_id = a.merchant_id
-           AND p.occurred_at > a.assigned_at AND p.occurred_at <= a.assigned_at + %(window)s
+           AND p.occurred_at > a.assigned_at AND p.occurred_at <= a.assigned_at + make_interval(days => %(days)s)
          WHERE a.merchant_id = %(merchant)s AND a.campaign_id = ANY(%(campaigns)s)
          GROUP BY a.id
     )
@@ -264,9 +264,7 @@ def _group_rows(*, merchant: Merchant, campaigns: list[Campaign]) -> dict[int, l
         by_window.setdefault(campaign.attribution_days, []).append(campaign.pk)
     with connection.cursor() as cursor:
         for days, ids in by_window.items():
-            cursor.execute(
-                _GROUP_SUMS_SQL, {"merchant": merchant.pk, "campaigns": ids, "window": timedelta(days=days)}
-            )
+            cursor.execute(_GROUP_SUMS_SQL, {"merchant": merchant.pk, "campaigns": ids, "days": days})
             for campaign_id, *row in cursor.fetchall():
                 rows[campaign_id].append(tuple(row))
     return rows
@@ -308,7 +306,7 @@ def _offer_figures(campaign: Campaign) -> tuple[str | None, int, int, int]:
         # Card-linked offers apply themselves to a linked-card purchase: the award is the redemption.
         awards = OfferAward.objects.filter(
             merchant_id=campaign.merchant_id,
-            offer_id=offer.card_linked_offer_id,
+            offer_id=offer.card_linked_offer_id or 0,
             shopper_id__in=treated.values("shopper_id"),
         ).aggregate(count=Count("id"), cost=Sum("cost_minor"))
         return offer.kind, given, awards["count"] or 0, int(awards["cost"] or 0)
@@ -333,7 +331,8 @@ def _offer_figures(campaign: Campaign) -> tuple[str | None, int, int, int]:
 
 def campaign_report(*, merchant: Merchant, campaign: Campaign) -> CampaignReport:
     """Everything the report page shows. `campaign` must be the merchant's (fetch it with campaign_get)."""
-    assert campaign.merchant_id == merchant.pk
+    if campaign.merchant_id != merchant.pk:
+        raise ValueError("The campaign belongs to another merchant.")
     rows = _group_rows(merchant=merchant, campaigns=[campaign])[campaign.pk]
     treatment, holdout = _groups(rows)
     variant_keys = dict(Variant.objects.filter(merchant=merchant, campaign=campaign).values_list("pk", "key"))

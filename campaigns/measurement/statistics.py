@@ -73,13 +73,15 @@ class Difference:
         return Difference(self.estimate * factor, low, high, self.standard_error * abs(factor), self.confidence)
 
 
-def difference_of_means(treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE) -> Difference | None:
+def difference_of_means(
+    treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE
+) -> Difference | None:
     """Welch's difference of means with a normal-approximation interval; None when a group has < 2 shoppers."""
-    if treatment.variance is None or control.variance is None:
+    treatment_variance, control_variance = treatment.variance, control.variance
+    if treatment_variance is None or control_variance is None:
         return None
-    assert treatment.mean is not None and control.mean is not None
-    standard_error = math.sqrt(treatment.variance / treatment.count + control.variance / control.count)
-    estimate = treatment.mean - control.mean
+    standard_error = math.sqrt(treatment_variance / treatment.count + control_variance / control.count)
+    estimate = float(treatment.total) / treatment.count - float(control.total) / control.count
     margin = _z(0.5 + confidence / 2) * standard_error
     return Difference(estimate, estimate - margin, estimate + margin, standard_error, confidence)
 
@@ -102,7 +104,11 @@ def minimum_detectable_difference(
 
 
 def required_audience(
-    *, baseline_rate: float, relative_lift: float, holdout_fraction: float, confidence: float = CONFIDENCE,
+    *,
+    baseline_rate: float,
+    relative_lift: float,
+    holdout_fraction: float,
+    confidence: float = CONFIDENCE,
     power: float = POWER,
 ) -> int | None:
     """Shoppers needed in all (treated + held out) to detect a conversion rate moving from
@@ -112,7 +118,8 @@ def required_audience(
     treated_rate = min(baseline_rate * (1 + relative_lift), 0.999)
     difference = treated_rate - baseline_rate
     variance_sum = (
-        treated_rate * (1 - treated_rate) / (1 - holdout_fraction) + baseline_rate * (1 - baseline_rate) / holdout_fraction
+        treated_rate * (1 - treated_rate) / (1 - holdout_fraction)
+        + baseline_rate * (1 - baseline_rate) / holdout_fraction
     )
     total = (_z(0.5 + confidence / 2) + _z(power)) ** 2 * variance_sum / difference**2
     return math.ceil(total)
@@ -148,18 +155,14 @@ class SampleHint:
             if self.needed_for_relative_lift is not None
             else ""
         )
-        return (
-            f"With {self.audience:,} shoppers ({self.held_out:,} held out), {detectable} 80 % of the time.{need}"
-        )
+        return f"With {self.audience:,} shoppers ({self.held_out:,} held out), {detectable} 80 % of the time.{need}"
 
 
 def sample_hint(*, audience: int, holdout_percent: int, baseline_rate: float, relative_lift: float = 0.2) -> SampleHint:
     held_out = round(audience * holdout_percent / 100)
     treated = audience - held_out
     rate = min(max(baseline_rate, 0.01), 0.99)
-    detectable = minimum_detectable_difference(
-        treated=treated, held_out=held_out, stdev=math.sqrt(rate * (1 - rate))
-    )
+    detectable = minimum_detectable_difference(treated=treated, held_out=held_out, stdev=math.sqrt(rate * (1 - rate)))
     return SampleHint(
         audience=audience,
         treated=treated,

@@ -11,7 +11,10 @@ from profiles.models import Purchase
 
 @extend_schema_field(OpenApiTypes.UUID)
 class MerchantScopedPurchaseField(serializers.SlugRelatedField):
-    default_error_messages = {"does_not_exist": "No purchase with id {value}.", "invalid": "Give a purchase id (a UUID)."}
+    default_error_messages = {
+        "does_not_exist": "No purchase with id {value}.",
+        "invalid": "Give a purchase id (a UUID).",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="public_id", **kwargs)

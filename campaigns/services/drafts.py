@@ -104,7 +104,9 @@ def _check_variants(channel: str, variants: dict[str, VariantDraft], default_lan
             raise ApplicationError("A variant's share must be at least 1.", field=f"weight_{key}")
         bodies = {language: pair for language, pair in variant.templates.items() if pair[1].strip()}
         if not bodies:
-            raise ApplicationError(f"Variant {key} needs a message in at least one language.", field=f"body_{key}_{default_language}")
+            raise ApplicationError(
+                f"Variant {key} needs a message in at least one language.", field=f"body_{key}_{default_language}"
+            )
         if default_language not in bodies and "en" not in bodies:
             raise ApplicationError(
                 f"Variant {key} needs a message in the merchant's language ({default_language}) or English: "

@@ -47,7 +47,10 @@ def example(merchant, other_merchant):
 
     def buy(name, amount, days, refunded=0):
         return PurchaseFactory(
-            merchant=merchant, shopper=shoppers[name], amount_minor=amount, refunded_minor=refunded,
+            merchant=merchant,
+            shopper=shoppers[name],
+            amount_minor=amount,
+            refunded_minor=refunded,
             occurred_at=assigned + timedelta(days=days),
         )
 
@@ -141,16 +144,16 @@ def _sized_campaign(merchant, *, treated_revenue, held_revenue):
             assignment = AssignmentFactory(campaign=campaign, group=group, assigned_at=assigned)
             if amount:
                 PurchaseFactory(
-                    merchant=merchant, shopper=assignment.shopper, amount_minor=amount,
+                    merchant=merchant,
+                    shopper=assignment.shopper,
+                    amount_minor=amount,
                     occurred_at=assigned + timedelta(days=1),
                 )
     return campaign
 
 
 def test_sentence_says_a_clear_lift_is_significant(merchant):
-    campaign = _sized_campaign(
-        merchant, treated_revenue=[5000, 4000, 6000] * 12, held_revenue=[1000, 0, 500] * 11
-    )
+    campaign = _sized_campaign(merchant, treated_revenue=[5000, 4000, 6000] * 12, held_revenue=[1000, 0, 500] * 11)
 
     report = selectors.campaign_report(merchant=merchant, campaign=campaign)
 
@@ -159,9 +162,7 @@ def test_sentence_says_a_clear_lift_is_significant(merchant):
 
 
 def test_sentence_says_a_noisy_difference_is_not_significant(merchant):
-    campaign = _sized_campaign(
-        merchant, treated_revenue=[9000, 0, 0, 100] * 9, held_revenue=[0, 8000, 0, 0] * 8
-    )
+    campaign = _sized_campaign(merchant, treated_revenue=[9000, 0, 0, 100] * 9, held_revenue=[0, 8000, 0, 0] * 8)
 
     report = selectors.campaign_report(merchant=merchant, campaign=campaign)
 

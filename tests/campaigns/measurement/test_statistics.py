@@ -71,7 +71,8 @@ def test_a_real_lift_of_the_size_the_hint_promises_is_found_about_80_percent_of_
         converted_treated = sum(rng.random() < 0.13 for _ in range(treated))
         converted_held = sum(rng.random() < 0.10 for _ in range(held_out))
         lift = statistics.difference_of_means(
-            GroupSums(treated, converted_treated, converted_treated), GroupSums(held_out, converted_held, converted_held)
+            GroupSums(treated, converted_treated, converted_treated),
+            GroupSums(held_out, converted_held, converted_held),
         )
         found += lift is not None and lift.is_significant and lift.estimate > 0
 

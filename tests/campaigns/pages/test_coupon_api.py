@@ -57,7 +57,9 @@ def test_a_second_redemption_without_the_key_is_a_conflict(api_client, coupon):
 
 def test_the_cap_stops_redemptions_once_reached(api_client, merchant):
     offer = OfferFactory(merchant=merchant, max_redemptions=1)
-    first, second = (coupon_issue(offer=offer, shopper=ShopperFactory(merchant=merchant), at=timezone.now()) for _ in range(2))
+    first, second = (
+        coupon_issue(offer=offer, shopper=ShopperFactory(merchant=merchant), at=timezone.now()) for _ in range(2)
+    )
     assert _redeem(api_client, first.code).status_code == 200
 
     response = _redeem(api_client, second.code)

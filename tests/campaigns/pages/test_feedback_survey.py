@@ -27,7 +27,9 @@ def purchase(merchant):
 def message(merchant, purchase):
     campaign = CampaignFactory(merchant=merchant, kind=CampaignKind.REALTIME, trigger=Trigger.FEEDBACK_REQUEST)
     assignment = AssignmentFactory(
-        campaign=campaign, shopper=purchase.shopper, dedupe_key=f"purchase:{purchase.pk}",
+        campaign=campaign,
+        shopper=purchase.shopper,
+        dedupe_key=f"purchase:{purchase.pk}",
         assigned_at=purchase.occurred_at + timedelta(seconds=5),
     )
     return OutboxMessageFactory(assignment=assignment, status="sent")
@@ -55,7 +57,10 @@ def test_an_answer_is_recorded_against_the_purchase_and_its_store(client, survey
     answer = FeedbackResponse.objects.get()
     assert (answer.score, answer.comment, answer.language) == (9, "Lovely staff", "en")
     assert (answer.purchase, answer.store, answer.shopper, answer.campaign) == (
-        purchase, purchase.store, purchase.shopper, message.campaign,
+        purchase,
+        purchase.store,
+        purchase.shopper,
+        message.campaign,
     )
 
 

@@ -123,7 +123,10 @@ def test_daily_window_is_read_in_the_stores_timezone(merchant):
     store = StoreFactory(merchant=merchant, timezone="Asia/Seoul")
     day = timezone.now().astimezone(SEOUL).date() + timedelta(days=1)
     offer = OfferFactory(
-        merchant=merchant, store=store, daily_start=time(16), daily_end=time(20),
+        merchant=merchant,
+        store=store,
+        daily_start=time(16),
+        daily_end=time(20),
         valid_until=timezone.now() + timedelta(days=5),
     )
 
@@ -138,8 +141,9 @@ def test_daily_window_is_read_in_the_stores_timezone(merchant):
 
 
 def test_a_daily_window_across_midnight(merchant):
-    offer = OfferFactory(merchant=merchant, daily_start=time(22), daily_end=time(2),
-                         valid_until=timezone.now() + timedelta(days=5))
+    offer = OfferFactory(
+        merchant=merchant, daily_start=time(22), daily_end=time(2), valid_until=timezone.now() + timedelta(days=5)
+    )
     day = timezone.now().date() + timedelta(days=1)
     local = zoneinfo.ZoneInfo(merchant.timezone)  # no store: the merchant's timezone
 

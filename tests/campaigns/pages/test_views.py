@@ -129,8 +129,14 @@ def test_the_builder_creates_a_draft_with_its_messages(owner_client, merchant):
 
     response = owner_client.post(
         reverse("campaigns:campaign_create"),
-        _builder_data(segment=str(segment.pk), weight_B="50", subject_B_en="Psst", body_B_en="Spring, quietly.",
-                      subject_A_ko="안녕하세요", body_A_ko="봄입니다."),
+        _builder_data(
+            segment=str(segment.pk),
+            weight_B="50",
+            subject_B_en="Psst",
+            body_B_en="Spring, quietly.",
+            subject_A_ko="안녕하세요",
+            body_A_ko="봄입니다.",
+        ),
     )
 
     campaign = Campaign.objects.get(name="Spring hello")
@@ -139,8 +145,12 @@ def test_the_builder_creates_a_draft_with_its_messages(owner_client, merchant):
     assert campaign.status == CampaignStatus.DRAFT and campaign.segment == segment
     assert campaign.cost_per_message_minor == 2
     assert sorted(campaign.variants.values_list("key", "weight")) == [("A", 100), ("B", 50)]
-    assert sorted(MessageTemplate.objects.filter(variant__campaign=campaign).values_list("variant__key", "language")) == [
-        ("A", "en"), ("A", "ko"), ("B", "en"),
+    assert sorted(
+        MessageTemplate.objects.filter(variant__campaign=campaign).values_list("variant__key", "language")
+    ) == [
+        ("A", "en"),
+        ("A", "ko"),
+        ("B", "en"),
     ]
 
 
@@ -286,15 +296,20 @@ def test_the_analyst_cannot_launch(client_for, analyst, campaign):
 
 
 def test_the_report_shows_groups_lift_and_the_sentence(owner_client, merchant):
-    campaign = CampaignFactory(merchant=merchant, name="Comeback", status=CampaignStatus.COMPLETED,
-                               cost_per_message_minor=5)
+    campaign = CampaignFactory(
+        merchant=merchant, name="Comeback", status=CampaignStatus.COMPLETED, cost_per_message_minor=5
+    )
     assigned = timezone.now() - timedelta(days=9)
     for index in range(40):
         assignment = AssignmentFactory(campaign=campaign, assigned_at=assigned)
         OutboxMessageFactory(assignment=assignment, status="sent")
         if index % 2 == 0:
-            PurchaseFactory(merchant=merchant, shopper=assignment.shopper, amount_minor=4000,
-                            occurred_at=assigned + timedelta(days=1))
+            PurchaseFactory(
+                merchant=merchant,
+                shopper=assignment.shopper,
+                amount_minor=4000,
+                occurred_at=assigned + timedelta(days=1),
+            )
     for _ in range(35):
         AssignmentFactory(campaign=campaign, group=AssignmentGroup.HOLDOUT, assigned_at=assigned)
 
@@ -335,9 +350,14 @@ def test_offer_form_saves_a_daily_window(owner_client, merchant):
     response = owner_client.post(
         reverse("campaigns:offer_create"),
         {
-            "name": "Happy hour", "kind": "coupon", "percent_off": "20",
-            "valid_from": "2030-01-01T00:00", "valid_until": "2030-02-01T00:00",
-            "daily_start": "16:00", "daily_end": "20:00", "max_redemptions": "100",
+            "name": "Happy hour",
+            "kind": "coupon",
+            "percent_off": "20",
+            "valid_from": "2030-01-01T00:00",
+            "valid_until": "2030-02-01T00:00",
+            "daily_start": "16:00",
+            "daily_end": "20:00",
+            "max_redemptions": "100",
         },
     )
 
@@ -357,8 +377,13 @@ def test_offer_form_saves_a_daily_window(owner_client, merchant):
 )
 def test_offer_form_errors(owner_client, overrides, message):
     data = {
-        "name": "Happy hour", "kind": "coupon", "percent_off": "20",
-        "valid_from": "2030-01-01T00:00", "valid_until": "2030-02-01T00:00", "daily_start": "16:00", "daily_end": "20:00",
+        "name": "Happy hour",
+        "kind": "coupon",
+        "percent_off": "20",
+        "valid_from": "2030-01-01T00:00",
+        "valid_until": "2030-02-01T00:00",
+        "daily_start": "16:00",
+        "daily_end": "20:00",
     }
     data.update(overrides)
 
@@ -372,8 +397,15 @@ def test_offer_form_errors(owner_client, overrides, message):
 def test_settings_page_saves_guard_rails(owner_client, merchant):
     response = owner_client.post(
         reverse("campaigns:settings"),
-        {"quiet_hours_start": "22:00", "quiet_hours_end": "08:00", "frequency_cap_messages": "2",
-         "frequency_cap_days": "7", "default_holdout_percent": "15", "sender_name": "Northwind", "reply_to": ""},
+        {
+            "quiet_hours_start": "22:00",
+            "quiet_hours_end": "08:00",
+            "frequency_cap_messages": "2",
+            "frequency_cap_days": "7",
+            "default_holdout_percent": "15",
+            "sender_name": "Northwind",
+            "reply_to": "",
+        },
     )
 
     assert response.status_code == 302
@@ -386,8 +418,13 @@ def test_settings_page_saves_guard_rails(owner_client, merchant):
 def test_settings_refuse_a_holdout_over_half(owner_client, merchant):
     response = owner_client.post(
         reverse("campaigns:settings"),
-        {"quiet_hours_start": "22:00", "quiet_hours_end": "08:00", "frequency_cap_messages": "2",
-         "frequency_cap_days": "7", "default_holdout_percent": "80"},
+        {
+            "quiet_hours_start": "22:00",
+            "quiet_hours_end": "08:00",
+            "frequency_cap_messages": "2",
+            "frequency_cap_days": "7",
+            "default_holdout_percent": "80",
+        },
     )
 
     assert response.status_code == 400
@@ -409,7 +446,9 @@ def test_feedback_dashboard_by_store_and_period(owner_client, merchant, store, o
     data = owner_client.get(reverse("campaigns:feedback")).context["data"]
     assert data.overall.responses == 4 and data.overall.nps == 25 and data.overall.average == 7.25
     assert [(name, summary.responses) for name, summary in data.by_store] == [
-        ("Harbour", 1), ("Main Street", 2), ("Online / no store", 1),
+        ("Harbour", 1),
+        ("Main Street", 2),
+        ("Online / no store", 1),
     ]
     assert "Too slow" in page and "Their comment" not in page and "Long ago" not in page
 
@@ -420,8 +459,9 @@ def test_feedback_dashboard_by_store_and_period(owner_client, merchant, store, o
 def test_the_shopper_profile_shows_messages_and_responses(owner_client, merchant):
     shopper = ShopperFactory(merchant=merchant)
     campaign = CampaignFactory(merchant=merchant, name="Thanks for visiting")
-    OutboxMessageFactory(assignment=AssignmentFactory(campaign=campaign, shopper=shopper), status="sent",
-                         subject="Thank you!")
+    OutboxMessageFactory(
+        assignment=AssignmentFactory(campaign=campaign, shopper=shopper), status="sent", subject="Thank you!"
+    )
     FeedbackResponse.objects.create(merchant=merchant, shopper=shopper, score=8, comment="Nice shop")
 
     profile = owner_client.get(reverse("profiles:shopper_detail", args=[shopper.public_id])).content.decode()
