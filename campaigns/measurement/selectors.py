@@ -133,6 +133,15 @@ class CampaignReport:
         return self.messages_by_status.get(OutboxStatus.SENT, 0)
 
     @property
+    def message_statuses(self) -> list[tuple[str, int]]:
+        """(what happened, how many), in the outbox's order of statuses."""
+        return [
+            (str(status.label), self.messages_by_status[status])
+            for status in OutboxStatus
+            if self.messages_by_status.get(status)
+        ]
+
+    @property
     def redemption_rate(self) -> float | None:
         return self.redemptions / self.offers_given if self.offers_given else None
 

@@ -203,3 +203,21 @@ def test_forged_offer_link_is_404(client):
 def test_offers_api_is_merchant_scoped(other_api_client, shopper, message):
     response = other_api_client.get(f"/api/v1/shoppers/{shopper.public_id}/offers")
     assert response.status_code == 404
+
+
+def test_the_preference_centre_reads_offers_in_a_fixed_number_of_queries(
+    client, shopper, merchant, django_assert_max_num_queries
+):
+    # given: three live coupons (one capped) and a card-linked offer
+    linked = CardLinkedOfferFactory(program=ProgramFactory(merchant=merchant))
+    card_offer = OfferFactory(merchant=merchant, kind=OfferKind.CARD_LINKED, card_linked_offer=linked)
+    AssignmentFactory(campaign=CampaignFactory(merchant=merchant, offer=card_offer), shopper=shopper)
+    for number in range(3):
+        offer = OfferFactory(merchant=merchant, name=f"Coupon {number}", max_redemptions=5 if number else None)
+        coupon_issue(offer=offer, shopper=shopper, at=timezone.now())
+
+    with django_assert_max_num_queries(6):
+        page = client.get(preference_centre_path(shopper, language="en")).content.decode()
+
+    assert all(f"Coupon {number}" in page for number in range(3))
+    assert card_offer.name in page

@@ -1,0 +1,67 @@
+import random
+
+import pytest
+from django.urls import reverse
+
+from campaigns.demo import _broadcast
+from campaigns.models import Campaign, CampaignStatus
+from merchants.permissions import Role
+from profiles.models import Shopper
+from tests.factories import TEST_PASSWORD, MembershipFactory, MerchantFactory, StoreFactory, UserFactory
+from tests.profiles.factories import ShopperFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(page, live_server, email):
+    page.goto(f"{live_server.url}{reverse('account_login')}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+
+def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screenshot):
+    merchant = MerchantFactory(name="Northwind Outfitters")
+    store = StoreFactory(merchant=merchant, name="Harbour Outlet")
+    ShopperFactory.create_batch(300, merchant=merchant)
+    finished = _broadcast(merchant, list(Shopper.objects.values_list("pk", flat=True)), [store], random.Random(3))
+    manager = UserFactory(email="manager@northwind.test")
+    MembershipFactory(merchant=merchant, user=manager, role=Role.MANAGER)
+
+    _sign_in(page, live_server, "manager@northwind.test")
+    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("heading", name="Campaigns").wait_for()
+    assert page.get_by_role("link", name=finished.name).is_visible()
+    screenshot("campaigns-list")
+
+    # The builder: the audience hint updates as the holdout changes (htmx).
+    page.get_by_role("button", name="New campaign").click()
+    page.locator("#sample-hint").wait_for()
+    assert "300 shoppers in the audience now" in page.locator("#sample-hint").inner_text()
+    page.get_by_label("Holdout (%)").fill("20")
+    page.get_by_label("Holdout (%)").dispatch_event("change")
+    page.get_by_text("(240 to message, 60 held out)").wait_for()
+    page.get_by_label("Name").fill("Spring comeback")
+    page.get_by_label("Send at").fill("2030-03-01T10:00")
+    page.locator("#id_subject_A_en").fill("Spring is here, {{ first_name }}")
+    page.locator("#id_body_A_en").fill("Come and see the new collection.")
+    page.locator("#id_subject_B_en").fill("New season, new looks")
+    page.locator("#id_body_B_en").fill("The spring collection has landed.")
+    screenshot("campaign-builder")
+    page.get_by_role("button", name="Save and review").click()
+
+    page.locator("#significance").wait_for()
+    created = Campaign.objects.get(name="Spring comeback")
+    assert created.status == CampaignStatus.DRAFT and created.holdout_percent == 20
+    assert sorted(created.variants.values_list("key", flat=True)) == ["A", "B"]
+    assert page.get_by_role("heading", name="Spring comeback").is_visible()
+    assert "Before launch" in page.locator("#sample-hint").inner_text()
+    screenshot("campaign-report-draft")
+
+    # A finished campaign's report: groups, lift with its interval, variants, redemption, ROI.
+    page.goto(f"{live_server.url}{reverse('campaigns:campaign_report', args=[finished.pk])}")
+    page.locator("#groups-table").wait_for()
+    assert page.locator("#groups-table tbody tr").count() == 2
+    assert page.locator("#variants-table tbody tr").count() == 2
+    assert "95 % interval" in page.locator("main").inner_text()
+    screenshot("campaign-report-finished")
