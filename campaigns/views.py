@@ -350,7 +350,8 @@ def feedback_dashboard(request: HttpRequest) -> HttpResponse:
         form.add_error("end", "The period must end on or after its start.")
         start, end = end, start
     data = feedback_selectors.feedback_dashboard(merchant=merchant, start=start, end=end, store=store)
-    return render(request, "campaigns/feedback.html", {"form": form, "data": data, "tab": "feedback"})
+    context = {"form": form, "data": data, "tab": "feedback", "can_manage": _can_manage(request)}
+    return render(request, "campaigns/feedback.html", context)
 
 
 # The shopper profile's campaigns panel (profiles loads it with htmx; see CampaignsConfig)
