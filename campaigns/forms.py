@@ -20,6 +20,7 @@ from loyalty.forms import MoneyField
 from loyalty.models import Offer as CardLinkedOffer
 from merchants.models import Merchant, Store
 from profiles.models import ConsentChannel
+from profiles.templatetags.money import minor_digits
 
 LANGUAGES = list(settings.LANGUAGES)
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -173,8 +174,6 @@ class CampaignForm(forms.Form):
 
 
 def _minor_text(amount_minor: int, currency: str) -> str:
-    from profiles.templatetags.money import minor_digits
-
     digits = minor_digits(currency)
     return f"{amount_minor / 10**digits:.{digits}f}" if digits else str(amount_minor)
 

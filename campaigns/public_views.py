@@ -7,7 +7,7 @@ page. The offer page shows the offer only while `offer_is_live` says so.
 """
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns.feedback import services as feedback_services
@@ -76,8 +76,8 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
                 return shopper_render(
                     request, "campaigns/shopper/feedback_done.html", context, language=language, status=409
                 )
-            except ApplicationError:
-                form.add_error("score", "")
+            except ApplicationError as error:
+                form.add_error("score", error.message)
             else:
                 context.update(response=response, just_answered=True)
                 return shopper_render(request, "campaigns/shopper/feedback_done.html", context, language=language)
@@ -115,11 +115,10 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
             context["redeemed"] = True
         code = coupon.code if coupon is not None else None
     zone = offer_timezone(offer)
-    with translation.override(language):
-        context.update(
-            code=code,
-            is_card_linked=offer.kind == OfferKind.CARD_LINKED,
-            closes_at=offer_closes_at(offer, at=now).astimezone(zone),
-            zone=str(zone),
-        )
+    context.update(
+        code=code,
+        is_card_linked=offer.kind == OfferKind.CARD_LINKED,
+        closes_at=offer_closes_at(offer, at=now).astimezone(zone),
+        zone=str(zone),
+    )
     return shopper_render(request, "campaigns/shopper/offer.html", context, language=language)

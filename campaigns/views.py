@@ -7,6 +7,7 @@ Dates typed on these pages are read in the merchant's timezone.
 
 import zoneinfo
 from datetime import timedelta
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -36,12 +37,11 @@ def _can_manage(request: HttpRequest) -> bool:
 def _in_merchant_time(view: Any) -> Any:
     """Forms read and show datetimes in the merchant's timezone."""
 
+    @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         with timezone.override(request.merchant.timezone):  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
     return wrapper
 
 

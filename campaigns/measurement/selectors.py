@@ -38,22 +38,37 @@ from profiles.templatetags.money import money
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window].
 # The purchase_shopper_timeline index (shopper, -occurred_at) serves each shopper's range.
 _GROUP_SUMS_SQL = """
-    WITH per_assignment AS (
-        SELECT a.id, a."group" AS grp, a.variant_id,
-               COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) AS revenue,
-               COUNT(p.id) FILTER (WHERE p.amount_minor > p.refunded_minor) AS purchases
-          FROM campaigns_assignment a
-          LEFT JOIN profiles_purchase p
-            ON p.shopper_id = a.shopper_id AND p.merchant_id = a.merchant_id
+    WITH assigned AS MATERIALIZED (
+        SELECT id, shopper_id, campaign_id, "group", variant_id, assigned_at
+          FROM campaigns_assignment
+         WHERE merchant_id = %(merchant)s AND campaign_id = ANY(%(campaigns)s)
+    ),
+    -- Only purchases between the first assignment and the last one's window end are read, through the
+    -- (merchant, occurred_at) index: a broadcast's report reads two weeks of purchases, not the year.
+    bounds AS (
+        SELECT MIN(assigned_at) AS first_at, MAX(assigned_at) + make_interval(days => %(days)s) AS last_at
+          FROM assigned
+    ),
+    in_window AS (
+        SELECT p.shopper_id, p.occurred_at, p.amount_minor - p.refunded_minor AS net
+          FROM profiles_purchase p, bounds
+         WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
+           AND p.occurred_at > bounds.first_at AND p.occurred_at <= bounds.last_at
+    ),
+    per_assignment AS (
+        SELECT a.id, a.campaign_id, a."group" AS grp, a.variant_id,
+               COALESCE(SUM(p.net), 0) AS revenue,
+               COUNT(*) FILTER (WHERE p.net > 0) AS purchases
+          FROM assigned a
+          LEFT JOIN in_window p
+            ON p.shopper_id = a.shopper_id
            AND p.occurred_at > a.assigned_at AND p.occurred_at <= a.assigned_at + make_interval(days => %(days)s)
-         WHERE a.merchant_id = %(merchant)s AND a.campaign_id = ANY(%(campaigns)s)
-         GROUP BY a.id
+         GROUP BY a.id, a.campaign_id, a."group", a.variant_id
     )
-    SELECT a.campaign_id, per.grp, per.variant_id, COUNT(*), COUNT(*) FILTER (WHERE per.purchases > 0),
-           COALESCE(SUM(per.revenue), 0), COALESCE(SUM(per.revenue::numeric * per.revenue), 0),
-           COALESCE(SUM(per.purchases), 0)
-      FROM per_assignment per JOIN campaigns_assignment a ON a.id = per.id
-     GROUP BY a.campaign_id, per.grp, per.variant_id
+    SELECT campaign_id, grp, variant_id, COUNT(*), COUNT(*) FILTER (WHERE purchases > 0),
+           COALESCE(SUM(revenue), 0), COALESCE(SUM(revenue::numeric * revenue), 0), COALESCE(SUM(purchases), 0)
+      FROM per_assignment
+     GROUP BY campaign_id, grp, variant_id
 """
 
 

@@ -14,7 +14,7 @@ def preference_centre_offers(*, shopper: Shopper, language: str) -> str:
     if not offers:
         return ""
     items = [
-        {"offer": item.offer, "code": item.code, "closes_at": item.closes_at.astimezone(offer_timezone(item.offer))}
+        {"offer": item.offer, "code": item.code, "closes_at": item.closes_at, "zone": offer_timezone(item.offer)}
         for item in offers
     ]
     with translation.override(language):

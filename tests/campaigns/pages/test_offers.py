@@ -221,3 +221,17 @@ def test_the_preference_centre_reads_offers_in_a_fixed_number_of_queries(
 
     assert all(f"Coupon {number}" in page for number in range(3))
     assert card_offer.name in page
+
+
+def test_the_landing_page_tells_the_closing_time_in_the_stores_timezone(
+    client, path_of, message, coupon_offer, merchant
+):
+    store = StoreFactory(merchant=merchant, timezone="Asia/Seoul")
+    coupon_offer.store = store
+    coupon_offer.valid_until = datetime(2031, 1, 31, 12, 0, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    coupon_offer.save()
+
+    page = client.get(path_of(offer_url(message_id=message.pk, language="en"))).content.decode()
+
+    assert "Jan. 31, 2031, 9 p.m." in page  # 12:00 UTC is 21:00 in Seoul
+    assert "Asia/Seoul" in page
