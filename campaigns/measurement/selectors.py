@@ -199,6 +199,8 @@ class CampaignReport:
     @property
     def sentence(self) -> str:
         """Whether the lift is significant, in words a merchant can act on."""
+        if self.treatment.shoppers == 0 and self.holdout.shoppers == 0:
+            return "No shoppers have entered this campaign yet: results appear once it is launched."
         if self.holdout.shoppers == 0:
             return "No shoppers were held out, so this campaign's lift cannot be measured."
         if self.revenue_lift is None or not self.is_measurable:

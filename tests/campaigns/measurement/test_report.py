@@ -192,3 +192,12 @@ def test_feedback_campaign_report_includes_nps(merchant):
     assert report.feedback.responses == 4
     assert report.feedback.nps == 25  # 2 promoters − 1 detractor of 4
     assert report.feedback.average == 7.5
+
+
+def test_a_campaign_nobody_entered_says_so(merchant):
+    campaign = CampaignFactory(merchant=merchant)
+
+    report = selectors.campaign_report(merchant=merchant, campaign=campaign)
+
+    assert report.sentence.startswith("No shoppers have entered this campaign yet")
+    assert report.messages_sent == 0 and report.incremental_revenue is None
