@@ -10,6 +10,7 @@ report then shows a real lift against the holdout, from real rows. Running it ag
 import random
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,6 +36,8 @@ from merchants.models import Merchant, Store
 from profiles.models import Channel, ConsentPurpose, Purchase, PurchaseSource, Shopper, ShopperStatus
 from profiles.services.rollups import rollups_rebuild
 
+# The A/B broadcast (with its purchases) for Northwind; the feedback request for both.
+BROADCAST_MERCHANTS = ("northwind",)
 DEMO_MERCHANTS = ("northwind", "blue-bean")
 BROADCAST_NAME = "Autumn comeback: 15 % off"
 FEEDBACK_NAME = "How was your visit?"
@@ -57,7 +60,7 @@ def _say(stdout: Any, message: str) -> None:
 def demo_campaigns_seed(*, stdout: object = None) -> None:
     for slug in DEMO_MERCHANTS:
         merchant = Merchant.objects.filter(slug=slug).first()
-        if merchant is None or Campaign.objects.filter(merchant=merchant, name=BROADCAST_NAME).exists():
+        if merchant is None or Campaign.objects.filter(merchant=merchant, name=FEEDBACK_NAME).exists():
             continue
         with transaction.atomic():
             rng = random.Random(f"{slug}-campaigns")  # noqa: S311 - demo data, not secrets
@@ -69,10 +72,12 @@ def demo_campaigns_seed(*, stdout: object = None) -> None:
             stores = list(Store.objects.filter(merchant=merchant, is_active=True).order_by("pk"))
             if not shoppers or not stores:
                 continue
-            broadcast = _broadcast(merchant, shoppers, stores, rng)
-            feedback = _feedback_campaign(merchant, rng)
-            rollups_rebuild(merchant=merchant)
-        _say(stdout, f"  {merchant.name}: demo campaigns “{broadcast.name}” and “{feedback.name}”")
+            names = []
+            if slug in BROADCAST_MERCHANTS:
+                names.append(_broadcast(merchant, shoppers, rng).name)
+                rollups_rebuild(merchant=merchant)
+            names.append(_feedback_campaign(merchant, rng).name)
+        _say(stdout, f"  {merchant.name}: demo campaigns {', '.join(f'“{name}”' for name in names)}")
 
 
 def _typical_amount(merchant: Merchant) -> int:
@@ -100,7 +105,7 @@ def _variant(campaign: Campaign, key: str, weight: int, subject: str, body: str,
     return variant
 
 
-def _broadcast(merchant: Merchant, shoppers: list[int], stores: list[Store], rng: random.Random) -> Campaign:
+def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> Campaign:
     now = timezone.now()
     launched = now - timedelta(days=30)
     offer = Offer.objects.create(
@@ -189,17 +194,25 @@ def _broadcast(merchant: Merchant, shoppers: list[int], stores: list[Store], rng
             )
         )
     OutboxMessage.objects.bulk_create(messages)
-    # The campaign's effect: some messaged shoppers come back within the window (B a little more often).
+    # The campaign's effect: some messaged shoppers come back within the window (B a little more often),
+    # at the hours the shops keep: each return copies the weekday and local time of a real in-store purchase.
+    patterns = list(
+        Purchase.objects.filter(merchant=merchant, channel=Channel.IN_STORE, store__isnull=False)
+        .select_related("store")
+        .order_by("-occurred_at")[:2000]
+    )
     typical = _typical_amount(merchant)
     purchases, redeemed = [], []
     for assignment, coupon in zip(treated, coupons, strict=True):
         chance = 0.12 if assignment.variant and assignment.variant.key == "B" else 0.09
         if rng.random() >= chance:
             continue
-        when = assignment.assigned_at + timedelta(hours=rng.uniform(2, 13 * 24))
+        when, store = _return_moment(assignment.assigned_at, rng.choice(patterns), now) if patterns else (None, None)
+        if when is None:
+            continue
         purchase = Purchase(
             merchant=merchant,
-            store=rng.choice(stores),
+            store=store,
             shopper_id=assignment.shopper_id,
             channel=Channel.IN_STORE,
             amount_minor=max(100, int(typical * rng.lognormvariate(0, 0.4))),
@@ -217,6 +230,18 @@ def _broadcast(merchant: Merchant, shoppers: list[int], stores: list[Store], rng
         coupon.purchase = purchase
     Coupon.objects.bulk_update([coupon for coupon, _purchase in redeemed], ["redeemed_at", "purchase"])
     return campaign
+
+
+def _return_moment(assigned_at: datetime, pattern: Purchase, now: datetime) -> tuple[datetime | None, Store | None]:
+    """The first day after `assigned_at` on the pattern's weekday, at its local time in its store's timezone."""
+    zone = ZoneInfo(pattern.store.timezone)  # type: ignore[union-attr]
+    local = pattern.occurred_at.astimezone(zone)
+    start = assigned_at.astimezone(zone).date()
+    days = (local.weekday() - start.weekday()) % 7 or 7
+    when = datetime.combine(start + timedelta(days=days), local.time(), tzinfo=zone)
+    if not (assigned_at < when <= min(now, assigned_at + timedelta(days=13))):
+        return None, None
+    return when, pattern.store
 
 
 def _feedback_campaign(merchant: Merchant, rng: random.Random) -> Campaign:

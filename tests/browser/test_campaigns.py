@@ -1,14 +1,16 @@
 import random
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.demo import _broadcast
 from campaigns.models import Campaign, CampaignStatus
 from merchants.permissions import Role
 from profiles.models import Shopper
 from tests.factories import TEST_PASSWORD, MembershipFactory, MerchantFactory, StoreFactory, UserFactory
-from tests.profiles.factories import ShopperFactory
+from tests.profiles.factories import PurchaseFactory, ShopperFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,8 +25,18 @@ def _sign_in(page, live_server, email):
 def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screenshot):
     merchant = MerchantFactory(name="Northwind Outfitters")
     store = StoreFactory(merchant=merchant, name="Harbour Outlet")
-    ShopperFactory.create_batch(300, merchant=merchant)
-    finished = _broadcast(merchant, list(Shopper.objects.values_list("pk", flat=True)), [store], random.Random(3))
+    shoppers = ShopperFactory.create_batch(300, merchant=merchant)
+    # Some in-store history: the demo campaign's returning shoppers buy at the hours these were made.
+    for day in range(60):
+        PurchaseFactory(
+            merchant=merchant,
+            shopper=shoppers[day],
+            store=store,
+            channel="in_store",
+            amount_minor=4500,
+            occurred_at=timezone.now() - timedelta(days=day, hours=3),
+        )
+    finished = _broadcast(merchant, list(Shopper.objects.values_list("pk", flat=True)), random.Random(3))
     manager = UserFactory(email="manager@northwind.test")
     MembershipFactory(merchant=merchant, user=manager, role=Role.MANAGER)
 
