@@ -130,3 +130,14 @@ def test_redeeming_needs_the_write_scope(merchant, coupon):
 
     assert _redeem(client, coupon.code).status_code == 403
     assert client.get(f"/api/v1/shoppers/{coupon.shopper.public_id}/offers").status_code == 200
+
+
+def test_a_purchase_of_another_shopper_is_refused(api_client, coupon, merchant):
+    someone_else = PurchaseFactory(merchant=merchant, shopper=ShopperFactory(merchant=merchant))
+
+    response = _redeem(api_client, coupon.code, {"purchase_id": str(someone_else.public_id)})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "purchase_mismatch"
+    assert "purchase_id" in response.json()["error"]["fields"]
+    assert Coupon.objects.get(pk=coupon.pk).redeemed_at is None

@@ -153,3 +153,12 @@ def test_posts_are_rate_limited(client, survey, settings):
 
     assert response.status_code == 429
     assert not FeedbackResponse.objects.exists()
+
+
+def test_an_erased_shoppers_link_no_longer_opens(client, survey, message):
+    message.shopper.status = "erased"
+    message.shopper.save()
+
+    assert client.get(survey).status_code == 404
+    assert client.post(survey, {"score": "9", "lang": "en"}).status_code == 404
+    assert not FeedbackResponse.objects.exists()

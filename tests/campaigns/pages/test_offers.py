@@ -235,3 +235,27 @@ def test_the_landing_page_tells_the_closing_time_in_the_stores_timezone(
 
     assert "Jan. 31, 2031, 9 p.m." in page  # 12:00 UTC is 21:00 in Seoul
     assert "Asia/Seoul" in page
+
+
+def test_a_card_linked_offer_page_needs_no_code(client, path_of, merchant, shopper):
+    linked = CardLinkedOfferFactory(program=ProgramFactory(merchant=merchant))
+    offer = OfferFactory(merchant=merchant, name="Double points", kind=OfferKind.CARD_LINKED, card_linked_offer=linked)
+    assignment = AssignmentFactory(campaign=CampaignFactory(merchant=merchant, offer=offer), shopper=shopper)
+    message = OutboxMessageFactory(assignment=assignment, status="sent")
+
+    page = client.get(path_of(offer_url(message_id=message.pk, language="en"))).content.decode()
+
+    assert "Double points" in page
+    assert "the offer applies itself, no code needed" in page
+    assert 'id="coupon-code"' not in page
+
+
+def test_a_card_linked_offer_whose_loyalty_offer_ended_is_not_live(merchant):
+    linked = CardLinkedOfferFactory(program=ProgramFactory(merchant=merchant))
+    offer = OfferFactory(merchant=merchant, kind=OfferKind.CARD_LINKED, card_linked_offer=linked)
+    assert offer_is_live(offer, at=timezone.now())
+
+    linked.is_active = False
+    linked.save()
+
+    assert not offer_is_live(offer, at=timezone.now())
