@@ -339,9 +339,9 @@ def campaign_settings(request: HttpRequest) -> HttpResponse:
 @require_GET
 def feedback_dashboard(request: HttpRequest) -> HttpResponse:
     merchant = request.merchant  # type: ignore[attr-defined]
-    form = forms.FeedbackFilterForm(request.GET or None, merchant=merchant)
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(merchant.timezone)).date()
     start, end, store = today - timedelta(days=29), today, None
+    form = forms.FeedbackFilterForm(request.GET or None, initial={"start": start, "end": end}, merchant=merchant)
     if form.is_valid():
         start = form.cleaned_data.get("start") or start
         end = form.cleaned_data.get("end") or end

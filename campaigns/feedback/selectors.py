@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
+from django.db.models.functions import TruncWeek
 
 from campaigns.measurement.selectors import FeedbackSummary, feedback_summarize, feedback_summarize_by
 from campaigns.models import FeedbackResponse
@@ -21,6 +22,7 @@ class FeedbackDashboard:
     store: Store | None
     overall: FeedbackSummary
     by_store: list[tuple[str, FeedbackSummary]]
+    by_week: list[tuple[date, FeedbackSummary]]  # weeks starting Monday, in the merchant's timezone
     latest_comments: list[FeedbackResponse]
 
 
@@ -41,6 +43,8 @@ def feedback_dashboard(*, merchant: Merchant, start: date, end: date, store: Sto
         ((names.get(pk, NO_STORE), summary) for pk, summary in feedback_summarize_by(responses, "store_id")),
         key=lambda item: (item[0] == NO_STORE, item[0]),
     )
+    weeks = responses.annotate(week=TruncWeek("created_at", tzinfo=zoneinfo.ZoneInfo(merchant.timezone)))
+    by_week = sorted((week.date(), summary) for week, summary in feedback_summarize_by(weeks, "week"))
     latest = list(
         responses.exclude(comment="").select_related("shopper", "store", "campaign").order_by("-created_at")[:20]
     )
@@ -50,6 +54,7 @@ def feedback_dashboard(*, merchant: Merchant, start: date, end: date, store: Sto
         store=store,
         overall=feedback_summarize(responses),
         by_store=by_store,
+        by_week=by_week,
         latest_comments=latest,
     )
 

@@ -77,3 +77,39 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
     assert page.locator("#variants-table tbody tr").count() == 2
     assert "95 % interval" in page.locator("main").inner_text()
     screenshot("campaign-report-finished")
+
+
+def test_a_shopper_answers_the_survey_in_arabic_and_staff_see_it(live_server, page, screenshot):
+    from urllib.parse import urlsplit
+
+    from campaigns.links import feedback_url
+    from campaigns.models import CampaignKind, FeedbackResponse, Trigger
+    from tests.campaigns.factories import AssignmentFactory, CampaignFactory, OutboxMessageFactory
+
+    merchant = MerchantFactory(name="Northwind Outfitters")
+    store = StoreFactory(merchant=merchant, name="Harbour Outlet")
+    shopper = ShopperFactory(merchant=merchant, language="ar")
+    purchase = PurchaseFactory(merchant=merchant, shopper=shopper, store=store, channel="in_store")
+    campaign = CampaignFactory(merchant=merchant, kind=CampaignKind.REALTIME, trigger=Trigger.FEEDBACK_REQUEST)
+    assignment = AssignmentFactory(campaign=campaign, shopper=shopper, dedupe_key=f"purchase:{purchase.pk}")
+    message = OutboxMessageFactory(assignment=assignment, status="sent")
+    MembershipFactory(merchant=merchant, user=UserFactory(email="analyst@northwind.test"), role=Role.ANALYST)
+
+    link = urlsplit(feedback_url(message_id=message.pk))
+    page.goto(f"{live_server.url}{link.path}")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.locator("label.score", has_text="9").click()
+    page.locator("#id_comment").fill("خدمة رائعة")
+    screenshot("feedback-survey-ar")
+    page.locator("button[type=submit]").click()
+    page.get_by_role("heading", name="شكرًا على إجابتك!").wait_for()
+    screenshot("feedback-survey-ar-thanks")
+    answer = FeedbackResponse.objects.get()
+    assert (answer.score, answer.comment, answer.language, answer.store) == (9, "خدمة رائعة", "ar", store)
+
+    _sign_in(page, live_server, "analyst@northwind.test")
+    page.goto(f"{live_server.url}{reverse('campaigns:feedback')}")
+    page.locator("#feedback-stores").wait_for()
+    assert "Harbour Outlet" in page.locator("#feedback-stores").inner_text()
+    assert "خدمة رائعة" in page.locator("main").inner_text()
+    screenshot("feedback-dashboard")

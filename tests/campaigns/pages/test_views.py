@@ -452,8 +452,18 @@ def test_feedback_dashboard_by_store_and_period(owner_client, merchant, store, o
     ]
     assert "Too slow" in page and "Their comment" not in page and "Long ago" not in page
 
+    assert sum(summary.responses for _week, summary in data.by_week) == 4
+    assert all(week.weekday() == 0 for week, _summary in data.by_week)
+
     only_main = owner_client.get(reverse("campaigns:feedback"), {"store": store.pk}).context["data"]
     assert only_main.overall.responses == 2 and only_main.overall.nps == 100
+
+    long_ago = (timezone.now() - timedelta(days=61)).date()
+    period = owner_client.get(
+        reverse("campaigns:feedback"),
+        {"start": long_ago.isoformat(), "end": (long_ago + timedelta(days=5)).isoformat()},
+    ).context["data"]
+    assert period.overall.responses == 1 and period.latest_comments[0].comment == "Long ago"
 
 
 def test_the_shopper_profile_shows_messages_and_responses(owner_client, merchant):
