@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,6 +29,8 @@ from merchants.decorators import merchant_permission_required
 from merchants.errors import ApplicationError, form_add_error
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
+
+CAMPAIGNS_PER_PAGE = 25
 
 
 def _can_manage(request: HttpRequest) -> bool:
@@ -55,11 +58,15 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in CampaignStatus.values:
         status = None
-    campaigns = list(selectors.campaign_list(merchant=merchant, status=status))
+    page = Paginator(selectors.campaign_list(merchant=merchant, status=status), CAMPAIGNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    campaigns = list(page.object_list)
     headlines = selectors.campaign_headlines(merchant=merchant, campaigns=campaigns)
     rows = [(campaign, headlines[campaign.pk]) for campaign in campaigns]
     context = {
         "rows": rows,
+        "page": page,
         "status": status,
         "statuses": CampaignStatus.choices,
         "can_manage": _can_manage(request),

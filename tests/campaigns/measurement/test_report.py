@@ -201,3 +201,18 @@ def test_a_campaign_nobody_entered_says_so(merchant):
 
     assert report.sentence.startswith("No shoppers have entered this campaign yet")
     assert report.messages_sent == 0 and report.incremental_revenue is None
+
+
+def test_headlines_of_several_campaigns_at_once_match_their_own_reports(merchant, example):
+    later = _sized_campaign(merchant, treated_revenue=[5000, 0, 300] * 12, held_revenue=[1000, 0] * 16)
+    other_window = _sized_campaign(merchant, treated_revenue=[100, 200] * 20, held_revenue=[0, 50] * 20)
+    other_window.attribution_days = 3
+    other_window.save()
+    campaigns = [example, later, other_window]
+
+    headlines = selectors.campaign_headlines(merchant=merchant, campaigns=campaigns)
+
+    for campaign in campaigns:
+        report = selectors.campaign_report(merchant=merchant, campaign=campaign)
+        assert headlines[campaign.pk].conversions == report.treatment.conversions
+        assert headlines[campaign.pk].incremental_revenue_minor == report.incremental_revenue_minor

@@ -488,3 +488,17 @@ def test_store_staff_profile_page_does_not_load_the_campaigns_panel(client_for, 
     profile = client_for(store_staff).get(reverse("profiles:shopper_detail", args=[shopper.public_id]))
 
     assert reverse("campaigns:shopper_panel", args=[shopper.public_id]) not in profile.content.decode()
+
+
+def test_the_list_pages_its_campaigns_with_few_queries(owner_client, merchant, django_assert_max_num_queries):
+    for number in range(30):
+        campaign = CampaignFactory(merchant=merchant, name=f"Campaign {number:02d}", attribution_days=7 + number % 3)
+        OutboxMessageFactory(assignment=AssignmentFactory(campaign=campaign), status="sent")
+
+    with django_assert_max_num_queries(20):
+        first = owner_client.get(reverse("campaigns:campaign_list"))
+    second = owner_client.get(reverse("campaigns:campaign_list"), {"page": 2})
+
+    assert first.content.decode().count('<th scope="row">') == 25
+    assert second.content.decode().count('<th scope="row">') == 5
+    assert "Page 2 of 2" in second.content.decode()
