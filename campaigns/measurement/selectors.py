@@ -43,18 +43,18 @@ _GROUP_SUMS_SQL = """
           FROM campaigns_assignment
          WHERE merchant_id = %(merchant)s AND campaign_id = ANY(%(campaigns)s)
     ),
-    -- Each campaign reads only the purchases between its first assignment and its last one's window end,
-    -- through the (merchant, occurred_at) index: a broadcast's report reads two weeks, not the year.
+    -- Only purchases between the first assignment and the last one's window end are read, through the
+    -- (merchant, occurred_at) index: a broadcast's report reads two weeks of purchases, not the year.
+    -- (Bounds per campaign read less for a list of campaigns far apart, but the planner then sizes its
+    -- hash join blindly and the one-campaign report, the common case, runs three times slower.)
     bounds AS (
-        SELECT campaign_id, MIN(assigned_at) AS first_at, MAX(assigned_at) + make_interval(days => %(days)s) AS last_at
+        SELECT MIN(assigned_at) AS first_at, MAX(assigned_at) + make_interval(days => %(days)s) AS last_at
           FROM assigned
-         GROUP BY campaign_id
     ),
     in_window AS (
-        SELECT bounds.campaign_id, p.shopper_id, p.occurred_at, p.amount_minor - p.refunded_minor AS net
-          FROM bounds
-          JOIN profiles_purchase p
-            ON p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
+        SELECT p.shopper_id, p.occurred_at, p.amount_minor - p.refunded_minor AS net
+          FROM profiles_purchase p, bounds
+         WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
            AND p.occurred_at > bounds.first_at AND p.occurred_at <= bounds.last_at
     ),
     per_assignment AS (
@@ -63,7 +63,7 @@ _GROUP_SUMS_SQL = """
                COUNT(*) FILTER (WHERE p.net > 0) AS purchases
           FROM assigned a
           LEFT JOIN in_window p
-            ON p.campaign_id = a.campaign_id AND p.shopper_id = a.shopper_id
+            ON p.shopper_id = a.shopper_id
            AND p.occurred_at > a.assigned_at AND p.occurred_at <= a.assigned_at + make_interval(days => %(days)s)
          GROUP BY a.id, a.campaign_id, a."group", a.variant_id
     )
