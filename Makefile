@@ -66,14 +66,14 @@ clean: db-stop
 
 # Shopper pages' translation catalogues (locale/): extract, then translate the .po files and run `make messages-compile`.
 # Only shopper-facing code is scanned; the staff dashboard is English.
-I18N_IGNORE := .venv .devdata '*.egg-info' benchmarks campaigns config loyalty merchants tests static locale \
+I18N_IGNORE := .venv .devdata '*.egg-info' benchmarks 'campaigns/*.py' config loyalty merchants tests static locale \
 	templates/merchants templates/profiles templates/account templates/allauth templates/base.html \
 	profiles/management profiles/migrations profiles/templatetags profiles/models.py
 I18N_LANGUAGES := ko zh_Hant ar
 
 .PHONY: messages messages-compile
 messages: install
-	$(PY) manage.py makemessages --no-obsolete --add-location file $(addprefix -l ,$(I18N_LANGUAGES)) \
+	$(PY) manage.py makemessages --no-obsolete --no-wrap --add-location file $(addprefix -l ,$(I18N_LANGUAGES)) \
 		$(addprefix --ignore ,$(I18N_IGNORE))
 
 # The compiled .mo files are committed, so a fresh machine needs no gettext tools; this needs msgfmt.

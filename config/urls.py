@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("merchants.api_urls")),
     path("", include("profiles.api_urls")),
     path("", include("loyalty.api_urls")),
+    path("", include("campaigns.offers.api_urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("s/", include("profiles.shopper_pages.urls")),
     path("s/c/", include("campaigns.public_urls")),
     path("loyalty/", include("loyalty.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("insights/", include("profiles.insights.urls")),
     path("", include("merchants.urls")),
 ]

@@ -12,6 +12,10 @@ class FeedbackResponse(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey("campaigns.Campaign", null=True, on_delete=models.SET_NULL, related_name="+")
     shopper = models.ForeignKey(Shopper, null=True, on_delete=models.SET_NULL, related_name="feedback")
+    # The message whose link was answered: one answer per message (and per purchase).
+    message = models.OneToOneField(
+        "campaigns.OutboxMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
     purchase = models.ForeignKey(Purchase, null=True, on_delete=models.SET_NULL, related_name="+")
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     score = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])

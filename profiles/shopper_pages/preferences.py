@@ -11,10 +11,12 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import translation
+from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -70,6 +72,21 @@ def _page_url(token: str, language: str, **extra: str) -> str:
     return f"{reverse('shopper_pages:preferences', kwargs={'token': token})}?{urlencode({'lang': language, **extra})}"
 
 
+def _extra_sections(*, shopper: Shopper, language: str) -> list[str]:
+    """Sections other apps add to the page (campaigns: the shopper's live offers), so profiles imports none.
+
+    An app names them on its AppConfig as `shopper_preference_sections = ("dotted.path.to.function", …)`;
+    each function takes `shopper=` and `language=` and returns safe HTML, or "" to add nothing.
+    """
+    sections = []
+    for config in apps.get_app_configs():
+        for path in getattr(config, "shopper_preference_sections", ()):
+            html = import_string(path)(shopper=shopper, language=language)
+            if html:
+                sections.append(html)
+    return sections
+
+
 def _render_page(
     request: HttpRequest,
     *,
@@ -107,6 +124,7 @@ def _render_page(
         "consents_form": consents_form,
         "preferences_form": preferences_form,
         "saved": saved if saved in SAVED_NOTES else None,
+        "extra_sections": _extra_sections(shopper=shopper, language=language),
     }
     return shopper_render(request, "shopper/preferences.html", context, language=language, status=status)
 

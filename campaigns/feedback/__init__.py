@@ -1,0 +1,1 @@
+"""Feedback: the one-question survey a post-purchase message links to, and its results."""

@@ -1,0 +1,379 @@
+"""Campaign pages for staff: list, builder, report, offers, settings, feedback, the shopper panel.
+
+Parse with a form, call one service or selector, render. Launch, pause, resume, cancel, preview and
+test-send are the engine's services (campaigns.services); drafts are campaigns.services.drafts.
+Dates typed on these pages are read in the merchant's timezone.
+"""
+
+import zoneinfo
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from campaigns import forms
+from campaigns import services as engine
+from campaigns.feedback import selectors as feedback_selectors
+from campaigns.measurement import selectors
+from campaigns.models import Campaign, CampaignStatus, OfferKind
+from campaigns.offers import selectors as offer_selectors
+from campaigns.segments.selectors import audience_queryset
+from campaigns.services import drafts
+from merchants.decorators import merchant_permission_required
+from merchants.errors import ApplicationError, form_add_error
+from merchants.permissions import role_has_permission
+from profiles import selectors as profile_selectors
+
+CAMPAIGNS_PER_PAGE = 25
+
+
+def _can_manage(request: HttpRequest) -> bool:
+    return role_has_permission(request.membership.role, "campaigns.manage")  # type: ignore[attr-defined]
+
+
+def _in_merchant_time(view: Any) -> Any:
+    """Forms read and show datetimes in the merchant's timezone."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with timezone.override(request.merchant.timezone):  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# The list
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    status = request.GET.get("status") or None
+    if status not in CampaignStatus.values:
+        status = None
+    page = Paginator(selectors.campaign_list(merchant=merchant, status=status), CAMPAIGNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    campaigns = list(page.object_list)
+    headlines = selectors.campaign_headlines(merchant=merchant, campaigns=campaigns)
+    rows = [(campaign, headlines[campaign.pk]) for campaign in campaigns]
+    context = {
+        "rows": rows,
+        "page": page,
+        "status": status,
+        "statuses": CampaignStatus.choices,
+        "can_manage": _can_manage(request),
+        "tab": "campaigns",
+    }
+    return render(request, "campaigns/campaign_list.html", context)
+
+
+# The builder
+
+
+def _builder_context(request: HttpRequest, form: forms.CampaignForm, campaign: Campaign | None) -> dict[str, Any]:
+    return {
+        "form": form,
+        "campaign": campaign,
+        "variant_sections": form.variant_sections(),
+        "preview_form": forms.PreviewForm(),
+        "test_send_form": forms.TestSendForm(),
+        "tab": "campaigns",
+    }
+
+
+@merchant_permission_required("campaigns.manage")
+@require_http_methods(["GET", "POST"])
+@_in_merchant_time
+def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpResponse:
+    """Create a draft, or change one. Launched campaigns are not edited: they go to their report."""
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id) if campaign_id else None
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+        messages.info(request, "This campaign has been launched; only drafts can be edited.")
+        return redirect("campaigns:campaign_report", campaign_id=campaign.pk)
+    if request.method == "POST":
+        form = forms.CampaignForm(request.POST, merchant=merchant)
+    else:
+        initial = forms.CampaignForm.initial_for(campaign) if campaign else {}
+        if campaign is None:
+            initial["holdout_percent"] = drafts.campaign_settings_get(merchant=merchant).default_holdout_percent
+        form = forms.CampaignForm(initial=initial, merchant=merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = drafts.campaign_draft_save(
+                merchant=merchant, actor=request.user, campaign=campaign, **form.service_arguments()
+            )
+        except ApplicationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, "The draft is saved.")
+            if "save_and_report" in request.POST:
+                return redirect("campaigns:campaign_report", campaign_id=saved.pk)
+            return redirect("campaigns:campaign_edit", campaign_id=saved.pk)
+    status = 400 if form.errors else 200
+    return render(request, "campaigns/campaign_form.html", _builder_context(request, form, campaign), status=status)
+
+
+@merchant_permission_required("campaigns.manage")
+@require_POST
+def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    try:
+        drafts.campaign_draft_delete(merchant=merchant, campaign=campaign)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("campaigns:campaign_report", campaign_id=campaign.pk)
+    messages.success(request, f"The draft “{campaign.name}” is deleted.")
+    return redirect("campaigns:campaign_list")
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def audience_hint(request: HttpRequest) -> HttpResponse:
+    """htmx: the audience's size and what lift it can show, as the builder's fields change."""
+    merchant = request.merchant  # type: ignore[attr-defined]
+    form = forms.AudienceHintForm(request.GET, merchant=merchant)
+    context: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        if data.get("segment") is not None and data.get("snapshot") is not None:
+            context["problem"] = "Choose a segment or a snapshot, not both."
+        else:
+            try:
+                audience = audience_queryset(
+                    merchant=merchant, segment=data.get("segment"), snapshot=data.get("snapshot")
+                ).count()
+            except (ApplicationError, NotImplementedError, ValueError) as error:
+                context["problem"] = f"The segment's rules cannot be counted: {error}"
+            else:
+                holdout = data.get("holdout_percent")
+                context["hint"] = selectors.sample_hint(
+                    merchant=merchant,
+                    audience=audience,
+                    holdout_percent=holdout if holdout is not None else 10,
+                    attribution_days=data.get("attribution_days") or 7,
+                )
+    else:
+        context["problem"] = "Choose an audience of this merchant."
+    return render(request, "campaigns/_audience_hint.html", context)
+
+
+@merchant_permission_required("campaigns.manage")
+@require_POST
+def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """htmx: the message as a shopper would get it (the engine renders it)."""
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    form = forms.PreviewForm(request.POST)
+    context: dict[str, Any] = {"campaign": campaign}
+    if form.is_valid():
+        variant = campaign.variants.filter(key=form.cleaned_data["variant"]).first()
+        if variant is None:
+            context["problem"] = "Save the draft with this variant first."
+        else:
+            try:
+                context["preview"] = engine.message_preview(  # type: ignore[attr-defined]
+                    campaign=campaign, variant=variant, language=form.cleaned_data["language"]
+                )
+            except ApplicationError as error:
+                context["problem"] = error.message
+    else:
+        context["problem"] = "Choose a variant and a language."
+    return render(request, "campaigns/_preview.html", context)
+
+
+@merchant_permission_required("campaigns.manage")
+@require_POST
+def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    form = forms.TestSendForm(request.POST)
+    context: dict[str, Any] = {"campaign": campaign}
+    if form.is_valid():
+        variant = campaign.variants.filter(key=form.cleaned_data["variant"]).first()
+        if variant is None:
+            context["problem"] = "Save the draft with this variant first."
+        else:
+            try:
+                engine.message_test_send(  # type: ignore[attr-defined]
+                    campaign=campaign,
+                    variant=variant,
+                    language=form.cleaned_data["language"],
+                    to=form.cleaned_data["to"],
+                    actor=request.user,
+                )
+            except ApplicationError as error:
+                context["problem"] = error.message
+            else:
+                context["sent_to"] = form.cleaned_data["to"]
+    else:
+        context["problem"] = " ".join(str(message) for errors in form.errors.values() for message in errors)
+    return render(request, "campaigns/_preview.html", context)
+
+
+# Launch and after
+
+_ACTIONS = {
+    "launch": ("campaign_launch", "The campaign is launched."),
+    "pause": ("campaign_pause", "The campaign is paused: nothing more is sent until it is resumed."),
+    "resume": ("campaign_resume", "The campaign is running again."),
+    "cancel": ("campaign_cancel", "The campaign is cancelled: nothing more is sent."),
+}
+
+
+@merchant_permission_required("campaigns.manage")
+@require_POST
+def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    if action not in _ACTIONS:
+        raise Http404
+    service_name, success = _ACTIONS[action]
+    service = getattr(engine, service_name)
+    try:
+        service(campaign=campaign, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("campaigns:campaign_report", campaign_id=campaign.pk)
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    report = selectors.campaign_report(merchant=merchant, campaign=campaign)
+    hint = None
+    if campaign.status == CampaignStatus.DRAFT:
+        try:
+            audience = audience_queryset(
+                merchant=merchant, segment=campaign.segment, snapshot=campaign.snapshot
+            ).count()
+        except (ApplicationError, NotImplementedError, ValueError):
+            audience = None
+        if audience is not None:
+            hint = selectors.sample_hint(
+                merchant=merchant,
+                audience=audience,
+                holdout_percent=campaign.holdout_percent,
+                attribution_days=campaign.attribution_days,
+            )
+    context = {
+        "campaign": campaign,
+        "report": report,
+        "hint": hint,
+        "variants": campaign.variants.prefetch_related("templates").order_by("key"),
+        "can_manage": _can_manage(request),
+        "tab": "campaigns",
+    }
+    return render(request, "campaigns/campaign_report.html", context)
+
+
+# Offers
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def offer_list(request: HttpRequest) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    now = timezone.now()
+    offers = [
+        (offer, offer_selectors.offer_is_live(offer, at=now)) for offer in offer_selectors.offer_list(merchant=merchant)
+    ]
+    context = {"offers": offers, "can_manage": _can_manage(request), "tab": "offers", "OfferKind": OfferKind}
+    return render(request, "campaigns/offer_list.html", context)
+
+
+@merchant_permission_required("campaigns.manage")
+@require_http_methods(["GET", "POST"])
+@_in_merchant_time
+def offer_edit(request: HttpRequest, offer_id: int | None = None) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    offer = offer_selectors.offer_get(merchant=merchant, offer_id=offer_id) if offer_id else None
+    if request.method == "POST":
+        form = forms.OfferForm(request.POST, merchant=merchant)
+    else:
+        form = forms.OfferForm(initial=forms.OfferForm.initial_for(offer) if offer else {}, merchant=merchant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            drafts.offer_save(merchant=merchant, offer=offer, **form.service_arguments())
+        except ApplicationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, "The offer is saved.")
+            return redirect("campaigns:offer_list")
+    status = 400 if form.errors else 200
+    context = {"form": form, "offer": offer, "tab": "offers"}
+    return render(request, "campaigns/offer_form.html", context, status=status)
+
+
+# Settings
+
+
+@merchant_permission_required("campaigns.manage")
+@require_http_methods(["GET", "POST"])
+def campaign_settings(request: HttpRequest) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    current = drafts.campaign_settings_get(merchant=merchant)
+    form = forms.CampaignSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            drafts.campaign_settings_save(merchant=merchant, **form.cleaned_data)
+        except ApplicationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(request, "The campaign settings are saved; they hold from the next message.")
+            return redirect("campaigns:settings")
+    status = 400 if form.errors else 200
+    return render(request, "campaigns/settings.html", {"form": form, "tab": "settings"}, status=status)
+
+
+# Feedback
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def feedback_dashboard(request: HttpRequest) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(merchant.timezone)).date()
+    start, end, store = today - timedelta(days=29), today, None
+    form = forms.FeedbackFilterForm(request.GET or None, initial={"start": start, "end": end}, merchant=merchant)
+    if form.is_valid():
+        start = form.cleaned_data.get("start") or start
+        end = form.cleaned_data.get("end") or end
+        store = form.cleaned_data.get("store")
+    if end < start:
+        form.add_error("end", "The period must end on or after its start.")
+        start, end = end, start
+    data = feedback_selectors.feedback_dashboard(merchant=merchant, start=start, end=end, store=store)
+    context = {"form": form, "data": data, "tab": "feedback", "can_manage": _can_manage(request)}
+    return render(request, "campaigns/feedback.html", context)
+
+
+# The shopper profile's campaigns panel (profiles loads it with htmx; see CampaignsConfig)
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def shopper_panel(request: HttpRequest, public_id: str) -> HttpResponse:
+    merchant = request.merchant  # type: ignore[attr-defined]
+    shopper = profile_selectors.shopper_get(merchant=merchant, public_id=public_id)
+    context = {
+        "shopper": shopper,
+        "messages_received": selectors.shopper_messages(merchant=merchant, shopper=shopper),
+        "assignments": selectors.shopper_assignments(merchant=merchant, shopper=shopper),
+        "responses": feedback_selectors.shopper_feedback(merchant=merchant, shopper=shopper)[:20],
+        "offers": offer_selectors.offers_for_shopper(merchant=merchant, shopper=shopper, at=timezone.now()),
+    }
+    return render(request, "campaigns/_shopper_panel.html", context)
