@@ -115,7 +115,7 @@ def test_kiosk_signups_in_korean_and_arabic_email_link_and_preference_centre_rea
     history = staff.locator("#consents details table tbody").inner_text()
     assert re.search(r"Email\s+Marketing\s+Withdrawn\s+Web page \(preference centre\)\s+2026-11:ar", history)
     assert re.search(r"Email\s+Feedback requests\s+Granted\s+Web page \(preference centre\)\s+2026-11:ar", history)
-    assert re.search(r"Email\s+Marketing\s+Granted\s+Kiosk \(Mall kiosk \w+", history)
+    assert re.search(r"Email\s+Marketing\s+Granted\s+Kiosk \(Mall kiosk [\w-]+", history)
     _save(staff, "staff-profile-consent-history")
     context.close()
 
