@@ -35,6 +35,7 @@ urlpatterns = [
     path("s/c/", include("campaigns.public_urls")),
     path("loyalty/", include("loyalty.urls")),
     path("insights/", include("profiles.insights.urls")),
+    path("segments/", include("campaigns.segments.urls")),
     path("", include("merchants.urls")),
 ]
 
