@@ -105,7 +105,7 @@ def snapshot_create(*, segment: Segment, actor: User | None, name: str = "") -> 
     sql, params = audience.query.sql_with_params()
     with connection.cursor() as cursor:
         # The ORM's own SQL for the audience, its values bound.
-        insert = f"INSERT INTO campaigns_segmentsnapshotmember (snapshot_id, shopper_id) SELECT %s, audience.id FROM ({sql}) AS audience"  # noqa: S608, E501
+        insert = f"INSERT INTO campaigns_segmentsnapshotmember (snapshot_id, shopper_id) SELECT %s, audience.id FROM ({sql}) AS audience (id)"  # noqa: S608, E501
         cursor.execute(insert, [snapshot.pk, *params])
         snapshot.shopper_count = cursor.rowcount
     snapshot.save(update_fields=["shopper_count"])

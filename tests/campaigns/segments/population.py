@@ -1,17 +1,17 @@
 """A small population whose every segment audience can be worked out by hand.
 
-Northwind has two stores, Main Street and Harbour, and these shoppers (days are before now):
+Northwind has two stores, Market Square and Harbour, and these shoppers (days are before now):
 
 | shopper | purchases (channel, store, days ago, amount)            | stage   | R F M | visits            |
 |---------|---------------------------------------------------------|---------|-------|-------------------|
-| ann     | 5 in store at Main Street: 60, 40, 20, 10, 2 days;      | regular | 3 3 3 | Main Street ×3    |
+| ann     | 5 in store at Market Square: 60, 40, 20, 10, 2 days;      | regular | 3 3 3 | Market Square ×3    |
 |         | 2,000 each except 12,000 ten days ago (2 × Shoes 6,000)  |         |       | (5, 12, 25 days)  |
 | ben     | 1 online, 10 days ago, 3,000 (Shirts)                    | new     | 2 1 1 | —                 |
 | cat     | online 250 days ago 4,000; Harbour 200 days ago 5,000    | lapsed  | 1 2 2 | —                 |
 |         | (Shoes 5,000)                                            |         |       |                   |
 | dan     | none                                                     | —       | — — — | Harbour, 5 days   |
-| eve     | erased; in store at Main Street 100 days ago             | —       |       | Main Street       |
-| fay     | merged into ann; in store at Main Street 3 days ago      | —       |       |                   |
+| eve     | erased; in store at Market Square 100 days ago             | —       |       | Market Square       |
+| fay     | merged into ann; in store at Market Square 3 days ago      | —       |       |                   |
 
 Profiles: ann en, born in March, email granted, prefers the brand "Harbour Denim", Gold tier,
 500 points; ben ko, born in July, email granted then withdrawn, SMS granted, Silver tier,
@@ -46,7 +46,7 @@ ACTIVE_NAMES = ("ann", "ben", "cat", "dan")
 @dataclass
 class Population:
     merchant: Merchant
-    main_street: Store
+    market: Store
     harbour: Store
     shoppers: dict[str, Shopper]
     gold: Tier
@@ -97,12 +97,12 @@ def _visit(shopper, store, *, days, now):
     )
 
 
-def population_build() -> Population:
+def population_build(*, merchant: Merchant | None = None, other_merchant: Merchant | None = None) -> Population:
     now = timezone.now()
-    merchant = MerchantFactory(name="Northwind", slug="northwind", currency="EUR")
-    main_street = StoreFactory(merchant=merchant, name="Main Street")
+    merchant = merchant or MerchantFactory(name="Northwind", slug="northwind", currency="EUR")
+    market = StoreFactory(merchant=merchant, name="Market Square")
     harbour = StoreFactory(merchant=merchant, name="Harbour")
-    other_merchant = MerchantFactory(name="Elsewhere Ltd", slug="elsewhere", currency="EUR")
+    other_merchant = other_merchant or MerchantFactory(name="Elsewhere Ltd", slug="elsewhere", currency="EUR")
     other_store = StoreFactory(merchant=other_merchant, name="Far Away")
 
     def shopper(name, merchant=merchant, **fields):
@@ -117,9 +117,9 @@ def population_build() -> Population:
     oz = shopper("oz", merchant=other_merchant, language="en", birthday=date(1990, 3, 1))
 
     for days in (60, 40, 20, 2):
-        _buy(ann, days=days, amount=2000, store=main_street, now=now)
+        _buy(ann, days=days, amount=2000, store=market, now=now)
     shoes = LineItemInput(name="Trail shoe", unit_price_minor=6000, quantity=2, category="Shoes")
-    _buy(ann, days=10, amount=12000, store=main_street, lines=[shoes], now=now)
+    _buy(ann, days=10, amount=12000, store=market, lines=[shoes], now=now)
     _buy(
         ben,
         days=10,
@@ -131,14 +131,14 @@ def population_build() -> Population:
     _buy(cat, days=250, amount=4000, channel="online", now=now)
     boots = LineItemInput(name="Boot", unit_price_minor=5000, category="Shoes")
     _buy(cat, days=200, amount=5000, store=harbour, lines=[boots], now=now)
-    _buy(eve, days=100, amount=9000, store=main_street, lines=[shoes], now=now)
-    _buy(fay, days=3, amount=9000, store=main_street, lines=[shoes], now=now)
+    _buy(eve, days=100, amount=9000, store=market, lines=[shoes], now=now)
+    _buy(fay, days=3, amount=9000, store=market, lines=[shoes], now=now)
     _buy(oz, days=5, amount=50000, store=other_store, lines=[shoes], now=now)
 
     for days in (5, 12, 25):
-        _visit(ann, main_street, days=days, now=now)
+        _visit(ann, market, days=days, now=now)
     _visit(dan, harbour, days=5, now=now)
-    _visit(eve, main_street, days=5, now=now)
+    _visit(eve, market, days=5, now=now)
     _visit(oz, other_store, days=5, now=now)
 
     _consent(ann, "email", True, days=30, now=now)
@@ -192,7 +192,7 @@ def population_build() -> Population:
     services.scores_refresh(merchant=other_merchant, now=now)
     return Population(
         merchant=merchant,
-        main_street=main_street,
+        market=market,
         harbour=harbour,
         shoppers={"ann": ann, "ben": ben, "cat": cat, "dan": dan, "eve": eve, "fay": fay, "oz": oz},
         gold=gold,

@@ -83,7 +83,7 @@ def test_each_field_selects_the_hand_computed_audience(population, condition, ex
 
 
 def test_store_visited_counts_purchases_and_visits_at_the_store(population):
-    main, harbour = str(population.main_street.pk), str(population.harbour.pk)
+    main, harbour = str(population.market.pk), str(population.harbour.pk)
     assert _audience(population, ("store_visited", "visited", {"store": main, "days": None})) == {"ann"}
     assert _audience(population, ("store_visited", "visited", {"store": harbour, "days": None})) == {"cat", "dan"}
     assert _audience(population, ("store_visited", "visited", {"store": harbour, "days": 30})) == {"dan"}
@@ -128,7 +128,7 @@ def test_inactive_shoppers_and_other_merchants_never_match(population):
         ("category_spend", "gte", SHOES_EVER),
         ("consented_channel", "granted", "sms"),
         ("points_balance", "gte", 900),
-        ("store_visited", "visited", {"store": str(population.main_street.pk), "days": None}),
+        ("store_visited", "visited", {"store": str(population.market.pk), "days": None}),
     ]
     reached = _audience(population, *conditions, match="any")
     assert reached <= {"ann", "ben", "cat", "dan"}
