@@ -307,8 +307,18 @@ def _check_condition(merchant: Merchant, condition: Any) -> dict[str, Any]:
 # Compilation
 
 
-def _in(queryset: QuerySet[Any], column: str = "shopper_id") -> Q:
-    return Q(pk__in=queryset.values(column))
+@dataclass(frozen=True)
+class _Context:
+    merchant: Merchant
+    now: datetime
+    # Set when one shopper is asked about: each subquery then reads only that shopper's rows.
+    shopper_id: int | None = None
+
+    def within(self, queryset: QuerySet[Any], column: str = "shopper_id") -> Q:
+        """Shoppers whose id is in `column` of the queryset's rows (a semi-join, or a hashed subplan)."""
+        if self.shopper_id is not None:
+            queryset = queryset.filter(**{column: self.shopper_id})
+        return Q(pk__in=queryset.values(column))
 
 
 def _compare(column: str, op: str, value: Any) -> Q:
@@ -320,32 +330,32 @@ def _since(now: datetime, days: int | None) -> Q:
     return Q() if days is None else Q(occurred_at__gte=now - timedelta(days=days))
 
 
-def _stage(merchant: Merchant, op: str, stages: list[str], now: datetime) -> Q:
-    scores = ShopperScore.objects.filter(merchant=merchant)
+def _stage(ctx: _Context, op: str, stages: list[str]) -> Q:
+    scores = ShopperScore.objects.filter(merchant=ctx.merchant)
     named = [stage for stage in stages if stage != NO_STAGE]
-    parts = [_in(scores.filter(lifecycle_stage__in=named))] if named else []
+    parts = [ctx.within(scores.filter(lifecycle_stage__in=named))] if named else []
     if NO_STAGE in stages:
-        parts.append(~_in(scores))
+        parts.append(~ctx.within(scores))
     return _any(parts)
 
 
-def _score(column: str) -> Callable[[Merchant, str, Any, datetime], Q]:
-    def build(merchant: Merchant, op: str, value: Any, now: datetime) -> Q:
-        return _in(ShopperScore.objects.filter(merchant=merchant).filter(_compare(column, op, value)))
+def _score(column: str) -> Callable[[_Context, str, Any], Q]:
+    def build(ctx: _Context, op: str, value: Any) -> Q:
+        return ctx.within(ShopperScore.objects.filter(merchant=ctx.merchant).filter(_compare(column, op, value)))
 
     return build
 
 
-def _channel_behaviour(merchant: Merchant, op: str, values: list[str], now: datetime) -> Q:
+def _channel_behaviour(ctx: _Context, op: str, values: list[str]) -> Q:
     classes = {
         "store_only": Q(in_store_count__gt=0, online_count=0),
         "online_only": Q(online_count__gt=0, in_store_count=0),
         "omnichannel": Q(online_count__gt=0, in_store_count__gt=0),
     }
-    rollups = ShopperRollup.objects.filter(merchant=merchant)
-    parts = [_in(rollups.filter(classes[value])) for value in values if value in classes]
+    rollups = ShopperRollup.objects.filter(merchant=ctx.merchant)
+    parts = [ctx.within(rollups.filter(classes[value])) for value in values if value in classes]
     if "none" in values:
-        parts.append(~_in(rollups.filter(purchase_count__gt=0)))
+        parts.append(~ctx.within(rollups.filter(purchase_count__gt=0)))
     return _any(parts)
 
 
@@ -356,108 +366,108 @@ def _any(parts: list[Q]) -> Q:
     return combined
 
 
-def _rollup(column: str) -> Callable[[Merchant, str, Any, datetime], Q]:
-    def build(merchant: Merchant, op: str, value: Any, now: datetime) -> Q:
-        rollups = ShopperRollup.objects.filter(merchant=merchant, purchase_count__gt=0)
-        return _in(rollups.filter(_compare(column, op, value)))
+def _rollup(column: str) -> Callable[[_Context, str, Any], Q]:
+    def build(ctx: _Context, op: str, value: Any) -> Q:
+        rollups = ShopperRollup.objects.filter(merchant=ctx.merchant, purchase_count__gt=0)
+        return ctx.within(rollups.filter(_compare(column, op, value)))
 
     return build
 
 
-def _days_since_last_purchase(merchant: Merchant, op: str, days: int, now: datetime) -> Q:
+def _days_since_last_purchase(ctx: _Context, op: str, days: int) -> Q:
     # Whole days: "at least 90" is a last purchase 90 × 24 hours ago or earlier.
-    rollups = ShopperRollup.objects.filter(merchant=merchant, purchase_count__gt=0)
-    at_least, under = now - timedelta(days=days), now - timedelta(days=days + 1)
+    rollups = ShopperRollup.objects.filter(merchant=ctx.merchant, purchase_count__gt=0)
+    at_least, under = ctx.now - timedelta(days=days), ctx.now - timedelta(days=days + 1)
     bounds = {
         "gte": Q(last_purchase_at__lte=at_least),
         "lte": Q(last_purchase_at__gt=under),
         "eq": Q(last_purchase_at__lte=at_least, last_purchase_at__gt=under),
     }
-    return _in(rollups.filter(bounds[op]))
+    return ctx.within(rollups.filter(bounds[op]))
 
 
-def _category_spend(merchant: Merchant, op: str, value: dict[str, Any], now: datetime) -> Q:
-    since = Q() if value["days"] is None else Q(purchase__occurred_at__gte=now - timedelta(days=value["days"]))
+def _category_spend(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
+    since = Q() if value["days"] is None else Q(purchase__occurred_at__gte=ctx.now - timedelta(days=value["days"]))
     spenders = (
-        LineItem.objects.filter(merchant=merchant, category=value["category"], purchase__shopper__isnull=False)
+        LineItem.objects.filter(merchant=ctx.merchant, category=value["category"], purchase__shopper__isnull=False)
         .filter(since, purchase__amount_minor__gt=F("purchase__refunded_minor"))
         .values("purchase__shopper_id")
         .annotate(spent=Sum(F("quantity") * F("unit_price_minor")))
         .filter(spent__gte=value["amount_minor"])
     )
-    condition = _in(spenders, "purchase__shopper_id")
+    condition = ctx.within(spenders, "purchase__shopper_id")
     return condition if op == "gte" else ~condition
 
 
-def _store_visited(merchant: Merchant, op: str, value: dict[str, Any], now: datetime) -> Q:
-    since = _since(now, value["days"])
-    purchases = Purchase.objects.filter(merchant=merchant, store_id=value["store"], shopper__isnull=False)
-    visits = Visit.objects.filter(merchant=merchant, store_id=value["store"], shopper__isnull=False)
-    condition = _in(purchases.filter(since)) | _in(visits.filter(since))
+def _store_visited(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
+    since = _since(ctx.now, value["days"])
+    purchases = Purchase.objects.filter(merchant=ctx.merchant, store_id=value["store"], shopper__isnull=False)
+    visits = Visit.objects.filter(merchant=ctx.merchant, store_id=value["store"], shopper__isnull=False)
+    condition = ctx.within(purchases.filter(since)) | ctx.within(visits.filter(since))
     return condition if op == "visited" else ~condition
 
 
-def _visit_count(merchant: Merchant, op: str, value: dict[str, Any], now: datetime) -> Q:
+def _visit_count(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
     threshold = value["count"] if op == "gte" else value["count"] + 1
     if threshold <= 0:
         return Q()
     visitors = (
-        Visit.objects.filter(merchant=merchant, shopper__isnull=False)
-        .filter(_since(now, value["days"]))
+        Visit.objects.filter(merchant=ctx.merchant, shopper__isnull=False)
+        .filter(_since(ctx.now, value["days"]))
         .values("shopper_id")
         .annotate(visits=Count("pk"))
         .filter(visits__gte=threshold)
     )
-    condition = _in(visitors)
+    condition = ctx.within(visitors)
     return condition if op == "gte" else ~condition
 
 
-def _preference(merchant: Merchant, op: str, value: dict[str, Any], now: datetime) -> Q:
+def _preference(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
     preferences = ShopperPreferences.objects.filter(
-        merchant=merchant, **{f"{value['kind']}__contains": [value["value"]]}
+        merchant=ctx.merchant, **{f"{value['kind']}__contains": [value["value"]]}
     )
-    condition = _in(preferences)
+    condition = ctx.within(preferences)
     return condition if op == "includes" else ~condition
 
 
-def _tier(merchant: Merchant, op: str, values: list[str], now: datetime) -> Q:
-    accounts = Account.objects.filter(merchant=merchant)
+def _tier(ctx: _Context, op: str, values: list[str]) -> Q:
+    accounts = Account.objects.filter(merchant=ctx.merchant)
     tier_ids = [int(value) for value in values if value != NO_TIER]
-    parts = [_in(accounts.filter(tier_id__in=tier_ids))] if tier_ids else []
+    parts = [ctx.within(accounts.filter(tier_id__in=tier_ids))] if tier_ids else []
     if NO_TIER in values:
-        parts.append(~_in(accounts.filter(tier__isnull=False)))
+        parts.append(~ctx.within(accounts.filter(tier__isnull=False)))
     return _any(parts)
 
 
-def _points_balance(merchant: Merchant, op: str, value: int, now: datetime) -> Q:
-    return _in(Account.objects.filter(merchant=merchant).filter(_compare("points_balance", op, value)))
+def _points_balance(ctx: _Context, op: str, value: int) -> Q:
+    return ctx.within(Account.objects.filter(merchant=ctx.merchant).filter(_compare("points_balance", op, value)))
 
 
-def _birthday_month(merchant: Merchant, op: str, values: list[str], now: datetime) -> Q:
+def _birthday_month(ctx: _Context, op: str, values: list[str]) -> Q:
     return Q(birthday__month__in=[int(value) for value in values])
 
 
-def _language(merchant: Merchant, op: str, values: list[str], now: datetime) -> Q:
+def _language(ctx: _Context, op: str, values: list[str]) -> Q:
     return Q(language__in=values)
 
 
-def current_marketing_grants(*, merchant: Merchant, channel: str) -> QuerySet[ConsentEvent]:
+def current_marketing_grants(
+    *, merchant: Merchant, channel: str, shopper_id: int | None = None
+) -> QuerySet[ConsentEvent]:
     """Shoppers whose latest marketing decision on `channel` is a grant (profiles' `consents_current`, set-wise)."""
-    latest = (
-        ConsentEvent.objects.filter(merchant=merchant, channel=channel, purpose=ConsentPurpose.MARKETING)
-        .order_by("shopper_id", "-occurred_at", "-pk")
-        .distinct("shopper_id")
-        .values("pk")
-    )
+    events = ConsentEvent.objects.filter(merchant=merchant, channel=channel, purpose=ConsentPurpose.MARKETING)
+    if shopper_id is not None:
+        events = events.filter(shopper_id=shopper_id)
+    latest = events.order_by("shopper_id", "-occurred_at", "-pk").distinct("shopper_id").values("pk")
     return ConsentEvent.objects.filter(pk__in=latest, is_granted=True)
 
 
-def _consented_channel(merchant: Merchant, op: str, channel: str, now: datetime) -> Q:
-    condition = _in(current_marketing_grants(merchant=merchant, channel=channel))
+def _consented_channel(ctx: _Context, op: str, channel: str) -> Q:
+    condition = ctx.within(current_marketing_grants(merchant=ctx.merchant, channel=channel, shopper_id=ctx.shopper_id))
     return condition if op == "granted" else ~condition
 
 
-_BUILDERS: dict[str, Callable[[Merchant, str, Any, datetime], Q]] = {
+_BUILDERS: dict[str, Callable[[_Context, str, Any], Q]] = {
     "lifecycle_stage": _stage,
     "rfm_recency": _score("recency"),
     "rfm_frequency": _score("frequency"),
@@ -479,19 +489,23 @@ _BUILDERS: dict[str, Callable[[Merchant, str, Any, datetime], Q]] = {
 assert set(_BUILDERS) == set(FIELDS)  # noqa: S101 - a field without a compiler is a programming error
 
 
-def condition_q(*, merchant: Merchant, condition: dict[str, Any], now: datetime) -> Q:
-    """One normalised condition as a filter on Shopper."""
+def _condition(ctx: _Context, condition: dict[str, Any]) -> Q:
     field = FIELDS[condition["field"]]
     op = condition["op"]
     # Choice fields compile their "is any of"; "is none of" is its negation.
     build_op = "in" if field.kind == CHOICES else op
-    condition_filter = _BUILDERS[field.key](merchant, build_op, condition["value"], now)
+    condition_filter = _BUILDERS[field.key](ctx, build_op, condition["value"])
     return ~condition_filter if field.kind == CHOICES and op == "not_in" else condition_filter
 
 
-def rules_condition(*, merchant: Merchant, rules: dict[str, Any], now: datetime) -> Q:
-    """Normalised rules (from `rules_check`) as one filter on Shopper; no conditions match everyone."""
-    parts = [condition_q(merchant=merchant, condition=condition, now=now) for condition in rules.get("conditions", [])]
+def rules_condition(*, merchant: Merchant, rules: dict[str, Any], now: datetime, shopper_id: int | None = None) -> Q:
+    """Normalised rules (from `rules_check`) as one filter on Shopper; no conditions match everyone.
+
+    With `shopper_id`, every subquery is narrowed to that shopper: asking whether one shopper is in
+    costs a few index lookups however large the merchant.
+    """
+    ctx = _Context(merchant=merchant, now=now, shopper_id=shopper_id)
+    parts = [_condition(ctx, condition) for condition in rules.get("conditions", [])]
     if not parts:
         return Q()
     combined = parts[0]

@@ -52,6 +52,12 @@ def rules_audience(*, merchant: Merchant, rules: dict[str, Any], now: datetime |
 def shopper_in_audience(
     *, merchant: Merchant, shopper_id: int, segment: Segment | None = None, snapshot: SegmentSnapshot | None = None
 ) -> bool:
+    """Whether one shopper is in the audience: the rules narrowed to that shopper, a few index lookups."""
+    if segment is not None and snapshot is None:
+        if segment.merchant_id != merchant.pk:
+            raise NotFoundError("No such segment.")
+        condition = rules_condition(merchant=merchant, rules=segment.rules, now=timezone.now(), shopper_id=shopper_id)
+        return active_shoppers(merchant=merchant).filter(condition, pk=shopper_id).exists()
     return audience_queryset(merchant=merchant, segment=segment, snapshot=snapshot).filter(pk=shopper_id).exists()
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from campaigns.models import Segment
 from campaigns.segments import compiler
-from campaigns.segments.selectors import audience_count, rules_audience
+from campaigns.segments.selectors import audience_count, rules_audience, shopper_in_audience
 from merchants.errors import ApplicationError
 
 
@@ -80,6 +81,15 @@ CASES = [
 )
 def test_each_field_selects_the_hand_computed_audience(population, condition, expected):
     assert _audience(population, condition) == expected
+
+
+@pytest.mark.parametrize(("condition", "expected"), CASES[::3])
+def test_asking_about_one_shopper_agrees_with_the_audience(population, condition, expected):
+    rules = compiler.rules_check(merchant=population.merchant, rules=_rules(condition))
+    segment = Segment(merchant=population.merchant, rules=rules)
+    for name, shopper in population.shoppers.items():
+        is_in = shopper_in_audience(merchant=population.merchant, shopper_id=shopper.pk, segment=segment)
+        assert is_in is (name in expected), name
 
 
 def test_store_visited_counts_purchases_and_visits_at_the_store(population):
