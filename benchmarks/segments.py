@@ -164,6 +164,9 @@ def main() -> None:
     if merchant is None:
         note(f"no merchant {args.merchant!r}: load it with `manage.py seed_demo --scale` first; nothing measured")
         return
+    with connection.cursor() as cursor:
+        # A plan gone wrong fails the run instead of hanging it.
+        cursor.execute("SET statement_timeout = '60s'")
     shoppers = active_shoppers(merchant=merchant).count()
     note(f"{merchant.name}: {shoppers:,} active shoppers; refreshing scores")
     refresh = services.scores_refresh(merchant=merchant)

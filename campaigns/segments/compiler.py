@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
 from campaigns.models.segments import ShopperScore
 from loyalty.models import Account, Tier
@@ -454,12 +454,18 @@ def _language(ctx: _Context, op: str, values: list[str]) -> Q:
 def current_marketing_grants(
     *, merchant: Merchant, channel: str, shopper_id: int | None = None
 ) -> QuerySet[ConsentEvent]:
-    """Shoppers whose latest marketing decision on `channel` is a grant (profiles' `consents_current`, set-wise)."""
+    """Grants of marketing on `channel` that no later decision replaced: the shoppers whose current consent is a grant.
+
+    The same rule as profiles' `consents_current` (the latest event, ties broken by id), written as an
+    anti-join so that PostgreSQL hashes it instead of sorting the ledger once per shopper.
+    """
     events = ConsentEvent.objects.filter(merchant=merchant, channel=channel, purpose=ConsentPurpose.MARKETING)
     if shopper_id is not None:
         events = events.filter(shopper_id=shopper_id)
-    latest = events.order_by("shopper_id", "-occurred_at", "-pk").distinct("shopper_id").values("pk")
-    return ConsentEvent.objects.filter(pk__in=latest, is_granted=True)
+    later = ConsentEvent.objects.filter(
+        shopper_id=OuterRef("shopper_id"), channel=channel, purpose=ConsentPurpose.MARKETING
+    ).filter(Q(occurred_at__gt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"), pk__gt=OuterRef("pk")))
+    return events.filter(is_granted=True).filter(~Exists(later))
 
 
 def _consented_channel(ctx: _Context, op: str, channel: str) -> Q:

@@ -18,6 +18,8 @@ from profiles.insights import services as insights
 
 # Scores older than this are refreshed when a segment is saved; the periodic task runs as often.
 SCORES_MAX_AGE = timedelta(minutes=15)
+# A refresh that changes more scores than this (or a tenth of them) refreshes the table's statistics.
+ANALYZE_AFTER_CHANGES = 5000
 
 
 # Segments
@@ -199,7 +201,11 @@ def scores_refresh(*, merchant: Merchant, now: datetime | None = None) -> Shoppe
     started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute(_REFRESH_SQL, {**insights._stage_parameters(settings, now), "merchant": merchant.pk})
-        scored, _changed, _removed = cursor.fetchone()
+        scored, changed, removed = cursor.fetchone()
+        if changed + removed > max(ANALYZE_AFTER_CHANGES, scored // 10):
+            # Segment queries are planned from these statistics: a first refresh of a large merchant
+            # would otherwise be planned as a table of a few rows until autovacuum comes by.
+            cursor.execute("ANALYZE campaigns_shopperscore")
     refresh.refreshed_at = now
     refresh.scored_shoppers = scored
     refresh.duration_ms = int((time.monotonic() - started) * 1000)
