@@ -8,6 +8,7 @@ from campaigns.models import Segment
 from campaigns.segments import compiler
 from campaigns.segments.selectors import audience_count, rules_audience, shopper_in_audience
 from merchants.errors import ApplicationError
+from profiles.models import ConsentEvent
 
 
 def _rules(*conditions, match="all"):
@@ -220,3 +221,31 @@ def test_rules_are_normalised(population):
             {"field": "points_balance", "op": "gte", "value": 250},
         ],
     }
+
+
+def test_current_consent_is_the_latest_decision_ties_broken_by_id(population):
+    # given a withdrawal and a grant recorded at the same moment, the one written last holds
+    dan = population.shoppers["dan"]
+    moment = population.now
+    for granted in (False, True):
+        ConsentEvent.objects.create(
+            merchant=population.merchant,
+            shopper=dan,
+            channel="sms",
+            purpose="marketing",
+            is_granted=granted,
+            occurred_at=moment,
+            source="staff",
+        )
+    assert _audience(population, ("consented_channel", "granted", "sms")) == {"ben", "dan"}
+    # and a feedback-only grant is not a marketing one
+    ConsentEvent.objects.create(
+        merchant=population.merchant,
+        shopper=population.shoppers["ann"],
+        channel="sms",
+        purpose="feedback",
+        is_granted=True,
+        occurred_at=moment,
+        source="staff",
+    )
+    assert _audience(population, ("consented_channel", "granted", "sms")) == {"ben", "dan"}
