@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 
-from campaigns.segments import compiler
+from campaigns.segments import compiler, selectors
 from campaigns.segments.compiler import FIELDS, PREFERENCE_KINDS, Field
 from merchants.models import Merchant
 from profiles.models import ConsentChannel
@@ -115,6 +115,8 @@ class ConditionRow:
     text: str = ""
     channel: str = ""
     choices: list[tuple[str, str]] = field(default_factory=list)
+    # Values to offer as the text is typed (categories sold lately).
+    suggestions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -129,6 +131,7 @@ def condition_rows(
     errors = errors or {}
     rows = []
     stores: list[tuple[str, str]] | None = None
+    categories: list[str] | None = None
     for index, condition in enumerate(rules.get("conditions", [])):
         spec = FIELDS.get(condition.get("field")) or FIELDS[DEFAULT_FIELD]
         value = condition.get("value")
@@ -143,6 +146,8 @@ def condition_rows(
         elif spec.kind == compiler.MONEY:
             row.amount = _amount_text(value, merchant.currency)
         elif spec.kind == compiler.CATEGORY_SPEND:
+            categories = categories if categories is not None else selectors.category_suggestions(merchant=merchant)
+            row.suggestions = categories
             row.category = _text(value_dict.get("category"))
             row.amount = _amount_text(value_dict.get("amount_minor"), merchant.currency)
             row.days = _text(value_dict.get("days"))

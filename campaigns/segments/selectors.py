@@ -17,7 +17,7 @@ from campaigns.models.segments import ShopperScoreRefresh
 from campaigns.segments.compiler import rules_condition
 from merchants.errors import NotFoundError
 from merchants.models import Merchant
-from profiles.models import ContactKind, ContactPoint, Shopper, ShopperStatus
+from profiles.models import ContactKind, ContactPoint, InsightSnapshot, Shopper, ShopperStatus
 
 
 def active_shoppers(*, merchant: Merchant) -> QuerySet[Shopper]:
@@ -103,6 +103,13 @@ def snapshot_list(*, merchant: Merchant, segment: Segment) -> QuerySet[SegmentSn
 
 def snapshot_get(*, merchant: Merchant, snapshot_id: int) -> SegmentSnapshot:
     return get_object_or_404(SegmentSnapshot.objects.for_merchant(merchant).select_related("segment"), pk=snapshot_id)
+
+
+def category_suggestions(*, merchant: Merchant) -> list[str]:
+    """Categories sold in the last 90 days, from the insight snapshot (one row; nothing when not computed yet)."""
+    snapshot = InsightSnapshot.objects.for_merchant(merchant).filter(section="products").first()
+    by_scope = (snapshot.data.get("categories") or {}) if snapshot else {}
+    return sorted({row["category"] for rows in by_scope.values() for row in rows if row.get("category")})
 
 
 def scores_refreshed_at(*, merchant: Merchant) -> datetime | None:

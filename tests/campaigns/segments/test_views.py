@@ -10,6 +10,7 @@ from campaigns.models import Segment
 from campaigns.segments import services
 from merchants.models import AuditEvent
 from merchants.permissions import Role
+from profiles.insights import services as insights
 from profiles.models import Shopper
 
 ENGLISH = {"match": "all", "conditions": [{"field": "language", "op": "in", "value": ["en"]}]}
@@ -281,3 +282,13 @@ def test_a_snapshot_is_frozen_from_the_page_and_exports_its_members(population, 
     _header, *rows = _csv(owner_client.get(reverse("segments:snapshot_export", args=[snapshot.pk])))
     assert [row[1] for row in rows] == ["Ann Example", "Dan Example"]
     assert AuditEvent.objects.filter(action="segments.exported", detail__snapshot_id=snapshot.pk).exists()
+
+
+def test_the_category_input_suggests_categories_sold_lately(population, owner_client):
+    insights.insights_refresh(merchant=population.merchant, now=population.now, force=True)
+    page = owner_client.post(
+        reverse("segments:builder_rows"),
+        _form({"field": "category_spend", "op": "gte"}, action="field", target_row="0"),
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert '<datalist id="categories-0"><option value="Shirts"><option value="Shoes"></datalist>' in page
