@@ -9,8 +9,15 @@ class CampaignsConfig(AppConfig):
     # The preference centre adds these sections: functions (shopper=, language=) -> HTML, "" for none.
     shopper_preference_sections = ("campaigns.offers.preference_centre.preference_centre_offers",)
 
-    def seed_demo(self, *, stdout: object = None) -> None:
-        """Called by `manage.py seed_demo`: finished demo campaigns with results to report."""
-        from campaigns.demo import demo_campaigns_seed
+    def ready(self) -> None:
+        # Celery's autodiscovery looks at campaigns.tasks only; the segments' tasks live in their package.
+        from campaigns.segments import tasks  # noqa: F401
 
+    def seed_demo(self, *, stdout: object = None) -> None:
+        """Called by `manage.py seed_demo` (it looks for this hook on every app): demo segments, then
+        finished demo campaigns with results to report."""
+        from campaigns.demo import demo_campaigns_seed
+        from campaigns.segments.demo import demo_segments_seed
+
+        demo_segments_seed(stdout=stdout)
         demo_campaigns_seed(stdout=stdout)

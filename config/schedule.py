@@ -79,6 +79,12 @@ SCHEDULE = [
         minute="*/15",
         expires_seconds=840,
     ),
+    PeriodicTask(
+        name="Campaigns: refresh lifecycle stages and RFM scores for segments",
+        task="campaigns.refresh_all_shopper_scores",
+        minute="5-59/15",
+        expires_seconds=840,
+    ),
 ]
 
 # Entries written by the command carry this prefix; others (made in the admin) are left alone.

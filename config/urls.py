@@ -37,6 +37,7 @@ urlpatterns = [
     path("loyalty/", include("loyalty.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("insights/", include("profiles.insights.urls")),
+    path("segments/", include("campaigns.segments.urls")),
     path("", include("merchants.urls")),
 ]
 

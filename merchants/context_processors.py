@@ -14,6 +14,7 @@ NAVIGATION = [
     ("Shoppers", "profiles:shopper_list", "shoppers.view"),
     ("Loyalty", "loyalty:program_list", "loyalty.view"),
     ("Campaigns", "campaigns:campaign_list", "campaigns.view"),
+    ("Segments", "segments:segment_list", "campaigns.view"),
     ("Settings", "settings_home", "stores.view"),
 ]
 

@@ -69,5 +69,23 @@ class ShopperScore(models.Model):
 
     objects = TenantQuerySet.as_manager()
 
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "lifecycle_stage"], name="shopper_score_stage")]
+
     def __str__(self) -> str:
         return f"Shopper {self.shopper_id}: {self.lifecycle_stage} R{self.recency}F{self.frequency}M{self.monetary}"
+
+
+class ShopperScoreRefresh(models.Model):
+    """When a merchant's scores were last recomputed: rules on stages and RFM are as fresh as this."""
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    refreshed_at = models.DateTimeField()
+    # Shoppers with a purchase (scored) at that moment, and how long the statement took.
+    scored_shoppers = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Scores of {self.merchant_id} at {self.refreshed_at:%Y-%m-%d %H:%M}"
