@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("merchants.api_urls")),
     path("", include("profiles.api_urls")),
     path("", include("loyalty.api_urls")),
+    path("", include("campaigns.api_urls")),
 ]
 
 urlpatterns = [
