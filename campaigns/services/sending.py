@@ -95,7 +95,12 @@ def outbox_claim(*, message_ids: Sequence[int] | None = None, limit: int = BATCH
 
 def _settings_for(merchant: Merchant) -> CampaignSettings:
     found = CampaignSettings.objects.filter(merchant=merchant).first()
-    return found or CampaignSettings(merchant=merchant)
+    if found is None:
+        found = CampaignSettings(merchant=merchant)
+        # Unsaved defaults are the strings the model declares ("21:00").
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            setattr(found, name, CampaignSettings._meta.get_field(name).to_python(getattr(found, name)))
+    return found
 
 
 @dataclass

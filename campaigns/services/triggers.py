@@ -26,6 +26,7 @@ VISIT_SCAN_LIMIT = 5000
 # A visit reported later than this is no longer a moment to message the shopper at the store.
 VISIT_MAX_AGE = timedelta(hours=1)
 DEFAULT_COOLDOWN_HOURS = 24
+PURCHASE_MAX_AGE = timedelta(days=1)
 DEFAULT_EXPIRY_NOTICE_DAYS = 14
 SCAN_CHUNK = 1000
 
@@ -83,14 +84,15 @@ def purchase_triggers_evaluate(*, purchase_id: int, now: datetime | None = None)
     """The merchant's live real-time campaigns this purchase starts; the outbox ids queued."""
     now = now or timezone.now()
     purchase = Purchase.objects.filter(pk=purchase_id).first()
-    if purchase is None or purchase.shopper_id is None:
+    # An imported or late-arriving old purchase is history, not a moment to write to the shopper.
+    if purchase is None or purchase.shopper_id is None or purchase.occurred_at < now - PURCHASE_MAX_AGE:
         return []
     campaigns = [
         campaign
         for campaign in Campaign.objects.filter(
             merchant_id=purchase.merchant_id, kind=CampaignKind.REALTIME, status=CampaignStatus.ACTIVE
         ).select_related("merchant", "segment", "snapshot")
-        if _live(campaign, now) and campaign.launched_at is not None and purchase.created_at >= campaign.launched_at
+        if _live(campaign, now)
     ]
     if not campaigns:
         return []

@@ -1,7 +1,6 @@
 """The sender's guard rails, checked at send time, and its exactly-once effect."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -195,11 +194,11 @@ def test_frequency_cap_forgets_messages_older_than_its_window(merchant, daytime)
     ("moment", "seoul_sent", "new_york_sent"),
     [
         # 13:00 UTC: 22:00 in Seoul (quiet), 08:00 in New York (quiet, before 09:00)
-        (datetime(2026, 11, 23, 13, 0, tzinfo=dt_timezone.utc), False, False),
+        (datetime(2026, 11, 23, 13, 0, tzinfo=UTC), False, False),
         # 02:00 UTC: 11:00 in Seoul, 21:00 (the evening before) in New York
-        (datetime(2026, 11, 23, 2, 0, tzinfo=dt_timezone.utc), True, False),
+        (datetime(2026, 11, 23, 2, 0, tzinfo=UTC), True, False),
         # 16:00 UTC: 01:00 in Seoul, 11:00 in New York
-        (datetime(2026, 11, 23, 16, 0, tzinfo=dt_timezone.utc), False, True),
+        (datetime(2026, 11, 23, 16, 0, tzinfo=UTC), False, True),
     ],
 )
 def test_quiet_hours_in_each_shoppers_timezone(merchant, moment, seoul_sent, new_york_sent, monkeypatch):
@@ -237,7 +236,7 @@ def test_a_shopper_without_a_home_store_keeps_the_merchants_hours(merchant, monk
     shopper = reachable_shopper(merchant)
     campaign = campaign_with_message(merchant)
     _queued(campaign, [shopper])
-    moment = datetime(2026, 11, 23, 13, 0, tzinfo=dt_timezone.utc)  # 22:00 in Seoul
+    moment = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 22:00 in Seoul
     OutboxMessage.objects.update(not_before=moment)
     monkeypatch.setattr(timezone, "now", lambda: moment)
 
