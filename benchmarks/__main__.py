@@ -6,7 +6,7 @@ Each prints its figures as JSON lines on stdout; progress goes to stderr.
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest_single", "ingest_batch", "shopper_pages", "dashboard")
+BENCHMARKS = ("ingest_single", "ingest_batch", "shopper_pages", "dashboard", "trigger_latency", "broadcast")
 
 
 def main(argv: list[str]) -> int:

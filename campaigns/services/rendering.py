@@ -58,6 +58,20 @@ def template_check(*, source: str, field_name: str = "body") -> None:
         ) from error
 
 
+@lru_cache(maxsize=32)
+def _footer(language: str, channel: str) -> str:
+    """The unsubscribe footer in the message's language, with {unsubscribe} and {preferences} to fill in."""
+    with translation.override(language):
+        if channel == ConsentChannel.SMS:
+            return "\n" + _("Reply STOP to opt out: %(url)s") % {"url": "{unsubscribe}"}
+        return (
+            "\n\n-- \n"
+            + _("Unsubscribe: %(url)s") % {"url": "{unsubscribe}"}
+            + "\n"
+            + _("Your preferences: %(url)s") % {"url": "{preferences}"}
+        )
+
+
 def template_pick(
     *, templates: dict[str, MessageTemplate], language: str, default_language: str
 ) -> MessageTemplate | None:
@@ -92,15 +106,13 @@ def message_render(
         "preference_centre_url": preference_centre_url,
         **context,
     }
-    with translation.override(template.language):
-        subject = _compiled(template.subject).render(Context(values)).strip() if template.subject else ""
-        body = _compiled(template.body).render(Context(values)).strip()
-        if unsubscribe_url not in body:
-            if campaign.channel == ConsentChannel.SMS:
-                body += "\n" + _("Reply STOP to opt out: %(url)s") % {"url": unsubscribe_url}
-            else:
-                body += "\n\n-- \n" + _("Unsubscribe: %(url)s") % {"url": unsubscribe_url}
-                body += "\n" + _("Your preferences: %(url)s") % {"url": preference_centre_url}
+    context_values = Context(values)
+    subject = _compiled(template.subject).render(context_values).strip() if template.subject else ""
+    body = _compiled(template.body).render(context_values).strip()
+    if unsubscribe_url not in body:
+        body += _footer(template.language, campaign.channel).format(
+            unsubscribe=unsubscribe_url, preferences=preference_centre_url
+        )
     subject = " ".join(subject.split())[:200]
     return RenderedMessage(subject=subject, body=body, language=template.language, headers=headers or {})
 

@@ -20,10 +20,12 @@ handed over) do rows go back to `queued`, with a backoff.
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 import structlog
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.channels import ChannelUnavailable, Delivery, Outgoing, channel_for
@@ -99,7 +101,8 @@ def _settings_for(merchant: Merchant) -> CampaignSettings:
         found = CampaignSettings(merchant=merchant)
         # Unsaved defaults are the strings the model declares ("21:00").
         for name in ("quiet_hours_start", "quiet_hours_end"):
-            setattr(found, name, CampaignSettings._meta.get_field(name).to_python(getattr(found, name)))
+            value = getattr(found, name)
+            setattr(found, name, value if isinstance(value, time) else time.fromisoformat(str(value)))
     return found
 
 
@@ -116,17 +119,34 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
     claimed = outbox_claim(message_ids=message_ids, limit=limit)
     if not claimed:
         return report
+    # Only what the checks and the message need: a broadcast batch loads hundreds of rows.
     messages = list(
         OutboxMessage.objects.filter(pk__in=claimed)
-        .select_related("campaign__merchant", "campaign__offer", "shopper")
+        .select_related("shopper")
+        .only(
+            "campaign_id",
+            "shopper_id",
+            "variant_id",
+            "merchant_id",
+            "status",
+            "shopper__merchant_id",
+            "shopper__public_id",
+            "shopper__first_name",
+            "shopper__last_name",
+            "shopper__language",
+            "shopper__status",
+        )
         .order_by("pk")
     )
     by_campaign: dict[int, list[OutboxMessage]] = defaultdict(list)
     for message in messages:
         by_campaign[message.campaign_id].append(message)
+    campaigns = Campaign.objects.select_related("merchant", "offer").in_bulk(list(by_campaign))
     settings_by_merchant: dict[int, CampaignSettings] = {}
-    for campaign_messages in by_campaign.values():
-        campaign = campaign_messages[0].campaign
+    for campaign_id, campaign_messages in by_campaign.items():
+        campaign = campaigns[campaign_id]
+        for message in campaign_messages:
+            message.campaign = campaign
         if campaign.merchant_id not in settings_by_merchant:
             settings_by_merchant[campaign.merchant_id] = _settings_for(campaign.merchant)
         _send_campaign_batch(campaign, campaign_messages, settings_by_merchant[campaign.merchant_id], report)
@@ -296,11 +316,19 @@ def _render_one(
         coupons[message.pk] = coupon.pk
         coupon_code = coupon.code
     shopper.merchant = campaign.merchant
-    # One signed link for both the header and the body (each signing stamps its own time).
-    headers = profile_links.list_unsubscribe_headers(shopper, channel=campaign.channel, purpose=campaign.purpose)
-    unsubscribe_url = headers["List-Unsubscribe"].strip("<>")
-    if campaign.channel != ConsentChannel.EMAIL:
-        headers = {}
+    unsubscribe_url = _link(
+        "shopper_pages:unsubscribe",
+        profile_links.unsubscribe_token(shopper, channel=campaign.channel, purpose=campaign.purpose),
+    )
+    headers = (
+        # RFC 8058, as profiles.links.list_unsubscribe_headers writes them (with the URL signed once here).
+        {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if campaign.channel == ConsentChannel.EMAIL
+        else {}
+    )
+    preference_centre_url = _link(
+        "shopper_pages:preferences", profile_links.preference_centre_token(shopper), language=template.language
+    )
     return rendering.message_render(
         campaign=campaign,
         template=template,
@@ -313,9 +341,24 @@ def _render_one(
             coupon_code=coupon_code,
         ),
         unsubscribe_url=unsubscribe_url,
-        preference_centre_url=profile_links.preference_centre_url(shopper, language=template.language),
+        preference_centre_url=preference_centre_url,
         headers=headers,
     )
+
+
+@lru_cache(maxsize=8)
+def _path_around_token(url_name: str) -> tuple[str, str]:
+    """The URL's path before and after its token: reversed once, not once per message."""
+    marker = "TOKEN0MARKER"
+    path = reverse(url_name, kwargs={"token": marker})
+    before, after = path.split(marker)
+    return before, after
+
+
+def _link(url_name: str, token: str, *, language: str | None = None) -> str:
+    """What profiles.links builds for these pages (absolute, on SITE_URL), for a token signed by profiles.links."""
+    before, after = _path_around_token(url_name)
+    return profile_links.absolute_url(f"{before}{token}{after}", language)
 
 
 _SENT_SQL = """
