@@ -39,12 +39,18 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/5"
 BASELINE_KEY = "storeloop:bench:trigger-baseline"
 
 
+_clients: dict[str, Any] = {}
+
+
 @shared_task(name="benchmarks.trigger_baseline")
 def trigger_baseline(sent_at: float, broker_url: str) -> None:
     """The baseline's task: records how long it took to start after it was sent."""
-    import redis
+    started = time.time()
+    if broker_url not in _clients:
+        import redis
 
-    redis.Redis.from_url(broker_url).rpush(BASELINE_KEY, time.time() - sent_at)
+        _clients[broker_url] = redis.Redis.from_url(broker_url)
+    _clients[broker_url].rpush(BASELINE_KEY, started - sent_at)
 
 
 @contextmanager

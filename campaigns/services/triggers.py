@@ -49,9 +49,16 @@ def _eligible(campaign: Campaign, shopper_ids: list[int]) -> set[int]:
 # Real time
 
 
-def _first_in_channel(purchase: Purchase, rollup: ShopperRollup | None, channel: str, other: str) -> bool:
-    """The shopper's first purchase in `channel`, after buying only in `other` before."""
-    if purchase.channel != channel or rollup is None:
+def _first_in_channel(purchase: Purchase, channel: str, other: str) -> bool:
+    """The shopper's first purchase in `channel`, after buying only in `other` before.
+
+    The rollup's counts rule most purchases out with one read; the purchases themselves decide the rest
+    (a second purchase may have been counted before this task ran).
+    """
+    if purchase.channel != channel:
+        return False
+    rollup = ShopperRollup.objects.filter(shopper=purchase.shopper_id).first()
+    if rollup is None:
         return False
     count_here, count_other = (
         (rollup.in_store_count, rollup.online_count)
@@ -66,7 +73,7 @@ def _first_in_channel(purchase: Purchase, rollup: ShopperRollup | None, channel:
     return not earlier.filter(channel=channel).exists() and earlier.filter(channel=other).exists()
 
 
-def _purchase_fires(campaign: Campaign, purchase: Purchase, rollup: ShopperRollup | None) -> tuple[bool, str]:
+def _purchase_fires(campaign: Campaign, purchase: Purchase) -> tuple[bool, str]:
     """(fires, dedupe key)."""
     key = f"purchase:{purchase.pk}"
     if campaign.trigger in (Trigger.THANK_YOU, Trigger.FEEDBACK_REQUEST):
@@ -74,9 +81,9 @@ def _purchase_fires(campaign: Campaign, purchase: Purchase, rollup: ShopperRollu
     if campaign.trigger == Trigger.SPEND_OVER:
         return purchase.amount_minor >= int(campaign.trigger_params.get("amount_minor", 0)), key
     if campaign.trigger == Trigger.FIRST_IN_STORE:
-        return _first_in_channel(purchase, rollup, Channel.IN_STORE, Channel.ONLINE), "first_in_store"
+        return _first_in_channel(purchase, Channel.IN_STORE, Channel.ONLINE), "first_in_store"
     if campaign.trigger == Trigger.FIRST_ONLINE:
-        return _first_in_channel(purchase, rollup, Channel.ONLINE, Channel.IN_STORE), "first_online"
+        return _first_in_channel(purchase, Channel.ONLINE, Channel.IN_STORE), "first_online"
     return False, key
 
 
@@ -96,11 +103,10 @@ def purchase_triggers_evaluate(*, purchase_id: int, now: datetime | None = None)
     ]
     if not campaigns:
         return []
-    rollup = ShopperRollup.objects.filter(shopper_id=purchase.shopper_id).first()
     made: list[int] = []
     with transaction.atomic():
         for campaign in campaigns:
-            fires, key = _purchase_fires(campaign, purchase, rollup)
+            fires, key = _purchase_fires(campaign, purchase)
             if fires and _eligible(campaign, [purchase.shopper_id]):
                 made += entries_create(campaign=campaign, entries=[Entry(purchase.shopper_id, key)], now=now)
     return made
