@@ -166,10 +166,19 @@ def campaign_resume(*, campaign: Campaign, actor: User | None) -> Campaign:
 
 @transaction.atomic
 def campaign_cancel(*, campaign: Campaign, actor: User | None) -> Campaign:
-    """Stop for good: messages not yet handed over are suppressed ("cancelled")."""
+    """Stop for good: messages not yet handed over are suppressed ("cancelled").
+
+    A completed broadcast may be cancelled too, to drop what still waits (e.g. for quiet hours to end).
+    """
     campaign = _move(
         campaign,
-        from_statuses=(CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.PAUSED),
+        from_statuses=(
+            CampaignStatus.DRAFT,
+            CampaignStatus.SCHEDULED,
+            CampaignStatus.ACTIVE,
+            CampaignStatus.PAUSED,
+            CampaignStatus.COMPLETED,
+        ),
         to=CampaignStatus.CANCELLED,
         completed_at=timezone.now(),
     )

@@ -6,11 +6,12 @@ message per (campaign, shopper, key), however often the scan or task runs.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone
 
@@ -184,15 +185,24 @@ def lifecycle_scan(*, now: datetime | None = None) -> list[int]:
 # Visits
 
 
+@dataclass(frozen=True)
+class VisitScan:
+    visits: int
+    message_ids: list[int]
+
+
 @transaction.atomic
-def visits_scan(*, now: datetime | None = None) -> list[int]:
+def visits_scan(*, now: datetime | None = None) -> VisitScan:
     """New visits (by id, after the cursor) start the live location campaigns of their merchant, with a cooldown.
 
     The cursor row is locked for the scan and moves in the same transaction as the messages it queues,
     so each visit is read once; a second scan running meanwhile waits.
     """
     now = now or timezone.now()
-    TriggerCursor.objects.get_or_create(name=VISIT_CURSOR)
+    if not TriggerCursor.objects.filter(name=VISIT_CURSOR).exists():
+        # The first scan starts after the visits too old to message anyone about (read once, not again).
+        old = Visit.objects.filter(occurred_at__lt=now - VISIT_MAX_AGE).aggregate(last=Max("pk"))["last"]
+        TriggerCursor.objects.get_or_create(name=VISIT_CURSOR, defaults={"last_id": old or 0})
     cursor = TriggerCursor.objects.select_for_update().get(name=VISIT_CURSOR)
     visits = list(
         Visit.objects.filter(pk__gt=cursor.last_id)
@@ -200,7 +210,7 @@ def visits_scan(*, now: datetime | None = None) -> list[int]:
         .values("pk", "merchant_id", "shopper_id", "store_id", "occurred_at", "created_at")[:VISIT_SCAN_LIMIT]
     )
     if not visits:
-        return []
+        return VisitScan(visits=0, message_ids=[])
     cursor.last_id = visits[-1]["pk"]
     cursor.save(update_fields=["last_id", "updated_at"])
     campaigns_by_merchant: dict[int, list[Campaign]] = defaultdict(list)
@@ -242,4 +252,4 @@ def visits_scan(*, now: datetime | None = None) -> list[int]:
             last_entry[shopper_id] = now  # the cooldown holds within this scan too
             entries.append(Entry(shopper_id, f"visit:{visit['pk']}"))
         made += entries_create(campaign=campaign, entries=entries, now=now)
-    return made
+    return VisitScan(visits=len(visits), message_ids=made)

@@ -261,7 +261,7 @@ def test_a_visit_at_the_store_messages_once_per_cooldown(merchant, store, daytim
     Visit.objects.create(merchant=merchant, shopper=elsewhere, store=other_store, occurred_at=now, source="wifi")
     Visit.objects.create(merchant=merchant, shopper=None, store=store, occurred_at=now, source="wifi")
 
-    triggers.visits_scan()
+    assert triggers.visits_scan().visits == 3
     Visit.objects.create(merchant=merchant, shopper=visitor, store=store, occurred_at=now, source="geofence")
     triggers.visits_scan()
     triggers.visits_scan()
@@ -273,6 +273,17 @@ def test_a_visit_at_the_store_messages_once_per_cooldown(merchant, store, daytim
     Visit.objects.create(merchant=merchant, shopper=visitor, store=store, occurred_at=a_day_later, source="wifi")
     triggers.visits_scan(now=a_day_later)
     assert OutboxMessage.objects.filter(campaign=campaign).count() == 2
+
+
+def test_the_first_scan_skips_visits_too_old_to_message_about(merchant, store, daytime):
+    campaign = launched(campaign_with_message(merchant, kind=CampaignKind.LOCATION, trigger=Trigger.VISIT))
+    shopper = reachable_shopper(merchant)
+    Visit.objects.create(
+        merchant=merchant, shopper=shopper, store=store, occurred_at=timezone.now() - timedelta(days=3), source="wifi"
+    )
+
+    assert triggers.visits_scan().visits == 0
+    assert messaged(campaign) == set()
 
 
 def test_another_merchants_visits_start_nothing_here(merchant, other_merchant, store, other_store, daytime):
