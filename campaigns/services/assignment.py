@@ -72,7 +72,7 @@ def campaign_variants(campaign: Campaign) -> list[Variant]:
     return list(Variant.objects.filter(campaign=campaign).order_by("key"))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def entries_create(
     *,
     campaign: Campaign,

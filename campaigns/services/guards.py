@@ -2,11 +2,12 @@
 
 Consent is the latest ledger event per (shopper, channel, purpose), as `profiles.selectors.consents_current`
 reads it for one shopper; the contact is the confirmed one `profiles.selectors.contact_for_message` picks.
-Both are read here for many shoppers in one query each, so a broadcast's batch costs a fixed number of
-queries, not some per message.
+Here they are read, with the timezone and the recent messages, for a whole batch in one query, so a
+broadcast's batch costs a fixed number of queries, not some per message.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,40 +36,56 @@ def reachable(shoppers: QuerySet[Shopper], *, channel: str, purpose: str) -> Que
     return shoppers.annotate(consent_now=Subquery(latest)).filter(consent_now=True).filter(Exists(contact))
 
 
-def consent_granted(*, shopper_ids: Sequence[int], channel: str, purpose: str) -> set[int]:
-    """Of these shoppers, those whose latest consent event for the channel and purpose grants it."""
-    if not shopper_ids:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT shopper_id FROM (
-                SELECT DISTINCT ON (shopper_id) shopper_id, is_granted
-                  FROM profiles_consentevent
-                 WHERE shopper_id = ANY(%(ids)s) AND channel = %(channel)s AND purpose = %(purpose)s
-                 ORDER BY shopper_id, occurred_at DESC, id DESC
-            ) AS latest WHERE is_granted
-            """,
-            {"ids": list(shopper_ids), "channel": channel, "purpose": purpose},
-        )
-        return {row[0] for row in cursor.fetchall()}
+@dataclass(frozen=True)
+class ShopperFacts:
+    """What the guard rails read about one shopper at send time."""
+
+    is_consenting: bool
+    contact: str | None
+    timezone: str | None  # the home store's, if any
+    recent_messages: int
 
 
-def contacts(*, shopper_ids: Sequence[int], channel: str) -> dict[int, str]:
-    """The confirmed address (email) or number (SMS) of each shopper that has one: the latest confirmed."""
+_FACTS_SQL = """
+SELECT shopper.id,
+       coalesce((SELECT consent.is_granted FROM profiles_consentevent AS consent
+                  WHERE consent.shopper_id = shopper.id AND consent.channel = %(channel)s
+                    AND consent.purpose = %(purpose)s
+                  ORDER BY consent.occurred_at DESC, consent.id DESC LIMIT 1), false),
+       (SELECT contact.value FROM profiles_contactpoint AS contact
+         WHERE contact.shopper_id = shopper.id AND contact.kind = %(kind)s AND contact.is_verified
+         ORDER BY contact.verified_at DESC NULLS LAST, contact.id DESC LIMIT 1),
+       store.timezone,
+       (SELECT count(*) FROM campaigns_outboxmessage AS message
+         WHERE message.shopper_id = shopper.id AND NOT (message.id = ANY(%(excluding)s))
+           AND (   (message.status = 'sent' AND message.sent_at >= %(since)s)
+                OR (message.status = 'sending' AND message.claimed_at >= %(since)s)))
+  FROM profiles_shopper AS shopper
+  LEFT JOIN merchants_store AS store ON store.id = shopper.home_store_id
+ WHERE shopper.id = ANY(%(ids)s)
+"""
+
+
+def shopper_facts(
+    *, shopper_ids: Sequence[int], channel: str, purpose: str, since: datetime, excluding: Sequence[int]
+) -> dict[int, ShopperFacts]:
+    """Consent now (the latest ledger event), the confirmed contact, the home store's timezone, and the messages
+    of any campaign handed over (or being handed over) since `since`: for many shoppers in one query."""
     if not shopper_ids:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT DISTINCT ON (shopper_id) shopper_id, value
-              FROM profiles_contactpoint
-             WHERE shopper_id = ANY(%(ids)s) AND kind = %(kind)s AND is_verified
-             ORDER BY shopper_id, verified_at DESC NULLS LAST, id DESC
-            """,
-            {"ids": list(shopper_ids), "kind": CONTACT_KIND[channel]},
+            _FACTS_SQL,
+            {
+                "ids": list(shopper_ids),
+                "channel": channel,
+                "purpose": purpose,
+                "kind": CONTACT_KIND[channel],
+                "since": since,
+                "excluding": list(excluding),
+            },
         )
-        return dict(cursor.fetchall())
+        return {row[0]: ShopperFacts(*row[1:]) for row in cursor.fetchall()}
 
 
 def erased(*, merchant_id: int, channel: str, values: Iterable[str]) -> set[str]:
@@ -81,30 +98,6 @@ def erased(*, merchant_id: int, channel: str, values: Iterable[str]) -> set[str]
         "value_hmac", flat=True
     )
     return {by_hmac[value_hmac] for value_hmac in found}
-
-
-def recent_message_counts(*, shopper_ids: Sequence[int], since: datetime, excluding: Sequence[int]) -> dict[int, int]:
-    """Messages of any campaign handed over (or being handed over) to each shopper since `since`."""
-    if not shopper_ids:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT shopper_id, count(*) FROM campaigns_outboxmessage
-             WHERE shopper_id = ANY(%(ids)s) AND NOT (id = ANY(%(excluding)s))
-               AND (   (status = 'sent' AND sent_at >= %(since)s)
-                    OR (status = 'sending' AND claimed_at >= %(since)s))
-             GROUP BY shopper_id
-            """,
-            {"ids": list(shopper_ids), "since": since, "excluding": list(excluding)},
-        )
-        return dict(cursor.fetchall())
-
-
-def shopper_timezones(*, shopper_ids: Sequence[int], merchant_timezone: str) -> dict[int, str]:
-    """Each shopper's timezone: their home store's, else the merchant's."""
-    rows = Shopper.objects.filter(pk__in=list(shopper_ids)).values_list("pk", "home_store__timezone")
-    return {pk: zone or merchant_timezone for pk, zone in rows}
 
 
 def quiet_hours_end(*, now: datetime, zone: str, start: time, end: time) -> datetime | None:

@@ -96,7 +96,10 @@ def outbox_claim(*, message_ids: Sequence[int] | None = None, limit: int = BATCH
 
 
 def _settings_for(merchant: Merchant) -> CampaignSettings:
-    found = CampaignSettings.objects.filter(merchant=merchant).first()
+    try:
+        found: CampaignSettings | None = merchant.campaign_settings  # read with the merchant where possible
+    except CampaignSettings.DoesNotExist:
+        found = None
     if found is None:
         found = CampaignSettings(merchant=merchant)
         # Unsaved defaults are the strings the model declares ("21:00").
@@ -141,7 +144,7 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
     by_campaign: dict[int, list[OutboxMessage]] = defaultdict(list)
     for message in messages:
         by_campaign[message.campaign_id].append(message)
-    campaigns = Campaign.objects.select_related("merchant", "offer").in_bulk(list(by_campaign))
+    campaigns = Campaign.objects.select_related("merchant__campaign_settings", "offer").in_bulk(list(by_campaign))
     settings_by_merchant: dict[int, CampaignSettings] = {}
     for campaign_id, campaign_messages in by_campaign.items():
         campaign = campaigns[campaign_id]
@@ -204,23 +207,27 @@ def _guard(
             for pk in decisions
         }
     offer_live = guards.offer_is_live(campaign=campaign, now=now)
-    consenting = guards.consent_granted(shopper_ids=shopper_ids, channel=campaign.channel, purpose=campaign.purpose)
-    contact_by_shopper = guards.contacts(shopper_ids=shopper_ids, channel=campaign.channel)
-    erased = guards.erased(
-        merchant_id=campaign.merchant_id, channel=campaign.channel, values=set(contact_by_shopper.values())
-    )
-    zones = guards.shopper_timezones(shopper_ids=shopper_ids, merchant_timezone=campaign.merchant.timezone)
-    recent = guards.recent_message_counts(
+    facts = guards.shopper_facts(
         shopper_ids=shopper_ids,
+        channel=campaign.channel,
+        purpose=campaign.purpose,
         since=now - timedelta(days=campaign_settings.frequency_cap_days),
         excluding=[message.pk for message in messages],
     )
+    erased = guards.erased(
+        merchant_id=campaign.merchant_id,
+        channel=campaign.channel,
+        values={fact.contact for fact in facts.values() if fact.contact},
+    )
+    recent = {shopper_id: fact.recent_messages for shopper_id, fact in facts.items()}
+    nothing = guards.ShopperFacts(is_consenting=False, contact=None, timezone=None, recent_messages=0)
     for message in messages:
         decision = decisions[message.pk]
-        contact = contact_by_shopper.get(message.shopper_id)
+        fact = facts.get(message.shopper_id, nothing)
+        contact = fact.contact
         if message.shopper.status != ShopperStatus.ACTIVE:
             decision.status, decision.reason = OutboxStatus.SUPPRESSED, "shopper_inactive"
-        elif message.shopper_id not in consenting:
+        elif not fact.is_consenting:
             decision.status, decision.reason = OutboxStatus.SUPPRESSED, "no_consent"
         elif contact is None:
             decision.status, decision.reason = OutboxStatus.SUPPRESSED, "no_contact"
@@ -230,7 +237,7 @@ def _guard(
             decision.status, decision.reason = OutboxStatus.SUPPRESSED, "expired"
         elif quiet_end := guards.quiet_hours_end(
             now=now,
-            zone=zones.get(message.shopper_id, campaign.merchant.timezone),
+            zone=fact.timezone or campaign.merchant.timezone,
             start=campaign_settings.quiet_hours_start,
             end=campaign_settings.quiet_hours_end,
         ):
@@ -401,6 +408,9 @@ def _record_deliveries(
         else:
             report.sent += 1
     with transaction.atomic(), connection.cursor() as cursor:
+        # Safe without waiting for the disk: if this commit were lost, the rows would stay `sending` and be
+        # marked interrupted, never sent again. (The claim, by contrast, is committed synchronously.)
+        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(_SENT_SQL, params)
 
 

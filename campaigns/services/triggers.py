@@ -99,7 +99,9 @@ def purchase_triggers_evaluate(*, purchase_id: int, now: datetime | None = None)
         campaign
         for campaign in Campaign.objects.filter(
             merchant_id=purchase.merchant_id, kind=CampaignKind.REALTIME, status=CampaignStatus.ACTIVE
-        ).select_related("merchant", "segment", "snapshot")
+        )
+        .select_related("merchant", "segment", "snapshot")
+        .prefetch_related("variants")
         if _live(campaign, now)
     ]
     if not campaigns:
@@ -109,7 +111,12 @@ def purchase_triggers_evaluate(*, purchase_id: int, now: datetime | None = None)
         for campaign in campaigns:
             fires, key = _purchase_fires(campaign, purchase)
             if fires and _eligible(campaign, [purchase.shopper_id]):
-                made += entries_create(campaign=campaign, entries=[Entry(purchase.shopper_id, key)], now=now)
+                made += entries_create(
+                    campaign=campaign,
+                    entries=[Entry(purchase.shopper_id, key)],
+                    now=now,
+                    variants=sorted(campaign.variants.all(), key=lambda variant: variant.key),
+                )
     return made
 
 
