@@ -57,8 +57,14 @@ def trigger_baseline(sent_at: float, broker_url: str) -> None:
 def celery_worker(env: dict[str, str], *, concurrency: int, include: str) -> Iterator[subprocess.Popen[bytes]]:
     """A real worker (prefork) with the benchmark's settings; mail printed by the console backend is discarded."""
     log = tempfile.NamedTemporaryFile(prefix="storeloop-bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    # Celery would turn every line the console backend prints into a log record: keep stdout as it is
+    # (discarded below), so the hand-off costs what it costs in production, not a logging storm.
+    bootstrap = (
+        "import sys; from config.celery import app; app.conf.worker_redirect_stdouts = False; "
+        "app.worker_main(sys.argv[1:])"
+    )
     command = [
-        sys.executable, "-m", "celery", "--app", "config", "worker", "--pool", "prefork",
+        sys.executable, "-c", bootstrap, "worker", "--pool", "prefork",
         "--concurrency", str(concurrency), "--loglevel", "WARNING", "--include", include,
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip
