@@ -21,9 +21,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from email.utils import formataddr, parseaddr
 from functools import lru_cache
 
 import structlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +49,7 @@ from merchants.errors import ApplicationError
 from merchants.models import AuditEvent, Merchant, User
 from profiles import links as profile_links
 from profiles.models import ConsentChannel, Shopper, ShopperStatus
+from profiles.services.shoppers import normalize_phone
 
 logger = structlog.get_logger(__name__)
 
@@ -186,10 +191,6 @@ def _send_campaign_batch(
 def _from_email(campaign_settings: CampaignSettings) -> str | None:
     if not campaign_settings.sender_name:
         return None
-    from email.utils import formataddr, parseaddr
-
-    from django.conf import settings
-
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     return formataddr((campaign_settings.sender_name, address))
 
@@ -265,12 +266,16 @@ def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decis
             status=OutboxStatus.SUPPRESSED, reason=reason
         )
         report.suppressed += len(ids)
+    # Shoppers of one timezone share the end of their quiet hours: one update per moment.
+    by_moment: dict[datetime | None, list[int]] = defaultdict(list)
     for pk, not_before in deferred:
+        by_moment[not_before].append(pk)
+    for not_before, ids in by_moment.items():
         changes: dict[str, object] = {"status": OutboxStatus.QUEUED, "claimed_at": None}
         if not_before is not None:
             changes["not_before"] = not_before
-        OutboxMessage.objects.filter(pk=pk, status=OutboxStatus.SENDING).update(**changes)
-        report.deferred += 1
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(**changes)
+        report.deferred += len(ids)
 
 
 def _render(
@@ -460,11 +465,6 @@ def message_test_send(*, campaign: Campaign, variant: Variant, language: str, to
 
     Raises ApplicationError when the address does not read or the channel cannot be reached.
     """
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    from profiles.services.shoppers import normalize_phone
-
     if campaign.channel == ConsentChannel.SMS:
         to = normalize_phone(to, field_name="to")
     else:
