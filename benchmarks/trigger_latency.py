@@ -212,9 +212,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         celery_worker(env, concurrency=args.worker_concurrency, include="benchmarks.trigger_latency"),
     ):
 
-        def post(number: int) -> None:
+        def post(number: int, prefix: str = "latency") -> None:
             nonlocal failures
-            external_id = f"latency-{number}"
+            external_id = f"{prefix}-{number}"
             body = {
                 "external_id": external_id,
                 "amount_minor": 4200,
@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         note(f"{NAME}: baseline, {args.rate:g} trivial tasks/s for {min(args.seconds, 15):g} s")
         _paced(args.rate, min(args.seconds, 15), lambda _number: trigger_baseline.delay(time.time(), args.broker))
         note(f"{NAME}: warming up")
-        _paced(args.rate, 3, lambda number: post(10_000_000 + number))
+        # Every gunicorn worker and worker process loads its code and connections before timing starts.
+        _paced(args.rate, 5, lambda number: post(number, prefix="warm-up"))
         time.sleep(2)
         note(f"{NAME}: {args.rate:g} purchases/s for {args.seconds:g} s")
         _paced(args.rate, args.seconds, post_async)
