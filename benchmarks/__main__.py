@@ -6,7 +6,15 @@ Each prints its figures as JSON lines on stdout; progress goes to stderr.
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest_single", "ingest_batch", "shopper_pages", "dashboard", "campaign_report")
+BENCHMARKS = (
+    "ingest_single",
+    "ingest_batch",
+    "shopper_pages",
+    "dashboard",
+    "campaign_report",
+    "trigger_latency",
+    "broadcast",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -10,8 +10,16 @@ class CampaignsConfig(AppConfig):
     shopper_preference_sections = ("campaigns.offers.preference_centre.preference_centre_offers",)
 
     def ready(self) -> None:
+        from anymail.signals import tracking
+
+        from campaigns.receivers import on_esp_tracking, on_purchase_recorded
+
         # Celery's autodiscovery looks at campaigns.tasks only; the segments' tasks live in their package.
         from campaigns.segments import tasks  # noqa: F401
+        from profiles.signals import purchase_recorded
+
+        purchase_recorded.connect(on_purchase_recorded, dispatch_uid="campaigns.purchase_triggers")
+        tracking.connect(on_esp_tracking, dispatch_uid="campaigns.esp_tracking")
 
     def seed_demo(self, *, stdout: object = None) -> None:
         """Called by `manage.py seed_demo` (it looks for this hook on every app): demo segments, then

@@ -1,7 +1,8 @@
 """Campaign pages for staff: list, builder, report, offers, settings, feedback, the shopper panel.
 
 Parse with a form, call one service or selector, render. Launch, pause, resume, cancel, preview and
-test-send are the engine's services (campaigns.services); drafts are campaigns.services.drafts.
+test-send are the engine's services (campaigns.services.launch, rendering, sending); drafts are
+campaigns.services.drafts.
 Dates typed on these pages are read in the merchant's timezone.
 """
 
@@ -18,13 +19,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaigns import forms
-from campaigns import services as engine
 from campaigns.feedback import selectors as feedback_selectors
 from campaigns.measurement import selectors
 from campaigns.models import Campaign, CampaignStatus, OfferKind
 from campaigns.offers import selectors as offer_selectors
 from campaigns.segments.selectors import audience_queryset
-from campaigns.services import drafts
+from campaigns.services import drafts, launch
+from campaigns.services.rendering import message_preview
+from campaigns.services.sending import message_test_send
 from merchants.decorators import merchant_permission_required
 from merchants.errors import ApplicationError, form_add_error
 from merchants.permissions import role_has_permission
@@ -181,7 +183,7 @@ def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
             context["problem"] = "Save the draft with this variant first."
         else:
             try:
-                context["preview"] = engine.message_preview(  # type: ignore[attr-defined]
+                context["preview"] = message_preview(
                     campaign=campaign, variant=variant, language=form.cleaned_data["language"]
                 )
             except ApplicationError as error:
@@ -204,7 +206,7 @@ def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
             context["problem"] = "Save the draft with this variant first."
         else:
             try:
-                engine.message_test_send(  # type: ignore[attr-defined]
+                message_test_send(
                     campaign=campaign,
                     variant=variant,
                     language=form.cleaned_data["language"],
@@ -223,10 +225,10 @@ def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
 # Launch and after
 
 _ACTIONS = {
-    "launch": ("campaign_launch", "The campaign is launched."),
-    "pause": ("campaign_pause", "The campaign is paused: nothing more is sent until it is resumed."),
-    "resume": ("campaign_resume", "The campaign is running again."),
-    "cancel": ("campaign_cancel", "The campaign is cancelled: nothing more is sent."),
+    "launch": (launch.campaign_launch, "The campaign is launched."),
+    "pause": (launch.campaign_pause, "The campaign is paused: nothing more is sent until it is resumed."),
+    "resume": (launch.campaign_resume, "The campaign is running again."),
+    "cancel": (launch.campaign_cancel, "The campaign is cancelled: nothing more is sent."),
 }
 
 
@@ -237,8 +239,7 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
     if action not in _ACTIONS:
         raise Http404
-    service_name, success = _ACTIONS[action]
-    service = getattr(engine, service_name)
+    service, success = _ACTIONS[action]
     try:
         service(campaign=campaign, actor=request.user)
     except ApplicationError as error:

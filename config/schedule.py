@@ -85,6 +85,30 @@ SCHEDULE = [
         minute="5-59/15",
         expires_seconds=840,
     ),
+    PeriodicTask(
+        name="Campaigns: start due broadcast runs",
+        task="campaigns.start_due_broadcasts",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: send due messages (after quiet hours), close interrupted ones, resume lost chunks",
+        task="campaigns.send_due_messages",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: visits at stores start location campaigns",
+        task="campaigns.scan_visits",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: lifecycle automations (win-back, birthday, anniversary, points expiring)",
+        task="campaigns.scan_lifecycle",
+        minute="5",
+        expires_seconds=3500,
+    ),
 ]
 
 # Entries written by the command carry this prefix; others (made in the admin) are left alone.

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "django_structlog",
+    "anymail",
     "merchants",
     "profiles",
     "loyalty",
@@ -187,6 +188,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # profiles.sms.ConsoleBackend prints them, profiles.sms.FileBackend writes one file each under SMS_FILE_PATH.
 SMS_BACKEND = env.str("SMS_BACKEND", default="profiles.sms.ConsoleBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / ".devdata" / "sms"))
+# SMS_BACKEND=campaigns.channels.TwilioBackend sends through Twilio's REST API; inbound replies (STOP)
+# arrive at /api/v1/campaigns/webhooks/twilio/inbound, signed with the auth token.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = _secret("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+
+# Email through an ESP with django-anymail: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend, the ESP's
+# settings as JSON in ANYMAIL_ESP_SETTINGS (e.g. {"POSTMARK_SERVER_TOKEN": "..."}), and the tracking
+# webhook (bounces, complaints) at /api/v1/campaigns/webhooks/esp/<esp>/tracking/ behind basic auth
+# with ANYMAIL_WEBHOOK_SECRET ("user:password").
+ANYMAIL = json.loads(_secret("ANYMAIL_ESP_SETTINGS", default="") or "{}")
+if _secret("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = _secret("ANYMAIL_WEBHOOK_SECRET")
 
 # Shopper pages (kiosk, Wi-Fi, confirmation, preference centre). Rates are "<count>/<second|minute|hour|day>".
 SHOPPER_LINK_MAX_AGE_DAYS = env.int("SHOPPER_LINK_MAX_AGE_DAYS", default=30)

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("profiles.api_urls")),
     path("", include("loyalty.api_urls")),
     path("", include("campaigns.offers.api_urls")),
+    path("", include("campaigns.api_urls")),
 ]
 
 urlpatterns = [

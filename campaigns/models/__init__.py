@@ -8,10 +8,12 @@ from campaigns.models.campaigns import (
     AssignmentGroup,
     Campaign,
     CampaignKind,
+    CampaignRun,
     CampaignSettings,
     CampaignStatus,
     MessageTemplate,
     Trigger,
+    TriggerCursor,
     Variant,
 )
 from campaigns.models.feedback import FeedbackResponse
@@ -24,6 +26,7 @@ __all__ = [
     "AssignmentGroup",
     "Campaign",
     "CampaignKind",
+    "CampaignRun",
     "CampaignSettings",
     "CampaignStatus",
     "Coupon",
@@ -38,5 +41,6 @@ __all__ = [
     "SegmentSnapshotMember",
     "ShopperScore",
     "Trigger",
+    "TriggerCursor",
     "Variant",
 ]

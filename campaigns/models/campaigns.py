@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -173,3 +174,45 @@ class CampaignSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Campaign settings of {self.merchant}"
+
+
+class CampaignRun(models.Model):
+    """One run of a broadcast (the one-off run, or one date of a recurring one), claimed by inserting this row.
+
+    The unique (campaign, dedupe_key) is the claim: two beat processes, or a task run twice, insert one
+    row and only the one that inserted it fans out. The audience is cut into ranges of shopper ids;
+    `chunks_done` holds the indexes already written, so a lost chunk task is sent again and a repeated
+    one changes nothing (its assignments and outbox rows are unique too).
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs", db_index=False)
+    dedupe_key = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    audience_count = models.PositiveIntegerField(default=0)
+    # [[first shopper id, last shopper id], ...] of each chunk.
+    chunk_bounds = models.JSONField(default=list)
+    chunks_done = ArrayField(models.PositiveIntegerField(), default=list)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "dedupe_key"], name="campaign_run_unique")]
+        indexes = [
+            models.Index(fields=["started_at"], name="campaign_run_open", condition=models.Q(finished_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} run {self.dedupe_key}"
+
+
+class TriggerCursor(models.Model):
+    """How far a scan of new rows has read (e.g. visits by id), so each row triggers once."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_id}"

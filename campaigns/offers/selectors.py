@@ -69,6 +69,18 @@ def offer_is_live(offer: Offer, *, at: datetime) -> bool:
     return not offer_cap_reached(offer)
 
 
+def offer_worth_sending(offer: Offer, *, at: datetime) -> bool:
+    """May a message still carry this offer at `at`? It has not ended and can still be used, today's
+    daily window aside (a morning message may announce this evening's hours). The sender asks this."""
+    if at >= offer.valid_until:
+        return False
+    if offer.kind == OfferKind.CARD_LINKED:
+        linked = offer.card_linked_offer
+        if linked is None or not linked.is_active or at >= linked.ends_at:
+            return False
+    return not offer_cap_reached(offer)
+
+
 def offer_closes_at(offer: Offer, *, at: datetime) -> datetime:
     """When a live offer next stops being usable: the end of today's daily window or of its validity."""
     if offer.daily_start is None or offer.daily_end is None:

@@ -1,0 +1,490 @@
+"""The sender: claims due outbox rows, checks the guard rails, renders, hands over, records what was sent.
+
+Exactly-once effect, with tasks that run at least once:
+
+1. Claim. One statement moves due rows `queued → sending` (`FOR UPDATE SKIP LOCKED`, so two senders
+   never take the same row), stamps `claimed_at` and commits. From here on no other run picks the row.
+2. Guard rails, read for the whole batch: current consent for the campaign's channel and purpose, a
+   confirmed contact, erased-contact suppression, the live offer, quiet hours in the shopper's timezone
+   (the row goes back to `queued` with `not_before` at their end) and the frequency cap across all
+   campaigns. Rows that fail are `suppressed` with the reason, before anything is handed over.
+3. Render and hand over, then mark `sent` with `sent_at` (the hand-off moment) and what was sent.
+
+A row left in `sending` means the worker died between 1 and 3: its message may or may not have been
+handed over. It is never sent again automatically: `outbox_release_stale` marks it `failed` with the
+reason `interrupted` (neither SMTP nor Twilio's Messages API offers an idempotency key that would make a
+resend safe). Only when the channel could not be reached at all (`ChannelUnavailable`: nothing was
+handed over) do rows go back to `queued`, with a backoff.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from email.utils import formataddr, parseaddr
+from functools import lru_cache
+
+import structlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.channels import ChannelUnavailable, Delivery, Outgoing, channel_for
+from campaigns.models import (
+    Campaign,
+    CampaignSettings,
+    CampaignStatus,
+    MessageTemplate,
+    OutboxMessage,
+    OutboxStatus,
+    Variant,
+)
+from campaigns.offers.services import coupon_issue
+from campaigns.services import guards, rendering
+from loyalty.models import Account
+from merchants.errors import ApplicationError
+from merchants.models import AuditEvent, Merchant, User
+from profiles import links as profile_links
+from profiles.models import ConsentChannel, Shopper, ShopperStatus
+from profiles.services.shoppers import normalize_phone
+
+logger = structlog.get_logger(__name__)
+
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 5
+# A claim older than this belongs to a worker that died (a batch takes seconds).
+STALE_CLAIM = timedelta(minutes=10)
+# Scheduled: a recurring broadcast between runs still sends what its last run queued.
+SENDABLE_CAMPAIGN_STATUSES = (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED, CampaignStatus.COMPLETED)
+
+_CLAIM_SQL = """
+UPDATE campaigns_outboxmessage AS message
+   SET status = 'sending', claimed_at = %(now)s, attempts = message.attempts + 1
+ WHERE message.id IN (
+        SELECT candidate.id FROM campaigns_outboxmessage AS candidate
+          JOIN campaigns_campaign AS campaign ON campaign.id = candidate.campaign_id
+         WHERE candidate.status = 'queued' AND candidate.not_before <= %(now)s
+           AND campaign.status IN ('active', 'scheduled', 'completed')
+           {only}
+         ORDER BY candidate.not_before, candidate.id
+         LIMIT %(limit)s
+           FOR UPDATE OF candidate SKIP LOCKED)
+RETURNING message.id
+"""
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    failed: int = 0
+    requeued: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.suppressed + self.deferred + self.failed + self.requeued
+
+
+def outbox_claim(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_SIZE) -> list[int]:
+    """Move due queued rows to `sending` and commit; the ids claimed. Call outside a transaction."""
+    only = "AND candidate.id = ANY(%(ids)s)" if message_ids is not None else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL.format(only=only),
+            {"now": timezone.now(), "limit": limit, "ids": list(message_ids or [])},
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _settings_for(merchant: Merchant) -> CampaignSettings:
+    try:
+        found: CampaignSettings | None = merchant.campaign_settings  # read with the merchant where possible
+    except CampaignSettings.DoesNotExist:
+        found = None
+    if found is None:
+        found = CampaignSettings(merchant=merchant)
+        # Unsaved defaults are the strings the model declares ("21:00").
+        for name in ("quiet_hours_start", "quiet_hours_end"):
+            value = getattr(found, name)
+            setattr(found, name, value if isinstance(value, time) else time.fromisoformat(str(value)))
+    return found
+
+
+@dataclass
+class _Decision:
+    status: str = OutboxStatus.SENDING
+    reason: str = ""
+    not_before: datetime | None = None
+
+
+def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_SIZE) -> SendReport:
+    """Claim up to `limit` due messages (of `message_ids` if given), check, render and hand them over."""
+    report = SendReport()
+    claimed = outbox_claim(message_ids=message_ids, limit=limit)
+    if not claimed:
+        return report
+    # Only what the checks and the message need: a broadcast batch loads hundreds of rows.
+    messages = list(
+        OutboxMessage.objects.filter(pk__in=claimed)
+        .select_related("shopper")
+        .only(
+            "campaign_id",
+            "shopper_id",
+            "variant_id",
+            "merchant_id",
+            "status",
+            "shopper__merchant_id",
+            "shopper__public_id",
+            "shopper__first_name",
+            "shopper__last_name",
+            "shopper__language",
+            "shopper__status",
+        )
+        .order_by("pk")
+    )
+    by_campaign: dict[int, list[OutboxMessage]] = defaultdict(list)
+    for message in messages:
+        by_campaign[message.campaign_id].append(message)
+    campaigns = Campaign.objects.select_related("merchant__campaign_settings", "offer").in_bulk(list(by_campaign))
+    settings_by_merchant: dict[int, CampaignSettings] = {}
+    for campaign_id, campaign_messages in by_campaign.items():
+        campaign = campaigns[campaign_id]
+        for message in campaign_messages:
+            message.campaign = campaign
+        if campaign.merchant_id not in settings_by_merchant:
+            settings_by_merchant[campaign.merchant_id] = _settings_for(campaign.merchant)
+        _send_campaign_batch(campaign, campaign_messages, settings_by_merchant[campaign.merchant_id], report)
+    return report
+
+
+def _send_campaign_batch(
+    campaign: Campaign, messages: list[OutboxMessage], campaign_settings: CampaignSettings, report: SendReport
+) -> None:
+    now = timezone.now()
+    decisions = _guard(campaign, messages, campaign_settings, now)
+    _record_decisions(messages, decisions, report)
+    passing = [message for message in messages if decisions[message.pk].status == OutboxStatus.SENDING]
+    if not passing:
+        return
+    outgoing, rendered_by_id, coupons, failed = _render(campaign, passing, now)
+    if failed:
+        _finish_failed(failed, reason="render_error")
+        report.failed += len(failed)
+    if not outgoing:
+        return
+    channel = channel_for(
+        campaign.channel, from_email=_from_email(campaign_settings), reply_to=campaign_settings.reply_to
+    )
+    try:
+        deliveries = channel.deliver(outgoing)
+    except ChannelUnavailable as error:
+        logger.warning("campaign_channel_unavailable", campaign=campaign.pk, channel=campaign.channel, error=str(error))
+        report.requeued += _requeue([item.message_id for item in outgoing], now=now)
+        return
+    _record_deliveries(deliveries, {item.message_id: item.to for item in outgoing}, rendered_by_id, coupons, report)
+
+
+def _from_email(campaign_settings: CampaignSettings) -> str | None:
+    if not campaign_settings.sender_name:
+        return None
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((campaign_settings.sender_name, address))
+
+
+def _guard(
+    campaign: Campaign, messages: list[OutboxMessage], campaign_settings: CampaignSettings, now: datetime
+) -> dict[int, _Decision]:
+    decisions = {message.pk: _Decision() for message in messages}
+    shopper_ids = sorted({message.shopper_id for message in messages})
+    if campaign.status not in SENDABLE_CAMPAIGN_STATUSES:
+        # Paused (or cancelled) between the claim and now: leave paused messages for later.
+        status = OutboxStatus.QUEUED if campaign.status == CampaignStatus.PAUSED else OutboxStatus.SUPPRESSED
+        return {
+            pk: _Decision(status=status, reason="" if status == OutboxStatus.QUEUED else "cancelled")
+            for pk in decisions
+        }
+    offer_live = guards.offer_is_live(campaign=campaign, now=now)
+    facts = guards.shopper_facts(
+        shopper_ids=shopper_ids,
+        channel=campaign.channel,
+        purpose=campaign.purpose,
+        since=now - timedelta(days=campaign_settings.frequency_cap_days),
+        excluding=[message.pk for message in messages],
+    )
+    erased = guards.erased(
+        merchant_id=campaign.merchant_id,
+        channel=campaign.channel,
+        values={fact.contact for fact in facts.values() if fact.contact},
+    )
+    recent = {shopper_id: fact.recent_messages for shopper_id, fact in facts.items()}
+    nothing = guards.ShopperFacts(is_consenting=False, contact=None, timezone=None, recent_messages=0)
+    for message in messages:
+        decision = decisions[message.pk]
+        fact = facts.get(message.shopper_id, nothing)
+        contact = fact.contact
+        if message.shopper.status != ShopperStatus.ACTIVE:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, "shopper_inactive"
+        elif not fact.is_consenting:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, "no_consent"
+        elif contact is None:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, "no_contact"
+        elif contact in erased:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, "suppressed"
+        elif not offer_live:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, "expired"
+        elif quiet_end := guards.quiet_hours_end(
+            now=now,
+            zone=fact.timezone or campaign.merchant.timezone,
+            start=campaign_settings.quiet_hours_start,
+            end=campaign_settings.quiet_hours_end,
+        ):
+            decision.status, decision.not_before = OutboxStatus.QUEUED, quiet_end
+        elif recent.get(message.shopper_id, 0) >= campaign_settings.frequency_cap_messages:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, "frequency_cap"
+        else:
+            # Counts toward the cap for the shopper's next message in this same batch.
+            recent[message.shopper_id] = recent.get(message.shopper_id, 0) + 1
+            message.to = contact
+    return decisions
+
+
+def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decision], report: SendReport) -> None:
+    suppressed: dict[str, list[int]] = defaultdict(list)
+    deferred: list[tuple[int, datetime | None]] = []
+    for message in messages:
+        decision = decisions[message.pk]
+        if decision.status == OutboxStatus.SUPPRESSED:
+            suppressed[decision.reason].append(message.pk)
+        elif decision.status == OutboxStatus.QUEUED:
+            deferred.append((message.pk, decision.not_before))
+    for reason, ids in suppressed.items():
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.SUPPRESSED, reason=reason
+        )
+        report.suppressed += len(ids)
+    # Shoppers of one timezone share the end of their quiet hours: one update per moment.
+    by_moment: dict[datetime | None, list[int]] = defaultdict(list)
+    for pk, not_before in deferred:
+        by_moment[not_before].append(pk)
+    for not_before, ids in by_moment.items():
+        changes: dict[str, object] = {"status": OutboxStatus.QUEUED, "claimed_at": None}
+        if not_before is not None:
+            changes["not_before"] = not_before
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(**changes)
+        report.deferred += len(ids)
+
+
+def _render(
+    campaign: Campaign, messages: list[OutboxMessage], now: datetime
+) -> tuple[list[Outgoing], dict[int, rendering.RenderedMessage], dict[int, int], list[int]]:
+    variant_ids = sorted({message.variant_id for message in messages if message.variant_id})
+    templates = rendering.variant_templates(variant_ids)
+    balances = dict(
+        Account.objects.filter(shopper_id__in=[message.shopper_id for message in messages]).values_list(
+            "shopper_id", "points_balance"
+        )
+    )
+    outgoing: list[Outgoing] = []
+    rendered_by_id: dict[int, rendering.RenderedMessage] = {}
+    coupons: dict[int, int] = {}
+    failed: list[int] = []
+    for message in messages:
+        shopper = message.shopper
+        template = rendering.template_pick(
+            templates=templates.get(message.variant_id or 0, {}),
+            language=shopper.language,
+            default_language=campaign.merchant.default_language,
+        )
+        if template is None:
+            failed.append(message.pk)
+            continue
+        try:
+            rendered = _render_one(campaign, message, shopper, template, balances, coupons, now)
+        except Exception:
+            logger.exception("campaign_render_failed", campaign=campaign.pk, message=message.pk)
+            failed.append(message.pk)
+            continue
+        rendered_by_id[message.pk] = rendered
+        outgoing.append(Outgoing(message.pk, message.to, rendered.subject, rendered.body, rendered.headers))
+    return outgoing, rendered_by_id, coupons, failed
+
+
+def _render_one(
+    campaign: Campaign,
+    message: OutboxMessage,
+    shopper: Shopper,
+    template: MessageTemplate,
+    balances: dict[int, int],
+    coupons: dict[int, int],
+    now: datetime,
+) -> rendering.RenderedMessage:
+    coupon_code = ""
+    if campaign.offer is not None and campaign.offer.kind == "coupon":
+        coupon = coupon_issue(offer=campaign.offer, shopper=shopper, at=now)
+        coupons[message.pk] = coupon.pk
+        coupon_code = coupon.code
+    shopper.merchant = campaign.merchant
+    unsubscribe_url = _link(
+        "shopper_pages:unsubscribe",
+        profile_links.unsubscribe_token(shopper, channel=campaign.channel, purpose=campaign.purpose),
+    )
+    headers = (
+        # RFC 8058, as profiles.links.list_unsubscribe_headers writes them (with the URL signed once here).
+        {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if campaign.channel == ConsentChannel.EMAIL
+        else {}
+    )
+    preference_centre_url = _link(
+        "shopper_pages:preferences", profile_links.preference_centre_token(shopper), language=template.language
+    )
+    return rendering.message_render(
+        campaign=campaign,
+        template=template,
+        context=rendering.message_context(
+            campaign=campaign,
+            shopper=shopper,
+            message_id=message.pk,
+            language=template.language,
+            points_balance=balances.get(shopper.pk, 0),
+            coupon_code=coupon_code,
+        ),
+        unsubscribe_url=unsubscribe_url,
+        preference_centre_url=preference_centre_url,
+        headers=headers,
+    )
+
+
+@lru_cache(maxsize=8)
+def _path_around_token(url_name: str) -> tuple[str, str]:
+    """The URL's path before and after its token: reversed once, not once per message."""
+    marker = "TOKEN0MARKER"
+    path = reverse(url_name, kwargs={"token": marker})
+    before, after = path.split(marker)
+    return before, after
+
+
+def _link(url_name: str, token: str, *, language: str | None = None) -> str:
+    """What profiles.links builds for these pages (absolute, on SITE_URL), for a token signed by profiles.links."""
+    before, after = _path_around_token(url_name)
+    return profile_links.absolute_url(f"{before}{token}{after}", language)
+
+
+_SENT_SQL = """
+UPDATE campaigns_outboxmessage AS message
+   SET status = CASE WHEN done.error = '' THEN 'sent' ELSE 'failed' END,
+       reason = CASE WHEN done.error = '' THEN '' ELSE 'handoff_error' END,
+       sent_at = CASE WHEN done.error = '' THEN done.handed_at END,
+       "to" = done.recipient, subject = done.subject, body = done.body,
+       provider_id = done.provider_id, coupon_id = done.coupon_id
+  FROM unnest(%(ids)s::bigint[], %(handed)s::timestamptz[], %(recipients)s::text[], %(subjects)s::text[],
+              %(bodies)s::text[], %(providers)s::text[], %(coupons)s::bigint[], %(errors)s::text[])
+       AS done(id, handed_at, recipient, subject, body, provider_id, coupon_id, error)
+ WHERE message.id = done.id AND message.status = 'sending'
+"""
+
+
+def _record_deliveries(
+    deliveries: list[Delivery],
+    recipients: dict[int, str],
+    rendered_by_id: dict[int, rendering.RenderedMessage],
+    coupons: dict[int, int],
+    report: SendReport,
+) -> None:
+    params: dict[str, list[object]] = {
+        key: [] for key in ("ids", "handed", "recipients", "subjects", "bodies", "providers", "coupons", "errors")
+    }
+    for delivery in deliveries:
+        rendered = rendered_by_id[delivery.message_id]
+        params["ids"].append(delivery.message_id)
+        params["handed"].append(delivery.handed_at)
+        params["recipients"].append(recipients.get(delivery.message_id, ""))
+        params["subjects"].append(rendered.subject)
+        params["bodies"].append(rendered.body)
+        params["providers"].append(delivery.provider_id[:200])
+        params["coupons"].append(coupons.get(delivery.message_id))
+        params["errors"].append(delivery.error)
+        if delivery.error:
+            report.failed += 1
+            logger.warning("campaign_handoff_failed", message=delivery.message_id, error=delivery.error)
+        else:
+            report.sent += 1
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Safe without waiting for the disk: if this commit were lost, the rows would stay `sending` and be
+        # marked interrupted, never sent again. (The claim, by contrast, is committed synchronously.)
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(_SENT_SQL, params)
+
+
+def _finish_failed(ids: list[int], *, reason: str) -> None:
+    OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.FAILED, reason=reason
+    )
+
+
+def _requeue(ids: list[int], *, now: datetime) -> int:
+    """Nothing of these was handed over: queue them again after a backoff, or give up after MAX_ATTEMPTS."""
+    requeued = 0
+    for message in OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).only("pk", "attempts"):
+        if message.attempts >= MAX_ATTEMPTS:
+            _finish_failed([message.pk], reason="channel_unavailable")
+            continue
+        backoff = timedelta(seconds=min(3600, 30 * 2 ** (message.attempts - 1)))
+        requeued += OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.QUEUED, claimed_at=None, not_before=now + backoff
+        )
+    return requeued
+
+
+def outbox_release_stale(*, now: datetime | None = None) -> int:
+    """Rows left in `sending` by a worker that died: maybe handed over, so never resent; marked failed."""
+    now = now or timezone.now()
+    return OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
+        status=OutboxStatus.FAILED, reason="interrupted"
+    )
+
+
+def outbox_due_ids(*, limit: int = 50_000) -> list[int]:
+    """Queued rows whose time has come, of campaigns that may send (for the periodic sweep to hand out)."""
+    return list(
+        OutboxMessage.objects.filter(
+            status=OutboxStatus.QUEUED,
+            not_before__lte=timezone.now(),
+            campaign__status__in=SENDABLE_CAMPAIGN_STATUSES,
+        )
+        .order_by("not_before", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def message_test_send(*, campaign: Campaign, variant: Variant, language: str, to: str, actor: User | None) -> Delivery:
+    """Send the preview of a variant to one address or number (staff checking a draft); no outbox row, no consent.
+
+    Raises ApplicationError when the address does not read or the channel cannot be reached.
+    """
+    if campaign.channel == ConsentChannel.SMS:
+        to = normalize_phone(to, field_name="to")
+    else:
+        try:
+            validate_email(to)
+        except ValidationError as error:
+            raise ApplicationError("Enter a valid email address.", code="invalid", field="to") from error
+    rendered = rendering.message_preview(campaign=campaign, variant=variant, language=language)
+    channel = channel_for(campaign.channel, reply_to=_settings_for(campaign.merchant).reply_to)
+    try:
+        (delivery,) = channel.deliver([Outgoing(0, to, f"[TEST] {rendered.subject}".strip(), rendered.body)])
+    except ChannelUnavailable as error:
+        raise ApplicationError("The channel could not be reached; try again.", code="channel_unavailable") from error
+    if delivery.error:
+        raise ApplicationError(f"The test message was refused: {delivery.error}", code="send_failed", field="to")
+    AuditEvent.objects.create(
+        merchant=campaign.merchant,
+        actor=actor if actor is not None and actor.pk else None,
+        action="campaign.test_send",
+        subject=str(campaign.public_id),
+        detail={"variant": variant.key, "language": language, "channel": campaign.channel},
+    )
+    return delivery
