@@ -118,6 +118,8 @@ class ConsentSource(models.TextChoices):
     PAGE = "page", _("Web page")
     UNSUBSCRIBE_LINK = "unsubscribe_link", _("Unsubscribe link")
     STOP_REPLY = "stop_reply", _("STOP reply")
+    BOUNCE = "bounce", _("Email bounced")
+    COMPLAINT = "complaint", _("Spam complaint")
     IMPORT = "import", _("Import")
 
 

@@ -9,8 +9,8 @@ now, so a repeated webhook adds nothing), with the source and the provider in `s
 - A hard bounce marks the message bounced and withdraws email consent of every shopper with that
   address: it cannot receive mail.
 
-The ledger has no source for bounces and complaints yet; they are written as `unsubscribe_link` with
-`source_ref` "bounce via <esp>" / "complaint via <esp>" (see the report: profiles could add sources).
+Each is written with its own source (bounce, complaint; the ESP's unsubscribe as an unsubscribe link),
+with "<kind> via <esp>" in `source_ref`.
 """
 
 from django.db import transaction
@@ -94,13 +94,13 @@ def email_feedback_record(*, event_type: str, message_id: str, recipient: str, e
         if message is not None:
             OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.BOUNCED, reason="bounced")
         shoppers = _shoppers_with(ContactKind.EMAIL, address or (message.to if message else ""))
-        reference = f"bounce via {esp}"
+        reference, source = f"bounce via {esp}", ConsentSource.BOUNCE
     else:
         shoppers = [message.shopper] if message is not None else _shoppers_with(ContactKind.EMAIL, address)
-        reference = f"{'complaint' if event_type == 'complained' else 'unsubscribe'} via {esp}"
+        complained = event_type == "complained"
+        reference = f"{'complaint' if complained else 'unsubscribe'} via {esp}"
+        source = ConsentSource.COMPLAINT if complained else ConsentSource.UNSUBSCRIBE_LINK
     events: list[ConsentEvent] = []
     for shopper in shoppers:
-        events += _withdraw(
-            shopper, channel=ConsentChannel.EMAIL, source=ConsentSource.UNSUBSCRIBE_LINK, reference=reference
-        )
+        events += _withdraw(shopper, channel=ConsentChannel.EMAIL, source=source, reference=reference)
     return events

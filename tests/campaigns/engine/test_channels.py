@@ -216,7 +216,7 @@ def test_a_hard_bounce_marks_the_message_and_withdraws_email_consent(client, sen
     assert message.status == OutboxStatus.BOUNCED
     event = current(shopper, "email", "marketing")
     assert event.is_granted is False
-    assert event.source_ref == "bounce via Postmark"
+    assert (event.source, event.source_ref) == ("bounce", "bounce via Postmark")
 
 
 @override_settings(ANYMAIL={"WEBHOOK_SECRET": "hook:secret"})
@@ -228,6 +228,7 @@ def test_a_spam_complaint_withdraws_email_consent(client, sent_email):
 
     assert current(shopper, "email", "marketing").is_granted is False
     assert current(shopper, "email", "feedback").is_granted is False
+    assert current(shopper, "email", "marketing").source == "complaint"
 
 
 @override_settings(ANYMAIL={"WEBHOOK_SECRET": "hook:secret"})
