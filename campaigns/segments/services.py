@@ -148,9 +148,7 @@ _ROLLUP_AS_OF = """
       FROM profiles_shopperrollup
      WHERE merchant_id = %(merchant)s AND purchase_count > 0 AND first_purchase_at < %(cutoff)s
 """
-if insights._SHOPPER_AS_OF not in insights._STAGE_SQL:  # pragma: no cover - a change in profiles must be seen
-    raise ImportError("profiles.insights.services._STAGE_SQL no longer reads _SHOPPER_AS_OF")
-_STAGES_FROM_ROLLUP = insights._STAGE_SQL.replace(insights._SHOPPER_AS_OF, _ROLLUP_AS_OF)
+_STAGES_FROM_ROLLUP = insights.stage_sql(_ROLLUP_AS_OF)
 
 # Stages and quintiles of the merchant's active shoppers who bought, upserted (changed rows only) and
 # the scores of shoppers who no longer qualify removed, in one statement. Quintile 5 is the most
@@ -200,7 +198,7 @@ def scores_refresh(*, merchant: Merchant, now: datetime | None = None) -> Shoppe
     settings = insights.insight_settings_get(merchant=merchant)
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(_REFRESH_SQL, {**insights._stage_parameters(settings, now), "merchant": merchant.pk})
+        cursor.execute(_REFRESH_SQL, {**insights.stage_parameters(settings, now), "merchant": merchant.pk})
         scored, changed, removed = cursor.fetchone()
         if changed + removed > max(ANALYZE_AFTER_CHANGES, scored // 10):
             # Segment queries are planned from these statistics: a first refresh of a large merchant

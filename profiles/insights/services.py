@@ -308,10 +308,17 @@ _SHOPPER_AS_OF = """
      GROUP BY shopper_id
 """
 
-# Stage as of a cutoff, first rule that holds: new, lapsed, at risk, then among the recent rest the top
-# spenders (the highest-spending top_percent), regulars (enough purchases), and otherwise active.
-_STAGE_SQL = f"""
-    WITH s AS ({_SHOPPER_AS_OF}),
+
+def stage_sql(shoppers_as_of: str) -> str:
+    """Each shopper's lifecycle stage as of %(cutoff)s, from a query of their figures as of then
+    (shopper_id, first_at, last_at, frequency, monetary, online_minor): the dashboard reads raw
+    purchases, campaign segments the per-shopper rollup. Parameters: `stage_parameters`.
+
+    First rule that holds: new, lapsed, at risk, then among the recent rest the top spenders (the
+    highest-spending top_percent), regulars (enough purchases), and otherwise active.
+    """
+    return f"""
+    WITH s AS ({shoppers_as_of}),
     recent AS (
         SELECT s.*, CUME_DIST() OVER (ORDER BY monetary DESC) AS spend_rank
           FROM s
@@ -329,7 +336,10 @@ _STAGE_SQL = f"""
 """  # noqa: S608 - fixed SQL; values are bound
 
 
-def _stage_parameters(settings: InsightSettings, cutoff: datetime) -> dict[str, Any]:
+_STAGE_SQL = stage_sql(_SHOPPER_AS_OF)
+
+
+def stage_parameters(settings: InsightSettings, cutoff: datetime) -> dict[str, Any]:
     return {
         "cutoff": cutoff,
         "new_days": settings.new_days,
@@ -358,7 +368,7 @@ def _lifecycle(cursor: Any, merchant: Merchant, settings: InsightSettings, now: 
           FROM now_stage n LEFT JOIN then_stage t ON t.shopper_id = n.shopper_id
          GROUP BY 1, 2
         """,  # noqa: S608
-        {**_stage_parameters(settings, now), "since": since},
+        {**stage_parameters(settings, now), "since": since},
     )
     stages = {stage: {"shoppers": 0, "total_minor": 0, "purchases": 0, "online_minor": 0} for stage in STAGES}
     movement: dict[str, dict[str, int]] = defaultdict(dict)
