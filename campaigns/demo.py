@@ -77,7 +77,33 @@ def demo_campaigns_seed(*, stdout: object = None) -> None:
                 names.append(_broadcast(merchant, shoppers, rng).name)
                 rollups_rebuild(merchant=merchant)
             names.append(_feedback_campaign(merchant, rng).name)
+            if slug in BROADCAST_MERCHANTS:
+                _live_offer(merchant, shoppers, rng)
         _say(stdout, f"  {merchant.name}: demo campaigns {', '.join(f'“{name}”' for name in names)}")
+
+
+LIVE_OFFER_NAME = "Winter weekend: 10 off"
+
+
+def _live_offer(merchant: Merchant, shoppers: list[int], rng: random.Random) -> None:
+    """An offer running now, its codes already with a few shoppers, so the offers API and the
+    preference centre have something to show (and a code to redeem) right after `make demo`."""
+    now = timezone.now()
+    offer = Offer.objects.create(
+        merchant=merchant,
+        name=LIVE_OFFER_NAME,
+        kind=OfferKind.COUPON,
+        description="10 off any purchase of 50 or more, this month.",
+        amount_off_minor=1000,
+        valid_from=now - timedelta(days=1),
+        valid_until=now + timedelta(days=30),
+        max_redemptions=500,
+    )
+    holders = shoppers[:40]
+    Coupon.objects.bulk_create(
+        Coupon(merchant=merchant, offer=offer, shopper_id=shopper_id, code=code, issued_at=now)
+        for shopper_id, code in zip(holders, _codes(rng, len(holders)), strict=True)
+    )
 
 
 def _typical_amount(merchant: Merchant) -> int:
@@ -137,7 +163,7 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
             "A",
             50,
             "15 % off, just for you",
-            "Hello {{ first_name }}, come back this fortnight: 15 % off with your code.",
+            "Hello {{ first_name }}, come back this fortnight: 15 % off with your code {{ coupon_code }}.",
             merchant.default_language,
         ),
         "B": _variant(
@@ -145,11 +171,12 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
             "B",
             50,
             "We miss you, {{ first_name }}",
-            "It has been a while! Here is 15 % off your next visit — your code is inside.",
+            "It has been a while! Here is 15 % off your next visit with the code {{ coupon_code }}.",
             merchant.default_language,
         ),
     }
-    subjects = {"A": "15 % off, just for you", "B": "We miss you, {{ first_name }}"}
+    first_names = dict(Shopper.objects.filter(pk__in=shoppers).values_list("pk", "first_name"))
+    subjects = {"A": lambda _name: "15 % off, just for you", "B": lambda name: f"We miss you, {name}".rstrip(", ")}
     assignments = []
     for shopper_id in shoppers:
         held_out = rng.random() < 0.10
@@ -189,7 +216,9 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
                 not_before=assignment.assigned_at,
                 attempts=0 if suppressed else 1,
                 sent_at=None if suppressed else assignment.assigned_at + timedelta(seconds=5),
-                subject=subjects[assignment.variant.key] if assignment.variant else "",
+                subject=subjects[assignment.variant.key](first_names.get(assignment.shopper_id, ""))
+                if assignment.variant
+                else "",
                 created_at=assignment.assigned_at,
             )
         )

@@ -202,7 +202,7 @@ class CampaignReport:
     def sentence(self) -> str:
         """Whether the lift is significant, in words a merchant can act on."""
         if self.treatment.shoppers == 0 and self.holdout.shoppers == 0:
-            return "No shoppers have entered this campaign yet: results appear once it is launched."
+            return "No shoppers have entered this campaign yet: results appear as they do."
         if self.holdout.shoppers == 0:
             return "No shoppers were held out, so this campaign's lift cannot be measured."
         if self.revenue_lift is None or not self.is_measurable:
@@ -430,13 +430,15 @@ def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict
         treatment, holdout = _groups(rows[campaign.pk])
         lift = statistics.difference_of_means(treatment.revenue, holdout.revenue)
         incremental = lift.scaled(treatment.shoppers) if lift is not None else None
+        # The same cost as the report's: messages, and the offer's cost (a few queries for a campaign with one).
         cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor
+        if campaign.offer_id is not None:
+            cost += _offer_figures(campaign)[3]
         headlines[campaign.pk] = CampaignHeadline(
             campaign=campaign,
             sent=sent.get(campaign.pk, 0),
             conversions=treatment.conversions,
             incremental_revenue_minor=round(incremental.estimate) if incremental is not None else None,
-            # The list shows message cost only; the report adds the offer's.
             roi=(incremental.estimate - cost) / cost if incremental is not None and cost > 0 else None,
             is_significant=lift.is_significant if lift is not None else None,
         )

@@ -72,6 +72,18 @@ def _footer(language: str, channel: str) -> str:
         )
 
 
+def _offer_lines(language: str, coupon_code: str, offer_url: str, body: str) -> str:
+    """A message with an offer always carries the shopper's code and the offer's page: what the
+    template left out is added after it, in the message's language."""
+    lines = []
+    with translation.override(language):
+        if coupon_code and coupon_code not in body:
+            lines.append(_("Your code: %(code)s") % {"code": coupon_code})
+        if offer_url and offer_url not in body:
+            lines.append(_("See the offer: %(url)s") % {"url": offer_url})
+    return "\n\n" + "\n".join(lines) if lines else ""
+
+
 def template_pick(
     *, templates: dict[str, MessageTemplate], language: str, default_language: str
 ) -> MessageTemplate | None:
@@ -109,6 +121,7 @@ def message_render(
     context_values = Context(values)
     subject = _compiled(template.subject).render(context_values).strip() if template.subject else ""
     body = _compiled(template.body).render(context_values).strip()
+    body += _offer_lines(template.language, values.get("coupon_code", ""), values.get("offer_url", ""), body)
     if unsubscribe_url not in body:
         body += _footer(template.language, campaign.channel).format(
             unsubscribe=unsubscribe_url, preferences=preference_centre_url

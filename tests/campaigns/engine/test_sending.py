@@ -199,6 +199,24 @@ def test_a_coupon_offer_carries_the_shoppers_own_code(merchant, daytime):
     assert "/s/c/" in mail.outbox[0].body
 
 
+def test_a_template_without_the_code_still_gets_it_in_the_shoppers_language(merchant, daytime):
+    """The template forgot {{ coupon_code }} and {{ offer_url }}: both follow the text, then the footer, in Korean."""
+    offer = OfferFactory(merchant=merchant)
+    shopper = reachable_shopper(merchant, language="ko")
+    campaign = campaign_with_message(merchant, offer=offer)
+    _queued(campaign, [shopper])
+
+    sending.outbox_send()
+
+    body = mail.outbox[0].body
+    code = _message(campaign, shopper).coupon.code
+    assert body.startswith("안녕하세요")
+    assert f"쿠폰 코드: {code}" in body
+    assert "혜택 보기: http" in body and "/s/c/offer/" in body
+    assert "수신 거부: http" in body
+    assert body.index(code) < body.index("수신 거부")
+
+
 def test_frequency_cap_counts_messages_of_every_campaign(merchant, daytime):
     CampaignSettings.objects.filter(merchant=merchant).update(frequency_cap_messages=2, frequency_cap_days=7)
     shopper = reachable_shopper(merchant)

@@ -113,7 +113,8 @@ def test_list_headlines_agree_with_the_report(merchant, example):
     headline = selectors.campaign_headlines(merchant=merchant, campaigns=[example])[example.pk]
 
     assert (headline.sent, headline.conversions, headline.incremental_revenue_minor) == (3, 2, 2000)
-    assert headline.roi == pytest.approx((2000 - 30) / 30)  # the list counts message cost only
+    report = selectors.campaign_report(merchant=merchant, campaign=example)
+    assert headline.roi == pytest.approx(report.roi.estimate) == pytest.approx((2000 - 530) / 530)
 
 
 def test_card_linked_offer_awards_count_as_redemptions_without_codes(merchant):
