@@ -183,6 +183,8 @@ class AudienceHintForm(forms.Form):
     snapshot = forms.ModelChoiceField(queryset=SegmentSnapshot.objects.none(), required=False)
     holdout_percent = forms.IntegerField(min_value=0, max_value=50, required=False)
     attribution_days = forms.IntegerField(min_value=1, max_value=90, required=False)
+    channel = forms.ChoiceField(choices=ConsentChannel.choices, required=False)
+    trigger = forms.ChoiceField(choices=Trigger.choices, required=False)
 
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

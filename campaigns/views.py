@@ -21,16 +21,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from campaigns import forms
 from campaigns.feedback import selectors as feedback_selectors
 from campaigns.measurement import selectors
-from campaigns.models import Campaign, CampaignStatus, OfferKind
+from campaigns.models import Campaign, CampaignStatus, OfferKind, Trigger
 from campaigns.offers import selectors as offer_selectors
 from campaigns.segments.selectors import audience_queryset
-from campaigns.services import drafts, launch
+from campaigns.services import drafts, guards, launch
 from campaigns.services.rendering import message_preview
 from campaigns.services.sending import message_test_send
 from merchants.decorators import merchant_permission_required
 from merchants.errors import ApplicationError, form_add_error
+from merchants.models import Merchant
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
+from profiles.models import ConsentChannel, ConsentPurpose
 
 CAMPAIGNS_PER_PAGE = 25
 
@@ -138,6 +140,14 @@ def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return redirect("campaigns:campaign_list")
 
 
+def _reachable_count(merchant: Merchant, *, segment: Any, snapshot: Any, channel: str, trigger: str) -> int:
+    """Who the campaign could message now: the audience with consent for its channel and purpose and a
+    confirmed contact, as the engine lets them in (the holdout is drawn from these too)."""
+    purpose = ConsentPurpose.FEEDBACK if trigger == Trigger.FEEDBACK_REQUEST else ConsentPurpose.MARKETING
+    audience = audience_queryset(merchant=merchant, segment=segment, snapshot=snapshot)
+    return guards.reachable(audience, channel=channel, purpose=purpose).count()
+
+
 @merchant_permission_required("campaigns.view")
 @require_GET
 def audience_hint(request: HttpRequest) -> HttpResponse:
@@ -151,9 +161,13 @@ def audience_hint(request: HttpRequest) -> HttpResponse:
             context["problem"] = "Choose a segment or a snapshot, not both."
         else:
             try:
-                audience = audience_queryset(
-                    merchant=merchant, segment=data.get("segment"), snapshot=data.get("snapshot")
-                ).count()
+                audience = _reachable_count(
+                    merchant,
+                    segment=data.get("segment"),
+                    snapshot=data.get("snapshot"),
+                    channel=data.get("channel") or ConsentChannel.EMAIL,
+                    trigger=data.get("trigger") or "",
+                )
             except (ApplicationError, NotImplementedError, ValueError) as error:
                 context["problem"] = f"The segment's rules cannot be counted: {error}"
             else:
@@ -258,9 +272,13 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     hint = None
     if campaign.status == CampaignStatus.DRAFT:
         try:
-            audience = audience_queryset(
-                merchant=merchant, segment=campaign.segment, snapshot=campaign.snapshot
-            ).count()
+            audience = _reachable_count(
+                merchant,
+                segment=campaign.segment,
+                snapshot=campaign.snapshot,
+                channel=campaign.channel,
+                trigger=campaign.trigger,
+            )
         except (ApplicationError, NotImplementedError, ValueError):
             audience = None
         if audience is not None:

@@ -16,6 +16,7 @@ from campaigns.models import (
     Offer,
 )
 from merchants.permissions import Role
+from tests.campaigns.engine.helpers import reachable_shopper
 from tests.campaigns.factories import (
     AssignmentFactory,
     CampaignFactory,
@@ -246,13 +247,17 @@ def test_drafts_can_be_deleted_but_launched_campaigns_cannot(owner_client, campa
 
 def test_the_audience_hint_counts_the_audience_and_says_what_it_can_detect(owner_client, merchant):
     for _ in range(40):
-        ShopperFactory(merchant=merchant)
+        reachable_shopper(merchant)
+    ShopperFactory(merchant=merchant)  # no consent, no contact: not counted
+    reachable_shopper(merchant, channel="sms")  # reachable by text only
 
-    response = owner_client.get(reverse("campaigns:audience_hint"), {"holdout_percent": "10", "attribution_days": "7"})
+    response = owner_client.get(
+        reverse("campaigns:audience_hint"), {"holdout_percent": "10", "attribution_days": "7", "channel": "email"}
+    )
 
     page = response.content.decode()
-    assert "40 shoppers in the audience now" in page
-    assert "(36 to message, 4 held out)" in page
+    assert "40 shoppers the campaign can reach now" in page
+    assert "36 to message, 4 held out)" in page
     assert "To detect a 20% relative lift" in page
 
 
@@ -332,7 +337,8 @@ def test_the_campaign_list_shows_headline_results(owner_client, merchant):
 
 def test_a_draft_report_shows_the_minimum_sample_hint(owner_client, campaign, merchant):
     for _ in range(10):
-        ShopperFactory(merchant=merchant)
+        reachable_shopper(merchant, channel=campaign.channel)
+    ShopperFactory(merchant=merchant)  # unreachable: not in the hint
 
     page = owner_client.get(reverse("campaigns:campaign_report", args=[campaign.pk])).content.decode()
 
