@@ -22,7 +22,6 @@ from campaigns.models import (
     Assignment,
     AssignmentGroup,
     Campaign,
-    Coupon,
     FeedbackResponse,
     OfferKind,
     OutboxMessage,
@@ -338,18 +337,16 @@ def _offer_figures(campaign: Campaign) -> tuple[str | None, int, int, int]:
             shopper_id__in=treated.values("shopper_id"),
         ).aggregate(count=Count("id"), cost=Sum("cost_minor"))
         return offer.kind, given, awards["count"] or 0, int(awards["cost"] or 0)
-    coupons = Coupon.objects.filter(
-        merchant_id=campaign.merchant_id,
-        offer=offer,
-        pk__in=OutboxMessage.objects.filter(
-            merchant_id=campaign.merchant_id, campaign=campaign, coupon__isnull=False
-        ).values("coupon_id"),
+    # Driven from the campaign's messages (its unique key leads with the campaign), then each coupon by id.
+    messages = OutboxMessage.objects.filter(
+        merchant_id=campaign.merchant_id, campaign=campaign, coupon__isnull=False, coupon__offer=offer
     )
-    figures = coupons.aggregate(
-        given=Count("id"),
-        redeemed=Count("id", filter=Q(redeemed_at__isnull=False)),
+    redeemed_filter = Q(coupon__redeemed_at__isnull=False)
+    figures = messages.aggregate(
+        given=Count("coupon_id", distinct=True),
+        redeemed=Count("coupon_id", distinct=True, filter=redeemed_filter),
         purchase_net=Sum(
-            F("purchase__amount_minor") - F("purchase__refunded_minor"), filter=Q(redeemed_at__isnull=False)
+            F("coupon__purchase__amount_minor") - F("coupon__purchase__refunded_minor"), filter=redeemed_filter
         ),
     )
     redeemed = figures["redeemed"] or 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 
 from merchants import services
 from merchants.models import Merchant, MerchantAPIKey, Network, StaffMembership, Store, User
@@ -171,6 +171,10 @@ class Command(BaseCommand):
             hook = getattr(config, "seed_demo", None)
             if callable(hook):
                 hook(stdout=self.stdout)
+        # Fresh statistics for what the apps just bulk-loaded (ANALYZE samples, so big tables stay quick):
+        # without them the planner takes a new table for empty and picks nested loops.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         if options["scale"] or options["shoppers"] is not None or options["purchases"] is not None:
             with transaction.atomic():
                 self._merchant(MEGASTORE, network=None)
