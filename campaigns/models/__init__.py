@@ -4,6 +4,8 @@ One module per part; every model is importable from `campaigns.models`.
 """
 
 from campaigns.models.campaigns import (
+    BROADCAST_KINDS,
+    TRIGGERS_OF_KIND,
     Assignment,
     AssignmentGroup,
     Campaign,
@@ -22,6 +24,8 @@ from campaigns.models.outbox import OutboxMessage, OutboxStatus
 from campaigns.models.segments import Segment, SegmentSnapshot, SegmentSnapshotMember, ShopperScore
 
 __all__ = [
+    "BROADCAST_KINDS",
+    "TRIGGERS_OF_KIND",
     "Assignment",
     "AssignmentGroup",
     "Campaign",

@@ -39,6 +39,21 @@ class Trigger(models.TextChoices):
     VISIT = "visit", _("A visit at or near a store")
 
 
+# Kinds sent to an audience at a time, and the triggers each triggered kind may start on.
+BROADCAST_KINDS = (CampaignKind.BROADCAST, CampaignKind.RECURRING, CampaignKind.GREETING)
+TRIGGERS_OF_KIND: dict[str, tuple[str, ...]] = {
+    CampaignKind.REALTIME: (
+        Trigger.THANK_YOU,
+        Trigger.FEEDBACK_REQUEST,
+        Trigger.SPEND_OVER,
+        Trigger.FIRST_IN_STORE,
+        Trigger.FIRST_ONLINE,
+    ),
+    CampaignKind.LIFECYCLE: (Trigger.WIN_BACK, Trigger.BIRTHDAY, Trigger.JOIN_ANNIVERSARY, Trigger.POINTS_EXPIRING),
+    CampaignKind.LOCATION: (Trigger.VISIT,),
+}
+
+
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SCHEDULED = "scheduled", _("Scheduled")

@@ -4,7 +4,6 @@ Seeing segments and trying rules needs `campaigns.view`; saving, freezing and ex
 contact details need `campaigns.manage`. Another merchant's segment or snapshot is a 404.
 """
 
-import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from campaigns.models import Segment, SegmentSnapshot
 from campaigns.segments import compiler, forms, selectors, services
+from merchants.csv_export import csv_download
 from merchants.decorators import merchant_permission_required
 from merchants.errors import ApplicationError, form_add_error
 from merchants.permissions import role_has_permission
@@ -201,18 +201,6 @@ def snapshot_create(request: HttpRequest, segment_id: int) -> HttpResponse:
 # CSV
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (a shopper may be named “=HYPERLINK(…)”) is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv_rows(rows: Iterable[tuple[Any, ...]], currency: str) -> Iterator[list[Any]]:
     yield list(selectors.EXPORT_HEADER)
     for public_id, first, last, email, phone, language, stage, last_purchase, total in rows:
@@ -231,15 +219,8 @@ def _csv_rows(rows: Iterable[tuple[Any, ...]], currency: str) -> Iterator[list[A
 
 def _csv_response(request: HttpRequest, filename: str, audience: Any) -> StreamingHttpResponse:
     merchant = request.merchant  # type: ignore[attr-defined]
-    writer = csv.writer(_Echo())
     rows = selectors.export_rows(merchant=merchant, audience=audience).iterator(chunk_size=2000)
-    response = StreamingHttpResponse(
-        (writer.writerow([_cell(value) for value in row]) for row in _csv_rows(rows, merchant.currency)),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}-{timezone.now():%Y%m%d-%H%M}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_download(f"{filename}-{timezone.now():%Y%m%d-%H%M}", _csv_rows(rows, merchant.currency))
 
 
 @merchant_permission_required("campaigns.manage")

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignKind, CampaignRun, CampaignStatus
+from campaigns.models import BROADCAST_KINDS, Campaign, CampaignKind, CampaignRun, CampaignStatus
 from campaigns.segments.selectors import audience_queryset
 from campaigns.services import guards
 from campaigns.services.assignment import Entry, campaign_variants, entries_create
-from campaigns.services.launch import BROADCAST_KINDS, campaign_complete
+from campaigns.services.launch import campaign_complete
 
 CHUNK_SIZE = 1000
 # A run whose chunks are not all written after this long lost a task: its missing chunks are sent again.

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 
 from campaigns.models import (
+    TRIGGERS_OF_KIND,
     Campaign,
     CampaignKind,
     CampaignSettings,
@@ -33,20 +34,6 @@ LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 VARIANT_KEYS = ("A", "B")
 
 # Which triggers each kind of campaign may use; broadcasts and greetings have none.
-KIND_TRIGGERS: dict[str, tuple[str, ...]] = {
-    CampaignKind.BROADCAST: (),
-    CampaignKind.RECURRING: (),
-    CampaignKind.GREETING: (),
-    CampaignKind.REALTIME: (
-        Trigger.THANK_YOU,
-        Trigger.FEEDBACK_REQUEST,
-        Trigger.SPEND_OVER,
-        Trigger.FIRST_IN_STORE,
-        Trigger.FIRST_ONLINE,
-    ),
-    CampaignKind.LIFECYCLE: (Trigger.WIN_BACK, Trigger.BIRTHDAY, Trigger.JOIN_ANNIVERSARY, Trigger.POINTS_EXPIRING),
-    CampaignKind.LOCATION: (Trigger.VISIT,),
-}
 # The trigger parameter each trigger needs: (key, what it means).
 TRIGGER_PARAMS: dict[str, tuple[str, str]] = {
     Trigger.SPEND_OVER: ("amount_minor", "the amount a purchase must reach"),
@@ -68,7 +55,7 @@ class DraftLocked(ConflictError):
 
 
 def _check_trigger(kind: str, trigger: str, params: dict[str, Any]) -> dict[str, Any]:
-    allowed = KIND_TRIGGERS.get(kind, ())
+    allowed = TRIGGERS_OF_KIND.get(kind, ())
     if not allowed:
         if trigger:
             raise ApplicationError("This kind of campaign has no trigger; leave it empty.", field="trigger")
@@ -164,7 +151,7 @@ def campaign_draft_save(
     values = {
         "name": name.strip(),
         "kind": kind,
-        "trigger": trigger if KIND_TRIGGERS.get(kind) else "",
+        "trigger": trigger if TRIGGERS_OF_KIND.get(kind) else "",
         "trigger_params": params,
         "channel": channel,
         "purpose": ConsentPurpose.FEEDBACK if trigger == Trigger.FEEDBACK_REQUEST else ConsentPurpose.MARKETING,

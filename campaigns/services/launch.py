@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import (
+    BROADCAST_KINDS,
+    TRIGGERS_OF_KIND,
     Campaign,
     CampaignKind,
     CampaignStatus,
@@ -26,18 +28,6 @@ from merchants.errors import ApplicationError, ConflictError
 from merchants.models import AuditEvent, User
 from profiles.models import ConsentPurpose
 
-BROADCAST_KINDS = (CampaignKind.BROADCAST, CampaignKind.RECURRING, CampaignKind.GREETING)
-TRIGGERS_OF_KIND: dict[str, tuple[str, ...]] = {
-    CampaignKind.REALTIME: (
-        Trigger.THANK_YOU,
-        Trigger.FEEDBACK_REQUEST,
-        Trigger.SPEND_OVER,
-        Trigger.FIRST_IN_STORE,
-        Trigger.FIRST_ONLINE,
-    ),
-    CampaignKind.LIFECYCLE: (Trigger.WIN_BACK, Trigger.BIRTHDAY, Trigger.JOIN_ANNIVERSARY, Trigger.POINTS_EXPIRING),
-    CampaignKind.LOCATION: (Trigger.VISIT,),
-}
 REQUIRED_PARAMS: dict[str, str] = {Trigger.SPEND_OVER: "amount_minor", Trigger.WIN_BACK: "days_lapsed"}
 
 

@@ -3,7 +3,7 @@
 Every page answers `?format=csv` with the table that sits beside its chart.
 """
 
-import csv
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from merchants.csv_export import csv_download
 from merchants.decorators import merchant_permission_required
 from merchants.errors import ApplicationError
 from merchants.permissions import role_has_permission
@@ -22,27 +23,8 @@ from profiles.insights.periods import DEFAULT_PERIOD
 from profiles.insights.selectors import WEEKDAYS
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (a shopper may be named “=HYPERLINK(…)”) is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow([_cell(value) for value in row]) for row in [header, *rows]),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_download(filename, itertools.chain([header], rows))
 
 
 def _wants_csv(request: HttpRequest) -> bool:
