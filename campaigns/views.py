@@ -7,6 +7,7 @@ Dates typed on these pages are read in the merchant's timezone.
 """
 
 import zoneinfo
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from campaigns import forms
 from campaigns.feedback import selectors as feedback_selectors
 from campaigns.measurement import selectors
-from campaigns.models import Campaign, CampaignStatus, OfferKind, Trigger
+from campaigns.models import Campaign, CampaignStatus, OfferKind, Trigger, Variant
 from campaigns.offers import selectors as offer_selectors
 from campaigns.segments.selectors import audience_queryset
 from campaigns.services import drafts, guards, launch
@@ -183,57 +184,51 @@ def audience_hint(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/_audience_hint.html", context)
 
 
+def _message_panel(
+    request: HttpRequest,
+    campaign_id: int,
+    form: forms.PreviewForm,
+    invalid: str,
+    act: Callable[[Campaign, Variant, dict[str, Any]], dict[str, Any]],
+) -> HttpResponse:
+    """The preview panel after `act` on one saved variant of the campaign: its result, or why not."""
+    merchant = request.merchant  # type: ignore[attr-defined]
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    context: dict[str, Any] = {"campaign": campaign}
+    if not form.is_valid():
+        context["problem"] = invalid or " ".join(str(message) for errors in form.errors.values() for message in errors)
+    elif (variant := campaign.variants.filter(key=form.cleaned_data["variant"]).first()) is None:
+        context["problem"] = "Save the draft with this variant first."
+    else:
+        try:
+            context.update(act(campaign, variant, form.cleaned_data))
+        except ApplicationError as error:
+            context["problem"] = error.message
+    return render(request, "campaigns/_preview.html", context)
+
+
 @merchant_permission_required("campaigns.manage")
 @require_POST
 def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """htmx: the message as a shopper would get it (the engine renders it)."""
-    merchant = request.merchant  # type: ignore[attr-defined]
-    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+
+    def preview(campaign: Campaign, variant: Variant, data: dict[str, Any]) -> dict[str, Any]:
+        return {"preview": message_preview(campaign=campaign, variant=variant, language=data["language"])}
+
     form = forms.PreviewForm(request.POST)
-    context: dict[str, Any] = {"campaign": campaign}
-    if form.is_valid():
-        variant = campaign.variants.filter(key=form.cleaned_data["variant"]).first()
-        if variant is None:
-            context["problem"] = "Save the draft with this variant first."
-        else:
-            try:
-                context["preview"] = message_preview(
-                    campaign=campaign, variant=variant, language=form.cleaned_data["language"]
-                )
-            except ApplicationError as error:
-                context["problem"] = error.message
-    else:
-        context["problem"] = "Choose a variant and a language."
-    return render(request, "campaigns/_preview.html", context)
+    return _message_panel(request, campaign_id, form, "Choose a variant and a language.", preview)
 
 
 @merchant_permission_required("campaigns.manage")
 @require_POST
 def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
-    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
-    form = forms.TestSendForm(request.POST)
-    context: dict[str, Any] = {"campaign": campaign}
-    if form.is_valid():
-        variant = campaign.variants.filter(key=form.cleaned_data["variant"]).first()
-        if variant is None:
-            context["problem"] = "Save the draft with this variant first."
-        else:
-            try:
-                message_test_send(
-                    campaign=campaign,
-                    variant=variant,
-                    language=form.cleaned_data["language"],
-                    to=form.cleaned_data["to"],
-                    actor=request.user,
-                )
-            except ApplicationError as error:
-                context["problem"] = error.message
-            else:
-                context["sent_to"] = form.cleaned_data["to"]
-    else:
-        context["problem"] = " ".join(str(message) for errors in form.errors.values() for message in errors)
-    return render(request, "campaigns/_preview.html", context)
+    def test_send(campaign: Campaign, variant: Variant, data: dict[str, Any]) -> dict[str, Any]:
+        message_test_send(
+            campaign=campaign, variant=variant, language=data["language"], to=data["to"], actor=request.user
+        )
+        return {"sent_to": data["to"]}
+
+    return _message_panel(request, campaign_id, forms.TestSendForm(request.POST), "", test_send)
 
 
 # Launch and after
