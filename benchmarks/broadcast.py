@@ -34,6 +34,7 @@ from benchmarks.trigger_latency import (
     campaign_with_message,
     celery_worker,
     no_quiet_hours,
+    reachable_everyone,
 )
 
 NAME = "broadcast"
@@ -81,27 +82,8 @@ def shoppers_seed(*, merchant_id: int, count: int) -> None:
             """,
             {"merchant": merchant_id, "count": count},
         )
-        cursor.execute(
-            """
-            INSERT INTO profiles_contactpoint
-                (merchant_id, shopper_id, kind, value, is_verified, verified_at, created_at)
-            SELECT merchant_id, id, 'email', 'shopper' || id || '@example.com', true, now(), now()
-              FROM profiles_shopper WHERE merchant_id = %(merchant)s
-            """,
-            {"merchant": merchant_id},
-        )
-        cursor.execute(
-            """
-            INSERT INTO profiles_consentevent
-                (merchant_id, shopper_id, channel, purpose, is_granted, occurred_at, source, source_ref,
-                 wording_version, created_at)
-            SELECT merchant_id, id, 'email', 'marketing', true, now() - interval '1 day',
-                   'import', 'bench', '', now()
-              FROM profiles_shopper WHERE merchant_id = %(merchant)s
-            """,
-            {"merchant": merchant_id},
-        )
-        cursor.execute("ANALYZE profiles_shopper; ANALYZE profiles_contactpoint; ANALYZE profiles_consentevent")
+        cursor.execute("ANALYZE profiles_shopper")
+    reachable_everyone(merchant_id)  # a confirmed email and marketing consent each
 
 
 def earlier_messages_seed(*, merchant: Any, share: int) -> None:

@@ -109,6 +109,18 @@ class BenchMerchant:
     card_tokens: list[str]
 
 
+def django_setup_existing() -> None:
+    """Django in this process on the database DATABASE_URL names, as it is (a loaded demo merchant)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.update({"DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING"})
+    # No collectstatic here: plain static URLs, as in the tests.
+    os.environ["STATICFILES_BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
+    import django
+
+    django.setup()
+
+
 def bench_merchant_seed(*, shoppers: int = 3000, purchases: int = 30_000) -> BenchMerchant:
     """A merchant with stores, an API key, and a history (profiles.demo) whose linked cards the load uses."""
     from decimal import Decimal

@@ -18,11 +18,10 @@ Targets: p95 ≤ 200 ms and ratio_p95 ≤ 0.25.
 """
 
 import argparse
-import os
 import statistics
 import time
 
-from benchmarks.common import SECRET_KEY, emit, note, percentile
+from benchmarks.common import django_setup_existing, emit, note, percentile
 
 PAGES = {
     "overview": "/insights/",
@@ -126,14 +125,7 @@ def main() -> None:
     parser.add_argument("--pages", nargs="*", choices=list(PAGES), help="only these pages (default: all)")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.update({"DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING"})
-    # No collectstatic here: plain static URLs, as in the tests.
-    os.environ["STATICFILES_BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
-    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
-    import django
-
-    django.setup()
+    django_setup_existing()
     from django.db import connection
     from django.test import Client
 

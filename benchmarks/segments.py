@@ -15,12 +15,11 @@ must agree. One JSON line per rule set:
 """
 
 import argparse
-import os
 import statistics
 import time
 from typing import Any
 
-from benchmarks.common import SECRET_KEY, emit, note, percentile
+from benchmarks.common import django_setup_existing, emit, note, percentile
 
 _EMAIL_GRANTED = """
     SELECT shopper_id FROM (
@@ -145,13 +144,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each query, after warm-up")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.update({"DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "LOG_LEVEL": "WARNING"})
-    os.environ["STATICFILES_BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
-    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
-    import django
-
-    django.setup()
+    django_setup_existing()
     from django.db import connection
     from django.test import Client
 
