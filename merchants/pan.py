@@ -9,8 +9,6 @@ import re
 from collections.abc import Iterator
 
 _WORD = re.compile(r"[A-Za-z0-9-]")
-# A cheap first look: at least 13 digits in a row, single separators allowed.
-_LONG_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12}")
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
 REDACTED = "[REDACTED]"
 _DIGITS = frozenset("0123456789")  # ASCII only: str.isdigit() also accepts "²", which int() refuses
@@ -28,15 +26,32 @@ def passes_luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+# A card number lies inside a run of 13 or more characters drawn from the ASCII digits, space and
+# dash. Such runs are found in C: the text's UTF-8 bytes are mapped to "#" (one of those characters)
+# or "." (any other byte, a multi-byte character's included), and searched there.
+_RUN_TABLE = bytes(ord("#") if chr(code) in "0123456789 -" else ord(".") for code in range(256))
+_THIRTEEN = b"#" * 13
+_MAPPED_RUN = re.compile(rb"#{13,}")
+
+
+def _candidate_runs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of stretches of `text` that may hold a card number; every card number lies in one."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    mapped = encoded.translate(_RUN_TABLE)
+    if _THIRTEEN not in mapped:
+        return
+    if len(encoded) == len(text):  # ASCII: byte offsets are character offsets
+        for run in _MAPPED_RUN.finditer(mapped):
+            yield run.span()
+        return
+    for run in _DIGIT_RUN.finditer(text):
+        if run.end() - run.start() >= 13:
+            yield run.span()
+
+
 def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each card number in `text`, left to right, not overlapping."""
-    if not _LONG_DIGIT_RUN.search(text):
-        return
-    # A card number never reaches past a run of digits and single separators, so only long runs are walked.
-    for run in _DIGIT_RUN.finditer(text):
-        start, run_end = run.span()
-        if run_end - start < 13:
-            continue
+    for start, run_end in _candidate_runs(text):
         while start < run_end:
             end = _card_number_at(text, start) if text[start] in _DIGITS else None
             if end is None:

@@ -1,9 +1,11 @@
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from merchants.card_numbers import card_number_paths
-from merchants.pan import contains_card_number, redact
+from merchants.pan import card_number_spans, contains_card_number, redact
 
 
 @pytest.mark.parametrize(
@@ -67,3 +69,39 @@ def test_card_number_spelled_with_json_escapes_is_refused(api_client):
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"first_name": [response.json()["error"]["message"]]}
+
+
+def _every_position(text):
+    """The definition, walked the slow way: try each position left to right, skip past each find."""
+    from merchants.pan import _DIGITS, _card_number_at
+
+    start = 0
+    while start < len(text):
+        end = _card_number_at(text, start) if text[start] in _DIGITS else None
+        if end is None:
+            start += 1
+            continue
+        yield start, end
+        start = end
+
+
+_CARDS = ["4111111111111111", "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pieces=st.lists(
+        st.one_of(
+            st.text(alphabet="0123456789 -", max_size=25),
+            st.text(alphabet='0123456789 -ab_\u0663²é"{}:,', max_size=12),
+            st.sampled_from(_CARDS),
+        ),
+        max_size=12,
+    )
+)
+def test_the_quick_scan_finds_what_a_walk_over_every_position_finds(pieces):
+    """card_number_spans looks only inside long runs of digits, spaces and dashes (found over bytes);
+    a card number is never anywhere else, in ASCII text or not."""
+    text = "".join(pieces)
+
+    assert list(card_number_spans(text)) == list(_every_position(text))
