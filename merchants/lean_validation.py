@@ -66,7 +66,7 @@ def _run_validation(field: drf_fields.Field) -> Converter | None:
     body = _body(field)
     if body is None:
         return None
-    required, allow_null, get_default = field.required, field.allow_null, field.get_default
+    required, allow_null, get_default = field.required, field.allow_null, _default_getter(field)
 
     def convert(raw: Any) -> Any:
         if raw is empty:
@@ -76,6 +76,16 @@ def _run_validation(field: drf_fields.Field) -> Converter | None:
         return body(raw)
 
     return convert
+
+
+def _default_getter(field: drf_fields.Field) -> Callable[[], Any]:
+    """field.get_default, without its per-call checks where the default is a plain value or a factory."""
+    default = field.default
+    if default is empty or getattr(default, "requires_context", False):
+        return field.get_default  # raises SkipField, or asks the default with the field
+    if callable(default):
+        return default
+    return lambda: default
 
 
 def _body(field: drf_fields.Field) -> Converter | None:
@@ -111,6 +121,7 @@ def _body(field: drf_fields.Field) -> Converter | None:
 
 def _string(field: drf_fields.CharField, checks: list[Check]) -> Converter:
     trim, allow_blank = field.trim_whitespace, field.allow_blank
+    checks = _string_checks(field, checks)
 
     def convert(raw: Any) -> Any:
         if type(raw) is not str:
@@ -124,6 +135,31 @@ def _string(field: drf_fields.CharField, checks: list[Check]) -> Converter:
         return value
 
     return convert
+
+
+def _string_checks(field: drf_fields.CharField, checks: list[Check]) -> list[Check]:
+    """Every CharField's own three (length, no NUL, no lone surrogate) as one check, and the rest as they are."""
+    validators = field.validators
+    standard = [
+        validator
+        for validator in validators
+        if type(validator)
+        in (
+            django_validators.MaxLengthValidator,
+            django_validators.ProhibitNullCharactersValidator,
+            drf_validators.ProhibitSurrogateCharactersValidator,
+        )
+    ]
+    lengths = [v.limit_value for v in standard if type(v) is django_validators.MaxLengthValidator]
+    if len(standard) != 3 or len(lengths) != 1 or type(lengths[0]) is not int:
+        return checks
+    limit = lengths[0]
+
+    def usual(value: str) -> bool:
+        return len(value) <= limit and "\x00" not in value and (value.isascii() or _no_surrogates(value))
+
+    folded = {id(validator) for validator in standard}
+    return [usual] + [check for validator, check in zip(validators, checks, strict=True) if id(validator) not in folded]
 
 
 def _integer(checks: list[Check]) -> Converter:

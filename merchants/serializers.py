@@ -1,10 +1,11 @@
 import copy
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField, empty, get_error_detail
+from rest_framework.settings import api_settings
 
 from merchants.lean_validation import SLOW, fast_converter
 from merchants.models import Merchant, Store
@@ -150,8 +151,19 @@ class AwareDateTimeField(serializers.DateTimeField):
         # that was a tenth of a batch's validation.
         kwargs.setdefault("default_timezone", UTC)
         super().__init__(**kwargs)
+        formats = getattr(self, "input_formats", api_settings.DATETIME_INPUT_FORMATS)
+        self.iso_first = bool(formats) and formats[0].lower() == ISO_8601
 
     def to_internal_value(self, value: Any) -> Any:
+        # What DRF does first for an ISO 8601 string (Django's parse_datetime starts with fromisoformat),
+        # taken directly when the string carries its offset: a batch parses a thousand of them.
+        if type(value) is str and self.iso_first:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return self.enforce_timezone(parsed)
         parsed = super().to_internal_value(value)
         if isinstance(value, str) and not any(mark in value[10:] for mark in ("Z", "z", "+", "-")):
             self.fail("naive")

@@ -1,5 +1,6 @@
 """API input and output shapes. Input serializers parse only; services decide."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,9 @@ from profiles.services.shoppers import (
     normalize_email,
     normalize_phone,
 )
+
+# How far ahead of our clock a purchase's time may be: a till's clock runs a little fast.
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -218,7 +222,7 @@ class PurchaseInputSerializer(StrictInputSerializer):
     line_items = LineItemSerializer(many=True, required=False, default=list, max_length=500)
 
     def validate_occurred_at(self, value: Any) -> Any:
-        if value > timezone.now() + timezone.timedelta(minutes=10):
+        if value > timezone.now() + CLOCK_SKEW:
             raise serializers.ValidationError("A purchase cannot be in the future.")
         return value
 

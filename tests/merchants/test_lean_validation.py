@@ -8,6 +8,7 @@ same errors, codes included.
 
 import uuid
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -281,3 +282,45 @@ def test_fields_of_unknown_kinds_take_drfs_road():
     assert fast_converter(form.fields["name"])(" Ana ") == "Ana"
     assert fast_converter(form.fields["name"])(7) is SLOW  # DRF turns it into "7": its road decides
     assert fast_converter(form.fields["tags"]) is None  # it reads a form's lists its own way
+
+
+def _moment(field: serializers.Field, value: Any) -> tuple[str, Any]:
+    try:
+        parsed = field.to_internal_value(value)
+    except ValidationError as error:
+        return "invalid", [detail.code for detail in error.detail]
+    return "valid", (parsed, parsed.tzinfo)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    value=st.one_of(
+        st.builds(
+            lambda moment, style: moment.isoformat(sep=style[0], timespec=style[1]),
+            st.datetimes(timezones=st.one_of(st.none(), st.timezones())),
+            st.tuples(st.sampled_from(["T", " "]), st.sampled_from(["auto", "seconds", "milliseconds", "minutes"])),
+        ),
+        st.sampled_from(
+            ["2026-11-20T10:00Z", "20261120T100000+0100", "2026-11-20T10:00:00z", "0001-01-01T00:00+01:00"]
+        ),
+        st.text(alphabet="0123456789-:+TZ. ", max_size=26),
+        ODD_VALUES,
+    )
+)
+def test_aware_moments_parse_as_drf_parses_them(value):
+    """AwareDateTimeField reads an ISO 8601 string with an offset itself; DRF's DateTimeField (in UTC) and
+    the offset rule decide the same."""
+
+    class Reference(serializers.DateTimeField):
+        def to_internal_value(self, value):
+            parsed = super().to_internal_value(value)
+            if isinstance(value, str) and not any(mark in value[10:] for mark in ("Z", "z", "+", "-")):
+                self.fail("naive")
+            return parsed
+
+    ours = merchant_serializers.AwareDateTimeField()
+    reference = Reference(default_timezone=UTC)
+    reference.default_error_messages = ours.default_error_messages
+    reference.error_messages = {**reference.error_messages, **ours.error_messages}
+
+    assert _moment(ours, value) == _moment(reference, value)
