@@ -35,6 +35,7 @@ SLOW: Final = _Slow()
 """What a converter returns when DRF's own path has to decide."""
 
 Converter = Callable[[Any], Any]
+_UNVALIDATED = type(drf_fields.DictField().child)  # DRF's pass-through child of a DictField()
 Check = Callable[[Any], bool]
 
 # get_value implementations that, for a plain dict and no partial update, read dictionary.get(field_name, empty).
@@ -243,10 +244,19 @@ def _list(field: drf_fields.ListField, checks: list[Check]) -> Converter | None:
 def _dict(field: drf_fields.DictField, checks: list[Check]) -> Converter | None:
     if type(field).run_child_validation is not drf_fields.DictField.run_child_validation:
         return None
+    allow_empty = field.allow_empty
+    if type(field.child) is _UNVALIDATED and not field.child.validators and not checks:
+        # DictField() with no child: DRF copies the dict, keys as strings (JSON's already are), values as they are.
+
+        def copy(raw: Any) -> Any:
+            if type(raw) is not dict or (not raw and not allow_empty):
+                return SLOW
+            return {str(key): value for key, value in raw.items()}
+
+        return copy
     item = _run_validation(field.child)
     if item is None:
         return None
-    allow_empty = field.allow_empty
 
     def convert(raw: Any) -> Any:
         if type(raw) is not dict or (not raw and not allow_empty):

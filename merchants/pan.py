@@ -31,7 +31,6 @@ def passes_luhn(digits: str) -> bool:
 # or "." (any other byte, a multi-byte character's included), and searched there.
 _RUN_TABLE = bytes(ord("#") if chr(code) in "0123456789 -" else ord(".") for code in range(256))
 _THIRTEEN = b"#" * 13
-_MAPPED_RUN = re.compile(rb"#{13,}")
 
 
 def _candidate_runs(text: str) -> Iterator[tuple[int, int]]:
@@ -41,8 +40,12 @@ def _candidate_runs(text: str) -> Iterator[tuple[int, int]]:
     if _THIRTEEN not in mapped:
         return
     if len(encoded) == len(text):  # ASCII: byte offsets are character offsets
-        for run in _MAPPED_RUN.finditer(mapped):
-            yield run.span()
+        start = mapped.find(_THIRTEEN)
+        while start != -1:  # the first 13 in a row start their run: the byte before, if any, is "."
+            end = mapped.find(b".", start)
+            end = len(mapped) if end == -1 else end
+            yield start, end
+            start = mapped.find(_THIRTEEN, end)
         return
     for run in _DIGIT_RUN.finditer(text):
         if run.end() - run.start() >= 13:

@@ -306,7 +306,7 @@ class PurchaseBatchApi(MerchantAPIView):
                 {
                     "index": r.index,
                     "status": r.status,
-                    "purchase_id": r.purchase.public_id if r.purchase else None,
+                    "purchase_id": str(r.purchase.public_id) if r.purchase else None,
                     "error": {"code": r.error.code, "message": r.error.message, "fields": r.error.fields}
                     if r.error
                     else None,
