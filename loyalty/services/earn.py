@@ -299,11 +299,11 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
     Two round trips for a purchase that earns (what the rules need, with the account and a check
     that the cached program is current; the writes), and no savepoint of its own (two more).
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("purchase_earn runs inside the transaction that records the purchase.")
     shopper_id = purchase.shopper_id
     if shopper_id is None:
-        return []
+        return []  # nobody to credit: most purchases of a batch leave here, so first
+    if not connection.in_atomic_block:
+        raise RuntimeError("purchase_earn runs inside the transaction that records the purchase.")
     shopper = purchase.shopper
     via = shopper.joined_via if shopper is not None else ""
     cached = program_cached(merchant)  # None only after reading that there is no active program

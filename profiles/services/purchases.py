@@ -6,13 +6,15 @@ all in one transaction, so loyalty's receiver runs inside it too.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F, Q, Value
+from django.db.models.base import ModelState
 from django.db.models.functions import Greatest
+from django.db.models.signals import post_init, pre_init
 
 from merchants.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
@@ -346,9 +348,10 @@ _ITEM_COLUMNS = (
 # (id, public id, timestamps): no column is sent back only to be parsed again. A new Purchase
 # field must be filled in below (a KeyError says so in every ingest test).
 _PURCHASE_ATTNAMES = [field.attname for field in Purchase._meta.concrete_fields]
-_MERCHANT_CACHE = Purchase._meta.get_field("merchant")
-_STORE_CACHE = Purchase._meta.get_field("store")
-_SHOPPER_CACHE = Purchase._meta.get_field("shopper")
+_PURCHASE_ATTNAME_SET = frozenset(_PURCHASE_ATTNAMES)
+_MERCHANT_CACHE = Purchase._meta.get_field("merchant").cache_name
+_STORE_CACHE = Purchase._meta.get_field("store").cache_name
+_SHOPPER_CACHE = Purchase._meta.get_field("shopper").cache_name
 # One round trip: the purchases, their line items and both rollups. The rows travel as two JSON
 # parameters: one string to quote, where arrays would be quoted value by value on the client.
 _INSERT_SQL = f"""
@@ -374,6 +377,30 @@ _INSERT_SQL = f"""
     SELECT id, public_id, source, external_id, CASE WHEN id = (SELECT min(id) FROM inserted) THEN created_at END
       FROM inserted
 """  # noqa: S608 - fixed SQL; values are bound
+
+
+def _plain_init() -> bool:
+    """Whether building a Purchase may skip Model.__init__: nobody listens to its init signals."""
+    return not (pre_init.has_listeners(Purchase) or post_init.has_listeners(Purchase))
+
+
+def _stored_purchase(alias: str, fields: dict[str, object], related: Mapping[str, object]) -> Purchase:
+    """What Purchase.from_db builds, without Model.__init__'s per-field descriptors: a fifth of the time.
+
+    `fields` holds exactly the concrete fields' attnames (checked in tests against from_db)."""
+    purchase = Purchase.__new__(Purchase)
+    purchase.__dict__.update(fields)
+    state = purchase._state = ModelState()
+    state.adding = False
+    state.db = alias
+    state.fields_cache.update(related)
+    return purchase
+
+
+def _purchase_from_db(alias: str, fields: dict[str, object], related: Mapping[str, object]) -> Purchase:
+    purchase = Purchase.from_db(alias, _PURCHASE_ATTNAMES, [fields[name] for name in _PURCHASE_ATTNAMES])
+    purchase._state.fields_cache.update(related)
+    return purchase
 
 
 def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) -> list[Purchase | None]:
@@ -423,6 +450,8 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
         created_at = next((made_at for *_, made_at in rows_made if made_at is not None), None)
         made = {(source, external_id): (pk, public_id) for pk, public_id, source, external_id, _ in rows_made}
     recorded: list[Purchase | None] = []
+    alias = connection.alias
+    build = _stored_purchase if _plain_init() else _purchase_from_db
     for row, fields in zip(rows, purchases, strict=True):
         data = row.data
         found = made.get((data.source, data.external_id))
@@ -439,12 +468,11 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
             created_at=created_at,
             updated_at=created_at,
         )
-        purchase = Purchase.from_db(connection.alias, _PURCHASE_ATTNAMES, [fields[name] for name in _PURCHASE_ATTNAMES])
+        if fields.keys() != _PURCHASE_ATTNAME_SET:
+            raise KeyError(f"Fill in every Purchase field here: {sorted(_PURCHASE_ATTNAME_SET ^ fields.keys())}")
         # What the caller already holds, so reading these relations costs no query.
-        _MERCHANT_CACHE.set_cached_value(purchase, merchant)
-        _STORE_CACHE.set_cached_value(purchase, data.store)
-        _SHOPPER_CACHE.set_cached_value(purchase, row.shopper)
-        recorded.append(purchase)
+        related = {_MERCHANT_CACHE: merchant, _STORE_CACHE: data.store, _SHOPPER_CACHE: row.shopper}
+        recorded.append(build(alias, fields, related))
     for new in recorded:
         if new is not None:
             purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=new)
