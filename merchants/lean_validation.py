@@ -35,8 +35,9 @@ SLOW: Final = _Slow()
 """What a converter returns when DRF's own path has to decide."""
 
 Converter = Callable[[Any], Any]
-_UNVALIDATED = type(drf_fields.DictField().child)  # DRF's pass-through child of a DictField()
 Check = Callable[[Any], bool]
+
+_UNVALIDATED = type(drf_fields.DictField().child)  # DRF's pass-through child of a DictField()
 
 # get_value implementations that, for a plain dict and no partial update, read dictionary.get(field_name, empty).
 _PLAIN_GET_VALUE = (
@@ -97,8 +98,6 @@ def _body(field: drf_fields.Field) -> Converter | None:
     if isinstance(field, serializers.BaseSerializer):
         return None  # a nested object: DRF calls its run_validation, which takes this road field by field
     checks = _checks(field)
-    if checks is None:
-        return None
     if kind.run_validation is drf_fields.CharField.run_validation:
         if kind.to_internal_value is drf_fields.CharField.to_internal_value:
             return _string(field, checks)
@@ -305,7 +304,7 @@ def _list_of_objects(field: serializers.ListSerializer) -> Converter | None:
     return convert
 
 
-def _checks(field: drf_fields.Field) -> list[Check] | None:
+def _checks(field: drf_fields.Field) -> list[Check]:
     """One predicate per validator of the field, True when the validator lets the value through."""
     checks = []
     for validator in field.validators:
