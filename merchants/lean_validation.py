@@ -12,6 +12,10 @@ else (another type, a value some check refuses, a field kind it does not know) i
 returns `SLOW`, and the caller runs DRF's own `run_validation`, which raises DRF's own
 error. So the short road never refuses anything and never accepts what DRF would
 refuse; tests/merchants/test_lean_validation.py runs both on random input and compares.
+
+When DRF has to decide, it validates that value (a whole list, for a list item) again:
+validators and validate() methods must therefore have no side effects, and a lookup that
+fails (an unknown shopper id) is made twice.
 """
 
 from collections.abc import Callable
@@ -63,8 +67,14 @@ def fast_converter(field: drf_fields.Field) -> Converter | None:
 
 def _run_validation(field: drf_fields.Field) -> Converter | None:
     """What field.run_validation(raw) returns, for the input this module knows."""
-    if field.source == "*" or type(field).validate_empty_values is not drf_fields.Field.validate_empty_values:
-        return None
+    kind = type(field)
+    if (
+        field.source == "*"
+        or kind.validate_empty_values is not drf_fields.Field.validate_empty_values
+        or kind.run_validators is not drf_fields.Field.run_validators
+        or kind.get_default is not drf_fields.Field.get_default
+    ):
+        return None  # a field that changes how DRF runs it decides for itself
     body = _body(field)
     if body is None:
         return None

@@ -277,6 +277,19 @@ def test_fields_of_unknown_kinds_take_drfs_road():
         name = serializers.CharField()
         tags = serializers.MultipleChoiceField(choices=["a", "b"], required=False)
 
+    class EvenNumber(serializers.IntegerField):
+        def run_validators(self, value):
+            super().run_validators(value)
+            if value % 2:
+                raise serializers.ValidationError("Give an even number.")
+
+    class Counted(StrictInputSerializer):
+        n = EvenNumber()
+
+    with pytest.raises(ValidationError) as odd:
+        Counted().run_validation({"n": 3})
+    assert odd.value.detail == {"n": ["Give an even number."]}
+
     form = Form()
     assert fast_converter(form.fields["odd"]) is None
     assert fast_converter(form.fields["name"])(" Ana ") == "Ana"
