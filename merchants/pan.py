@@ -26,26 +26,34 @@ def passes_luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-# A card number lies inside a run of 13 or more characters drawn from the ASCII digits, space and
-# dash. Such runs are found in C: the text's UTF-8 bytes are mapped to "#" (one of those characters)
-# or "." (any other byte, a multi-byte character's included), and searched there.
-_RUN_TABLE = bytes(ord("#") if chr(code) in "0123456789 -" else ord(".") for code in range(256))
+# A card number lies inside a stretch of 13 or more characters drawn from the ASCII digits, space
+# and dash, holding 13 digits or more. Such stretches are found in C: the text's UTF-8 bytes are
+# mapped to "#" or "." (any other byte, a multi-byte character's included), and searched there.
+_DIGITS_TABLE = bytes(ord("#") if chr(code) in "0123456789" else ord(".") for code in range(256))
+_STRETCH_TABLE = bytes(ord("#") if chr(code) in "0123456789 -" else ord(".") for code in range(256))
 _THIRTEEN = b"#" * 13
 
 
 def _candidate_runs(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of stretches of `text` that may hold a card number; every card number lies in one."""
     encoded = text.encode("utf-8", "surrogatepass")
-    mapped = encoded.translate(_RUN_TABLE)
-    if _THIRTEEN not in mapped:
+    # With every separator dropped, a card number's digits stand 13 in a row: no such row, no card number.
+    if _THIRTEEN not in encoded.translate(_DIGITS_TABLE, delete=b" -"):
         return
     if len(encoded) == len(text):  # ASCII: byte offsets are character offsets
-        start = mapped.find(_THIRTEEN)
-        while start != -1:  # the first 13 in a row start their run: the byte before, if any, is "."
-            end = mapped.find(b".", start)
-            end = len(mapped) if end == -1 else end
-            yield start, end
-            start = mapped.find(_THIRTEEN, end)
+        digits = encoded.translate(_DIGITS_TABLE)
+        stretches = encoded.translate(_STRETCH_TABLE)
+        start = stretches.find(_THIRTEEN)
+        while start != -1:  # the first 13 in a row start their stretch: the byte before, if any, is "."
+            end = stretches.find(b".", start)
+            end = len(stretches) if end == -1 else end
+            # Only a stretch with 13 digits can hold one (not indentation, not a line of dashes), and
+            # within it only a run of digits and single separators.
+            if digits.count(b"#", start, end) >= 13:
+                for run in _DIGIT_RUN.finditer(text, start, end):
+                    if run.end() - run.start() >= 13:
+                        yield run.span()
+            start = stretches.find(_THIRTEEN, end)
         return
     for run in _DIGIT_RUN.finditer(text):
         if run.end() - run.start() >= 13:
