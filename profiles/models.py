@@ -305,9 +305,10 @@ class Purchase(models.Model):
 
 
 class LineItem(models.Model):
-    # The tenancy column, copied from the purchase in the same INSERT. No database constraint of its own: the
-    # purchase's foreign keys already hold the line item to a stored purchase of a stored merchant, and checking
-    # this one too was a quarter of a batch's foreign-key checks at commit. Deleting a merchant still cascades.
+    # The tenancy column: every writer copies it from the line item's purchase (an application rule; the database
+    # never checked that the two agree). No constraint of its own: the purchase's foreign key holds the line item
+    # to a stored purchase of a stored merchant, and checking this one too was a quarter of a batch's
+    # foreign-key checks at commit. Deleting a merchant still cascades (Django collects line items).
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
