@@ -139,10 +139,7 @@ def _string(field: drf_fields.CharField, checks: list[Check]) -> Converter:
         value = raw.strip() if trim else raw
         if not value:
             return "" if allow_blank else SLOW
-        for check in checks:
-            if not check(value):
-                return SLOW
-        return value
+        return _checked(value, checks)
 
     return convert
 
@@ -176,10 +173,7 @@ def _integer(checks: list[Check]) -> Converter:
     def convert(raw: Any) -> Any:
         if type(raw) is not int:  # bool, float and numeric strings go DRF's way
             return SLOW
-        for check in checks:
-            if not check(raw):
-                return SLOW
-        return raw
+        return _checked(raw, checks)
 
     return convert
 
@@ -194,12 +188,17 @@ def _choice(field: drf_fields.ChoiceField, checks: list[Check]) -> Converter:
             value = field.choice_strings_to_values.get(raw, SLOW)
             if value is SLOW:
                 return SLOW
-        for check in checks:
-            if not check(value):
-                return SLOW
-        return value
+        return _checked(value, checks)
 
     return convert
+
+
+def _checked(value: Any, checks: list[Check]) -> Any:
+    """The value if every check lets it through, else SLOW."""
+    for check in checks:
+        if not check(value):
+            return SLOW
+    return value
 
 
 def _boolean(raw: Any) -> Any:
@@ -217,10 +216,7 @@ def _generic(field: drf_fields.Field, checks: list[Check], *, refuse_blank: bool
             value = to_internal_value(raw)
         except (ValidationError, DjangoValidationError):
             return SLOW
-        for check in checks:
-            if not check(value):
-                return SLOW
-        return value
+        return _checked(value, checks)
 
     return convert
 
@@ -242,10 +238,7 @@ def _list(field: drf_fields.ListField, checks: list[Check]) -> Converter | None:
             if value is SLOW:
                 return SLOW
             values.append(value)
-        for check in checks:
-            if not check(values):
-                return SLOW
-        return values
+        return _checked(values, checks)
 
     return convert
 
@@ -276,10 +269,7 @@ def _dict(field: drf_fields.DictField, checks: list[Check]) -> Converter | None:
             if value is SLOW:
                 return SLOW
             values[str(key)] = value
-        for check in checks:
-            if not check(values):
-                return SLOW
-        return values
+        return _checked(values, checks)
 
     return convert
 
