@@ -1,5 +1,6 @@
 import copy
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -73,17 +74,13 @@ class StrictInputSerializer(LeanFieldCopies, serializers.Serializer):
     def run_validation(self, data: Any = empty) -> Any:
         # DRF's Serializer.run_validation does nothing more than to_internal_value for a dict when the
         # serializer has no validators and no validate() of its own: the case of every nested line item.
-        if type(data) is dict and not self.read_only and self._validates_fields_only():
+        if type(data) is dict and not self.read_only and self._validates_fields_only:
             return self.to_internal_value(data)
         return super().run_validation(data)
 
+    @cached_property
     def _validates_fields_only(self) -> bool:
-        plain = self.__dict__.get("_fields_only")
-        if plain is None:
-            plain = self.__dict__["_fields_only"] = (
-                not self.validators and type(self).validate is serializers.Serializer.validate
-            )
-        return plain
+        return not self.validators and type(self).validate is serializers.Serializer.validate
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, dict):
@@ -91,10 +88,7 @@ class StrictInputSerializer(LeanFieldCopies, serializers.Serializer):
         # DRF's Serializer.to_internal_value, with the per-call lookups (writable fields, validate_<name>
         # methods, the short road of each field) done once per instance: a batch runs this for 1,000 rows
         # and their line items.
-        plan = self.__dict__.get("_input_plan")
-        if plan is None:
-            plan = self.__dict__["_input_plan"] = self._input_plan()
-        known, steps = plan
+        known, steps = self._input_plan
         unknown = data.keys() - known
         if unknown:
             raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
@@ -123,6 +117,7 @@ class StrictInputSerializer(LeanFieldCopies, serializers.Serializer):
             raise serializers.ValidationError(errors)
         return values
 
+    @cached_property
     def _input_plan(self) -> tuple[frozenset[str], list[tuple[Any, ...]]]:
         fields = self.fields
         steps = [
