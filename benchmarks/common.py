@@ -122,13 +122,13 @@ def django_setup_existing() -> None:
 
 
 def bench_merchant_seed(*, shoppers: int = 3000, purchases: int = 30_000) -> BenchMerchant:
-    """A merchant with stores, an API key, and a history (profiles.demo) whose linked cards the load uses."""
+    """A merchant with stores, an API key, and a history (demo.history) whose linked cards the load uses."""
     from decimal import Decimal
 
+    from demo.history import HistorySpec, demo_history_load, demo_tables_analyze
     from merchants import services
     from merchants.models import User
     from merchants.permissions import ALL_API_SCOPES
-    from profiles.demo import HistorySpec, demo_history_load, demo_tables_analyze
     from profiles.models import Card
 
     owner = User.objects.create_user(email="owner@bench.test", password=None)

@@ -129,11 +129,11 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from insights import services
+    from insights.periods import period_for
+    from insights.selectors import page_end, snapshot_get
     from merchants.models import Merchant, StaffMembership, Store
     from merchants.permissions import Role
-    from profiles.insights import services
-    from profiles.insights.periods import period_for
-    from profiles.insights.selectors import page_end, snapshot_get
 
     merchant = Merchant.objects.filter(slug=args.merchant).first()
     if merchant is None:

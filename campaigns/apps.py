@@ -20,12 +20,3 @@ class CampaignsConfig(AppConfig):
 
         purchase_recorded.connect(on_purchase_recorded, dispatch_uid="campaigns.purchase_triggers")
         tracking.connect(on_esp_tracking, dispatch_uid="campaigns.esp_tracking")
-
-    def seed_demo(self, *, stdout: object = None) -> None:
-        """Called by `manage.py seed_demo` (it looks for this hook on every app): demo segments, then
-        finished demo campaigns with results to report."""
-        from campaigns.demo import demo_campaigns_seed
-        from campaigns.segments.demo import demo_segments_seed
-
-        demo_segments_seed(stdout=stdout)
-        demo_campaigns_seed(stdout=stdout)

@@ -16,11 +16,11 @@ from campaigns.models import (
     Trigger,
 )
 from campaigns.services.drafts import TRIGGER_PARAMS, VARIANT_KEYS, VariantDraft
+from core.templatetags.money import minor_digits
 from loyalty.forms import MoneyField
 from loyalty.models import Offer as CardLinkedOffer
 from merchants.models import Merchant, Store
 from profiles.models import ConsentChannel
-from profiles.templatetags.money import minor_digits
 
 LANGUAGES = list(settings.LANGUAGES)
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")

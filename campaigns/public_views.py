@@ -14,7 +14,7 @@ from campaigns.feedback import services as feedback_services
 from campaigns.forms import FeedbackSurveyForm
 from campaigns.models import Coupon, FeedbackResponse, OfferKind, OutboxMessage
 from campaigns.offers.selectors import offer_closes_at, offer_is_live, offer_timezone
-from merchants.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 from profiles.links import LinkError
 from profiles.models import ShopperStatus
 from profiles.rate_limits import RateLimited

@@ -28,8 +28,8 @@ from campaigns.segments.selectors import audience_queryset
 from campaigns.services import drafts, guards, launch
 from campaigns.services.rendering import message_preview
 from campaigns.services.sending import message_test_send
+from core.errors import ApplicationError, form_add_error
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError, form_add_error
 from merchants.models import Merchant
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors

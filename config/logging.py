@@ -4,7 +4,7 @@ import logging
 
 import structlog
 
-from merchants.pan import redact
+from core.pan import redact
 
 _SHARED_PROCESSORS = [
     structlog.contextvars.merge_contextvars,

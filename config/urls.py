@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import health
+from core.errors import json_not_found
 from merchants.admin import require_mfa_for_admin
-from merchants.errors import json_not_found
 
 # The admin signs in through allauth, so superusers pass the same TOTP step as staff.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -37,7 +37,7 @@ urlpatterns = [
     path("s/c/", include("campaigns.public_urls")),
     path("loyalty/", include("loyalty.urls")),
     path("campaigns/", include("campaigns.urls")),
-    path("insights/", include("profiles.insights.urls")),
+    path("insights/", include("insights.urls")),
     path("segments/", include("campaigns.segments.urls")),
     path("", include("merchants.urls")),
 ]

@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.views.defaults import page_not_found
 
-from merchants.errors import json_not_found
+from core.errors import json_not_found
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -6,10 +6,10 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.idempotency import idempotent
 from loyalty import selectors
 from loyalty import serializers as s
 from loyalty.services import redeem
-from merchants.idempotency import idempotent
 from profiles.api import IDEMPOTENCY_HEADER, READ_ERRORS, WRITE_ERRORS, MerchantAPIView
 from profiles.models import Shopper
 

@@ -12,9 +12,3 @@ class LoyaltyConfig(AppConfig):
         from profiles.signals import purchase_recorded
 
         purchase_recorded.connect(on_purchase_recorded, dispatch_uid="loyalty.purchase_earn")
-
-    def seed_demo(self, *, stdout: object = None) -> None:
-        """Called by `manage.py seed_demo` (it looks for this hook on every app): a program with rules."""
-        from loyalty.demo import demo_programs_seed
-
-        demo_programs_seed(stdout=stdout)

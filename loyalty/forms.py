@@ -5,10 +5,10 @@ from typing import Any
 
 from django import forms
 
+from core.templatetags.money import minor_digits
 from loyalty.models import EarnRule, Offer, Program, Reward, Tier
 from merchants.models import Merchant, Store
 from profiles.models import Channel
-from profiles.templatetags.money import minor_digits
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 

@@ -4,8 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import StrictInputSerializer
 from loyalty.models import Redemption, Reward
-from merchants.serializers import StrictInputSerializer
 from profiles.serializers import MerchantScopedShopperField
 
 

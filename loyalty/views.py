@@ -11,15 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import ApplicationError, form_add_error
+from core.templatetags.money import minor_digits
 from loyalty import forms, selectors
 from loyalty.models import Program
 from loyalty.services import earn, ledger, partners
 from loyalty.services import program as program_services
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError, form_add_error
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
-from profiles.templatetags.money import minor_digits
 
 
 def _can_manage(request: HttpRequest) -> bool:

@@ -3,7 +3,7 @@ from django import forms
 from django.http import HttpRequest
 from django.urls import reverse
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from merchants.services import invitation_get_open
 
 

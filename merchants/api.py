@@ -3,8 +3,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
 from merchants import selectors
-from merchants.schema import error_responses
 from merchants.serializers import StoreOutputSerializer, WhoAmIOutputSerializer
 
 

@@ -7,14 +7,13 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
-from merchants.currencies import ISO_4217
+from core.currencies import ISO_4217
 from merchants.permissions import API_SCOPES, Role
 
 
@@ -247,23 +246,3 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.subject}"
-
-
-class IdempotencyRecord(models.Model):
-    """The first successful response to an API write, replayed when the same key comes again."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_unique")]
-        indexes = [models.Index(fields=["created_at"], name="idempotency_expiry")]
-
-    def __str__(self) -> str:
-        return self.key

@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import ApplicationError, ConflictError, NotFoundError, validated
 from merchants import request_cache
-from merchants.errors import ApplicationError, ConflictError, NotFoundError, validated
 from merchants.models import (
     AuditEvent,
     Merchant,

@@ -8,13 +8,3 @@ def clear_expired_sessions() -> int:
     """Sessions of signed-out or timed-out staff pile up otherwise."""
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
-
-
-@shared_task(name="merchants.purge_idempotency_records")
-def purge_idempotency_records() -> int:
-    """Replays are promised for 24 hours; older records only take space."""
-    from merchants.idempotency import RETENTION
-    from merchants.models import IdempotencyRecord
-
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()
-    return deleted

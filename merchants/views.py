@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import ApplicationError, form_add_error
 from merchants import selectors, services
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError, form_add_error
 from merchants.forms import (
     APIKeyForm,
     InvitationForm,

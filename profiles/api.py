@@ -15,14 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from merchants.errors import ApplicationError, NotFoundError
-from merchants.idempotency import idempotent
-from merchants.schema import error_responses
+from core.errors import ApplicationError, NotFoundError
+from core.idempotency import idempotent
+from core.schema import error_responses
 from merchants.selectors import store_list
 from profiles import selectors
 from profiles import serializers as s
 from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
-from profiles.services import batch, network, purchases, shoppers
+from profiles.services import batch, network, purchases, shoppers, visits
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -366,7 +366,7 @@ class VisitCreateApi(MerchantAPIView):
         shopper = data["shopper_id"]
         if shopper is None and data["card_id"]:
             shopper, _ = shoppers.shopper_find(merchant=self.merchant, card_token=data["card_id"])
-        visit = purchases.visit_record(
+        visit = visits.visit_record(
             merchant=self.merchant,
             store=data["store"],
             occurred_at=data["occurred_at"],

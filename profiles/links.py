@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles.models import ContactPoint, Shopper
 
 PREFERENCE_CENTRE_SALT = "storeloop.profiles.preference-centre"

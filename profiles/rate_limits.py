@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class RateLimited(ApplicationError):

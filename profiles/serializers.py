@@ -8,10 +8,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.errors import ApplicationError
+from core.serializers import AwareDateTimeField, LeanFieldCopies, StrictInputSerializer
 from merchants import request_cache
-from merchants.errors import ApplicationError
 from merchants.models import Store
-from merchants.serializers import AwareDateTimeField, LeanFieldCopies, StrictInputSerializer
 from profiles.models import (
     Card,
     CardScheme,

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.errors import ApplicationError, form_add_error
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError, form_add_error
 from profiles import selectors
 from profiles.forms import SignupPointForm
 from profiles.models import SignupPointKind

@@ -6,7 +6,6 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from merchants.models import Merchant
-from profiles.insights import services as insights
 from profiles.models import NetworkEvent, NetworkEventStatus
 from profiles.services import network, rollups, signup
 
@@ -67,17 +66,3 @@ def reconcile_rollups() -> dict[str, int]:
 def send_email_confirmation(contact_id: int, language: str) -> bool:
     """Mail a shopper the link that confirms their address; does nothing once it is confirmed."""
     return signup.email_confirmation_send(contact_id=contact_id, language=language)
-
-
-@shared_task(name="profiles.refresh_insights")
-def refresh_insights(merchant_id: int, force: bool = False) -> bool:
-    merchant = Merchant.objects.filter(pk=merchant_id).first()
-    if merchant is None:
-        return False
-    return insights.insights_refresh(merchant=merchant, force=force)
-
-
-@shared_task(name="profiles.refresh_all_insights")
-def refresh_all_insights() -> int:
-    """Periodic: refresh each merchant whose rollups, calendar day or thresholds moved since its snapshot."""
-    return sum(insights.insights_refresh(merchant=merchant) for merchant in Merchant.objects.order_by("pk"))

@@ -11,12 +11,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import ApplicationError
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError
 from merchants.permissions import role_has_permission
 from profiles import selectors
 from profiles.forms import EraseForm, MergeForm, ShopperSearchForm
-from profiles.insights import selectors as insight_selectors
 from profiles.models import Shopper
 from profiles.services import identity
 
@@ -55,11 +54,8 @@ def shopper_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     merchant = request.merchant  # type: ignore[attr-defined]
     shopper = selectors.shopper_get(merchant=merchant, public_id=public_id)
     profile = selectors.shopper_profile(merchant=merchant, shopper=shopper)
-    bought = {item.category for purchase in profile.purchases for item in purchase.line_items.all() if item.category}
-    insight = insight_selectors.shopper_insight_get(merchant=merchant, rollup=profile.rollup, categories=bought)
     context = {
         "profile": profile,
-        "insight": insight,
         "can_manage": _can_manage(request),
         "panels": _profile_panels(request, shopper),
     }

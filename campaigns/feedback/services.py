@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from campaigns.links import FEEDBACK_SALT, OFFER_SALT
 from campaigns.models import FeedbackResponse, OutboxMessage
-from merchants.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 from profiles.links import LinkError
 from profiles.models import Purchase
 

@@ -29,10 +29,10 @@ from campaigns.models import (
     Trigger,
     Variant,
 )
+from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
 from profiles.models import Shopper, ShopperRollup, ShopperStatus
-from profiles.templatetags.money import money
 
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window].
 # The purchase_shopper_timeline index (shopper, -occurred_at) serves each shopper's range.

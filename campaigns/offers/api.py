@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from campaigns.models import Coupon
 from campaigns.offers import selectors, services
 from campaigns.offers import serializers as s
-from merchants.idempotency import idempotent
-from merchants.schema import error_responses
+from core.idempotency import idempotent
+from core.schema import error_responses
 from profiles.api import IDEMPOTENCY_HEADER, READ_ERRORS, MerchantAPIView
 from profiles.models import Shopper
 

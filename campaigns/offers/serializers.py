@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Coupon, Offer
-from merchants.serializers import StrictInputSerializer
+from core.serializers import StrictInputSerializer
 from profiles.models import Purchase
 
 

@@ -8,7 +8,7 @@ from rest_framework import status
 
 from campaigns.models import Coupon, Offer
 from campaigns.offers.selectors import offer_cap_reached, offer_is_live, offer_window_open
-from merchants.errors import ApplicationError, ConflictError, NotFoundError
+from core.errors import ApplicationError, ConflictError, NotFoundError
 from merchants.models import Merchant
 from profiles.models import Purchase, Shopper
 

@@ -35,11 +35,10 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
 from campaigns.models.segments import ShopperScore
+from core.errors import ApplicationError
+from insights.stages import STAGE_LABELS, STAGES
 from loyalty.models import Account, Tier
-from merchants.errors import ApplicationError
 from merchants.models import Merchant, Store
-from profiles.insights.selectors import STAGE_LABELS
-from profiles.insights.services import STAGES
 from profiles.models import (
     ConsentChannel,
     ConsentEvent,

@@ -15,9 +15,9 @@ from django.http import QueryDict
 
 from campaigns.segments import compiler, selectors
 from campaigns.segments.compiler import FIELDS, PREFERENCE_KINDS, Field
+from core.templatetags.money import minor_digits
 from merchants.models import Merchant
 from profiles.models import ConsentChannel
-from profiles.templatetags.money import minor_digits
 
 DEFAULT_FIELD = "lifecycle_stage"
 

@@ -15,9 +15,10 @@ from django.utils import timezone
 from campaigns.models import Segment, SegmentSnapshot
 from campaigns.models.segments import ShopperScoreRefresh
 from campaigns.segments.compiler import rules_condition
-from merchants.errors import NotFoundError
+from core.errors import NotFoundError
+from insights.models import InsightSnapshot
 from merchants.models import Merchant
-from profiles.models import ContactKind, ContactPoint, InsightSnapshot, Shopper, ShopperStatus
+from profiles.models import ContactKind, ContactPoint, Shopper, ShopperStatus
 
 
 def active_shoppers(*, merchant: Merchant) -> QuerySet[Shopper]:

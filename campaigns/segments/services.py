@@ -11,10 +11,11 @@ from campaigns.models import Segment, SegmentSnapshot
 from campaigns.models.segments import ShopperScoreRefresh
 from campaigns.segments import compiler
 from campaigns.segments.selectors import audience_queryset
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
+from insights import services as insights
+from insights import stages
 from merchants.models import Merchant, User
 from merchants.services import audit_event_record
-from profiles.insights import services as insights
 
 # Scores older than this are refreshed when a segment is saved; the periodic task runs as often.
 SCORES_MAX_AGE = timedelta(minutes=15)
@@ -139,7 +140,7 @@ def audience_export_record(
 
 # Scores
 
-# The insight dashboard's stage rules (profiles.insights.services), fed from the per-shopper rollup
+# The insight dashboard's stage rules (insights.stages), fed from the per-shopper rollup
 # instead of the raw purchases: the rollup holds the same figures (purchases not fully refunded, net
 # of refunds), so a shopper's stage here is the stage the lifecycle dashboard counts them in.
 _ROLLUP_AS_OF = """
@@ -148,7 +149,7 @@ _ROLLUP_AS_OF = """
       FROM profiles_shopperrollup
      WHERE merchant_id = %(merchant)s AND purchase_count > 0 AND first_purchase_at < %(cutoff)s
 """
-_STAGES_FROM_ROLLUP = insights.stage_sql(_ROLLUP_AS_OF)
+_STAGES_FROM_ROLLUP = stages.stage_sql(_ROLLUP_AS_OF)
 
 # Stages and quintiles of the merchant's active shoppers who bought, upserted (changed rows only) and
 # the scores of shoppers who no longer qualify removed, in one statement. Quintile 5 is the most
@@ -198,7 +199,7 @@ def scores_refresh(*, merchant: Merchant, now: datetime | None = None) -> Shoppe
     settings = insights.insight_settings_get(merchant=merchant)
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(_REFRESH_SQL, {**insights.stage_parameters(settings, now), "merchant": merchant.pk})
+        cursor.execute(_REFRESH_SQL, {**stages.stage_parameters(settings, now), "merchant": merchant.pk})
         scored, changed, removed = cursor.fetchone()
         if changed + removed > max(ANALYZE_AFTER_CHANGES, scored // 10):
             # Segment queries are planned from these statistics: a first refresh of a large merchant

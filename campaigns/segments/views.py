@@ -15,9 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from campaigns.models import Segment, SegmentSnapshot
 from campaigns.segments import compiler, forms, selectors, services
-from merchants.csv_export import csv_download
+from core.csv_export import csv_download
+from core.errors import ApplicationError, form_add_error
 from merchants.decorators import merchant_permission_required
-from merchants.errors import ApplicationError, form_add_error
 from merchants.permissions import role_has_permission
 
 

@@ -25,8 +25,8 @@ from campaigns.models import (
     Trigger,
     Variant,
 )
+from core.errors import ApplicationError, ConflictError, validated
 from loyalty.models import Offer as CardLinkedOffer
-from merchants.errors import ApplicationError, ConflictError, validated
 from merchants.models import Merchant, Store
 from profiles.models import ConsentChannel, ConsentPurpose
 

@@ -24,7 +24,7 @@ from campaigns.models import (
     Variant,
 )
 from campaigns.services.presence import realtime_campaigns_forget
-from merchants.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 from merchants.models import AuditEvent, User
 from profiles.models import ConsentPurpose
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from campaigns import links
 from campaigns.models import Campaign, MessageTemplate, Variant
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles import links as profile_links
 from profiles.models import ConsentChannel, Shopper
 

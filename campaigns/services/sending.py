@@ -44,8 +44,8 @@ from campaigns.models import (
 )
 from campaigns.offers.services import coupon_issue
 from campaigns.services import guards, rendering
+from core.errors import ApplicationError
 from loyalty.models import Account
-from merchants.errors import ApplicationError
 from merchants.models import AuditEvent, Merchant, User
 from profiles import links as profile_links
 from profiles.models import ConsentChannel, Shopper, ShopperStatus

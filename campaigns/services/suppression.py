@@ -16,7 +16,7 @@ with "<kind> via <esp>" in `source_ref`.
 from django.db import transaction
 
 from campaigns.models import OutboxMessage, OutboxStatus
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles import selectors as profile_selectors
 from profiles.models import (
     ConsentChannel,

@@ -35,6 +35,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from loyalty.models import (
     Account,
     Bucket,
@@ -46,7 +47,6 @@ from loyalty.models import (
     ReconciliationRun,
 )
 from loyalty.services.rates import expiry_for, proportion
-from merchants.errors import ApplicationError
 from merchants.models import Merchant, User
 from merchants.services import audit_event_record
 from profiles.models import Purchase, PurchaseState

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import ApplicationError, NotFoundError, validated
 from loyalty.models import Bucket, PartnerAgreement, PartnerAward, PartnerStatus, Program, Reason, Rounding
 from loyalty.services import ledger
 from loyalty.services.accounts import account_upsert, program_for, rules_changed
 from loyalty.services.rates import base_points, expiry_for, points_value_minor, rounded
-from merchants.errors import ApplicationError, NotFoundError, validated
 from merchants.models import Merchant, Network, User
 from merchants.services import audit_event_record
 from profiles.models import Card, CardStatus, ConsentPurpose, Purchase, Shopper

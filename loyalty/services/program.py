@@ -4,10 +4,10 @@ from typing import Any
 
 from django.db import transaction
 
+from core.errors import ApplicationError, NotFoundError, validated
 from loyalty.models import EarnRule, Offer, OfferBudgetSlot, Program, Reward, Tier
 from loyalty.services.accounts import program_absence_forget, rules_changed
 from loyalty.services.rates import points_value_minor
-from merchants.errors import ApplicationError, NotFoundError, validated
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
 

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import ApplicationError, ConflictError, NotFoundError
 from loyalty.models import Account, Bucket, Reason, Redemption, RedemptionStatus, Reward
 from loyalty.services import ledger
-from merchants.errors import ApplicationError, ConflictError, NotFoundError
 from merchants.models import Merchant
 from profiles.models import Shopper
 

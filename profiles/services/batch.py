@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from merchants.models import Merchant
 from profiles.models import Purchase, PurchaseSource
 from profiles.services.purchases import (

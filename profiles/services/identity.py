@@ -13,8 +13,9 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from merchants.errors import ApplicationError, ConflictError, NotFoundError
-from merchants.models import IdempotencyRecord, Merchant, User
+from core.errors import ApplicationError, ConflictError, NotFoundError
+from core.models import IdempotencyRecord
+from merchants.models import Merchant, User
 from merchants.services import audit_event_record
 from profiles import selectors
 from profiles.models import (

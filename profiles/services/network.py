@@ -30,8 +30,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.errors import ApplicationError
 from merchants import request_cache
-from merchants.errors import ApplicationError
 from merchants.models import Merchant, Store
 from profiles.models import (
     Channel,

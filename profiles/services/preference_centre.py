@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from merchants.errors import ApplicationError, ConflictError, NotFoundError
+from core.errors import ApplicationError, ConflictError, NotFoundError
 from profiles import selectors
 from profiles.models import Card, CardStatus, ConsentEvent, ConsentSource, Shopper, ShopperPreferences, ShopperStatus
 from profiles.services import identity

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from merchants.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
 from profiles.models import (
     Card,

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from merchants.errors import ApplicationError, NotFoundError
+from core.errors import ApplicationError, NotFoundError
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
 from profiles import links, sms
@@ -39,7 +39,6 @@ from profiles.models import (
     VisitSource,
 )
 from profiles.selectors import signup_point_token_hash
-from profiles.services.purchases import visit_record
 from profiles.services.shoppers import (
     CardInput,
     ConsentInput,
@@ -49,6 +48,7 @@ from profiles.services.shoppers import (
     contact_add,
     shopper_create_or_match,
 )
+from profiles.services.visits import visit_record
 
 PHONE_CODE_SALT = "storeloop.profiles.phone-code"
 PHONE_CODE_LIFETIME = timedelta(minutes=10)

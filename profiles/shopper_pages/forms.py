@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles.consent_wording import CONSENT_QUESTIONS, ConsentQuestion
 from profiles.models import CardScheme, ConsentChannel
 from profiles.services.shoppers import normalize_email, normalize_phone

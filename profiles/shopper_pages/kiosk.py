@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles import selectors
 from profiles.consent_wording import wording_version
 from profiles.models import ContactPoint, SignupPoint, SignupPointKind

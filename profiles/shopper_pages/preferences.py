@@ -20,7 +20,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from merchants.errors import ApplicationError, NotFoundError
+from core.errors import ApplicationError, NotFoundError
 from profiles import links, selectors
 from profiles.consent_wording import CONSENT_QUESTIONS, wording_version
 from profiles.models import Card, CardStatus, ConsentChannel, ConsentPurpose, Shopper, ShopperPreferences, ShopperStatus

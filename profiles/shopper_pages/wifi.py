@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles import selectors
 from profiles.consent_wording import wording_version
 from profiles.models import SignupPointKind

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.demo import _broadcast
 from campaigns.models import Campaign, CampaignStatus
+from demo.campaigns import _broadcast
 from merchants.permissions import Role
 from profiles.models import Shopper
 from tests.campaigns.engine.helpers import reachable_shopper

@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
+from insights import services
 from merchants.permissions import Role
-from profiles.insights import services
 from tests.factories import (
     TEST_PASSWORD,
     MembershipFactory,
@@ -11,7 +11,7 @@ from tests.factories import (
     StoreFactory,
     UserFactory,
 )
-from tests.profiles.insight_data import NOW, history_load
+from tests.insights.insight_data import NOW, history_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
+from core.errors import ApplicationError
 from loyalty import selectors
 from loyalty.models import LedgerEntry, OfferAward, OfferBudgetSlot, Reason, Redemption
 from loyalty.services.redeem import reward_redeem
-from merchants.errors import ApplicationError
 from profiles.models import Shopper
 from tests.loyalty.conftest import account_of
 from tests.loyalty.factories import OfferFactory, RewardFactory

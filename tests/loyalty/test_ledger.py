@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from loyalty import selectors
 from loyalty.models import Account, LedgerEntry, PurchaseEarning, Reason, Redemption
 from loyalty.services import expiry, ledger
 from loyalty.services.redeem import reward_redeem
 from loyalty.tasks import expire_points, reconcile_ledgers, settle_earnings
-from merchants.errors import ApplicationError
 from merchants.models import AuditEvent
 from profiles.services import network, purchases
 from tests.loyalty.conftest import account_of

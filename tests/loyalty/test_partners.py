@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from loyalty.models import LedgerEntry, PartnerAward, Reason
 from loyalty.selectors import partner_summary
 from loyalty.services.partners import partner_agreement_accept, partner_agreement_propose
-from merchants.errors import ApplicationError
 from profiles.services.shoppers import ConsentInput, ConsentOrigin, consent_record
 from tests.factories import MerchantFactory, NetworkFactory
 from tests.loyalty.conftest import account_of

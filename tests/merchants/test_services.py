@@ -1,7 +1,7 @@
 import pytest
 
+from core.errors import ApplicationError, ConflictError, NotFoundError
 from merchants import services
-from merchants.errors import ApplicationError, ConflictError, NotFoundError
 from merchants.models import AuditEvent, StaffInvitation, StaffMembership
 from merchants.permissions import Role
 from tests.factories import UserFactory

@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from merchants.models import IdempotencyRecord
+from core.models import IdempotencyRecord
 from profiles.models import Card, ConsentEvent, ContactPoint, LineItem, Purchase, Shopper, ShopperRollup, Visit
 from tests.profiles.factories import CardFactory, ContactFactory, PurchaseFactory, ShopperFactory
 

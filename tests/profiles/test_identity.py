@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from merchants.errors import ApplicationError, ConflictError, NotFoundError
-from merchants.models import AuditEvent, IdempotencyRecord
+from core.errors import ApplicationError, ConflictError, NotFoundError
+from core.models import IdempotencyRecord
+from merchants.models import AuditEvent
 from profiles import selectors
 from profiles.models import (
     Card,
@@ -29,7 +30,7 @@ from profiles.models import (
     VisitSource,
 )
 from profiles.services import identity, rollups
-from profiles.services.purchases import LineItemInput, PurchaseInput, purchase_record, visit_record
+from profiles.services.purchases import LineItemInput, PurchaseInput, purchase_record
 from profiles.services.shoppers import (
     ConsentInput,
     ConsentOrigin,
@@ -37,6 +38,7 @@ from profiles.services.shoppers import (
     contact_hmac,
     preferences_add,
 )
+from profiles.services.visits import visit_record
 from tests.profiles.factories import CardFactory, ContactFactory, ShopperFactory
 
 pytestmark = pytest.mark.django_db

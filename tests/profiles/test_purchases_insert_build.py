@@ -5,6 +5,7 @@ from django.db.models.signals import post_init
 
 from profiles.models import Purchase
 from profiles.services import purchases as purchase_services
+from profiles.services.purchases import bulk
 from tests.factories import MerchantFactory, StoreFactory
 from tests.profiles.factories import ShopperFactory
 
@@ -30,8 +31,8 @@ def test_a_recorded_purchase_is_what_from_db_builds_and_reads_its_relations_with
     )
 
     stored = Purchase.objects.get(pk=built.pk)
-    assert {name: getattr(built, name) for name in purchase_services._PURCHASE_ATTNAMES} == {
-        name: getattr(stored, name) for name in purchase_services._PURCHASE_ATTNAMES
+    assert {name: getattr(built, name) for name in bulk._PURCHASE_ATTNAMES} == {
+        name: getattr(stored, name) for name in bulk._PURCHASE_ATTNAMES
     }
     assert (built._state.adding, built._state.db) == (False, "default")
     with django_assert_num_queries(0):

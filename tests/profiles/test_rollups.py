@@ -8,7 +8,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles.models import PurchaseSource
 from profiles.services import rollups
 from profiles.services.batch import purchase_record_batch

@@ -5,11 +5,11 @@ import json
 import pytest
 from django.urls import reverse
 
+from core.templatetags.money import money
 from merchants.models import AuditEvent
 from merchants.permissions import PERMISSIONS, Role
 from profiles.models import ContactPoint, ErasedContact, MergeEvent, Shopper, ShopperStatus
 from profiles.services import identity
-from profiles.templatetags.money import money
 from tests.profiles.factories import ContactFactory, ShopperFactory
 from tests.profiles.test_identity import make_twins, snapshot
 

@@ -10,7 +10,7 @@ from campaigns.models import CampaignKind, CampaignStatus, OutboxMessage, Trigge
 from campaigns.services import launch
 from campaigns.services.rendering import message_preview
 from campaigns.services.sending import message_test_send
-from merchants.errors import ApplicationError, ConflictError
+from core.errors import ApplicationError, ConflictError
 from merchants.models import AuditEvent
 from tests.campaigns.engine.helpers import campaign_with_message, reachable_shopper
 from tests.campaigns.factories import CampaignFactory, OfferFactory, VariantFactory

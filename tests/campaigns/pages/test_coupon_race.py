@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from campaigns.models import Coupon
 from campaigns.offers.services import coupon_issue, coupon_redeem
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.campaigns.factories import OfferFactory
 from tests.loyalty.test_concurrency import race
 from tests.profiles.factories import ShopperFactory

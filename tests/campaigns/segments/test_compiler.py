@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from campaigns.models import Segment
 from campaigns.segments import compiler
 from campaigns.segments.selectors import audience_count, rules_audience, shopper_in_audience
-from merchants.errors import ApplicationError
+from core.errors import ApplicationError
 from profiles.models import ConsentEvent
 
 

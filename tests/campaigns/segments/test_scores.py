@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from campaigns.models import ShopperScore
 from campaigns.models.segments import ShopperScoreRefresh
 from campaigns.segments import services, tasks
-from profiles.insights import selectors as insight_selectors
-from profiles.insights import services as insights
+from insights import selectors as insight_selectors
+from insights import services as insights
 from profiles.models import Shopper, ShopperStatus
 from tests.campaigns.segments.population import _buy
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from campaigns.models import SegmentSnapshotMember
 from campaigns.models.segments import ShopperScoreRefresh
 from campaigns.segments import selectors, services
-from merchants.errors import ApplicationError, NotFoundError
+from core.errors import ApplicationError, NotFoundError
 from merchants.models import AuditEvent
 from profiles.models import Shopper, ShopperStatus
 from tests.campaigns.factories import SegmentFactory

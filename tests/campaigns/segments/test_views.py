@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from campaigns.models import Segment
 from campaigns.segments import services
+from insights import services as insights
 from merchants.models import AuditEvent
 from merchants.permissions import Role
-from profiles.insights import services as insights
 from profiles.models import Shopper
 
 ENGLISH = {"match": "all", "conditions": [{"field": "language", "op": "in", "value": ["en"]}]}

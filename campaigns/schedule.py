@@ -1,0 +1,36 @@
+"""Campaigns's periodic tasks (core.schedule collects every app's; see its docstring)."""
+
+from core.schedule import PeriodicTask
+
+SCHEDULE = [
+    PeriodicTask(
+        name="Campaigns: refresh lifecycle stages and RFM scores for segments",
+        task="campaigns.refresh_all_shopper_scores",
+        minute="5-59/15",
+        expires_seconds=840,
+    ),
+    PeriodicTask(
+        name="Campaigns: start due broadcast runs",
+        task="campaigns.start_due_broadcasts",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: send due messages (after quiet hours), close interrupted ones, resume lost chunks",
+        task="campaigns.send_due_messages",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: visits at stores start location campaigns",
+        task="campaigns.scan_visits",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: lifecycle automations (win-back, birthday, anniversary, points expiring)",
+        task="campaigns.scan_lifecycle",
+        minute="5",
+        expires_seconds=3500,
+    ),
+]

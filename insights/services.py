@@ -1,0 +1,708 @@
+"""The insight snapshot: figures no rollup gives cheaply, precomputed per merchant.
+
+Distinct shoppers over a period, lifecycle stages (which need every shopper's
+recency, frequency and spend as of two dates), cohorts, channel conversion, consent
+reach, visit heatmaps, the forecast and product pairs cost seconds over a large
+merchant's raw rows, so `insights_refresh` computes them in the background (a
+periodic task, and after a settings change) and the pages read the result. Revenue,
+purchases and the hourly heatmap are read live from the store-hour rollup instead.
+
+Definitions shared with the rollups: a purchase counts while it is not fully
+refunded and is worth amount − refunded; its local day is the store's (the
+merchant's for online purchases). Cohort and conversion months are the merchant's.
+"""
+
+import math
+import zoneinfo
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from core.errors import validated
+from insights import forecast as forecasting
+from insights.models import InsightSettings, InsightSnapshot
+from insights.periods import ALL, ONLINE, PERIODS, Period, local_today, period_for
+from insights.stages import STAGES, stage_parameters, stage_sql
+from merchants.models import Merchant, Store, User
+from merchants.services import audit_event_record
+from profiles.models import StoreHourRollup
+
+PRODUCT_DAYS = 90
+COHORT_MONTHS = 12
+FORECAST_HISTORY_WEEKS = 16
+PAIR_MIN_BASKETS = 10
+PAIR_LIMIT = 40
+TOP_SKUS = 20
+# The page lists the biggest spenders among store-only regulars; the CSV download has them all.
+STORE_ONLY_REGULARS_LISTED = 50
+SETTINGS_FIELDS = (
+    "new_days",
+    "at_risk_days",
+    "lapsed_days",
+    "regular_min_purchases",
+    "top_spender_percent",
+    "purchases_per_staff_hour",
+)
+
+
+def insight_settings_get(*, merchant: Merchant) -> InsightSettings:
+    """The merchant's thresholds, or the defaults (unsaved) until they change them."""
+    found = InsightSettings.objects.for_merchant(merchant).first()
+    return found if found is not None else InsightSettings(merchant=merchant)
+
+
+@transaction.atomic
+def insight_settings_update(*, merchant: Merchant, actor: User | None, **values: int) -> InsightSettings:
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    current = InsightSettings.objects.select_for_update().filter(merchant=merchant).first()
+    settings = current if current is not None else InsightSettings(merchant=merchant)
+    changes = {name: value for name, value in values.items() if getattr(settings, name) != value}
+    if not changes and current is not None:
+        return settings
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    validated(settings, exclude=["merchant"])
+    settings.save()
+    audit_event_record(
+        merchant=merchant,
+        actor=actor,
+        action="insights.settings_changed",
+        subject="Lifecycle thresholds",
+        changes=changes,
+    )
+    from insights.tasks import refresh_insights
+
+    transaction.on_commit(lambda: refresh_insights.delay(merchant.pk, True))
+    return settings
+
+
+def _signature(merchant: Merchant, end: date, settings: InsightSettings) -> list[Any]:
+    """What the snapshot depends on, cheaply: the rollup's totals, yesterday's date, the thresholds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), COALESCE(SUM(purchase_count), 0), COALESCE(SUM(total_minor), 0)"
+            " FROM profiles_storehourrollup WHERE merchant_id = %s",
+            [merchant.pk],
+        )
+        rollup = [int(value) for value in cursor.fetchone()]
+    return [*rollup, end.isoformat(), [getattr(settings, name) for name in SETTINGS_FIELDS]]
+
+
+def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: bool = False) -> bool:
+    """Recompute every snapshot section of the merchant; False (nothing done) when nothing changed since."""
+    now = now or timezone.now()
+    end = local_today(merchant, now) - timedelta(days=1)
+    settings = insight_settings_get(merchant=merchant)
+    signature = _signature(merchant, end, settings)
+    meta = InsightSnapshot.objects.for_merchant(merchant).filter(section="meta").first()
+    if not force and meta is not None and meta.data.get("signature") == signature:
+        return False
+    stores = list(Store.objects.for_merchant(merchant).order_by("pk"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        _load_purchases(cursor, merchant)
+        periods = [period_for(key, end=end) for key in PERIODS]
+        sections: dict[str, Any] = {
+            "overview": _overview(cursor, periods),
+            "lifecycle": _lifecycle(cursor, merchant, settings, now),
+            "cohorts": _cohorts(cursor),
+            "channels": _channels(cursor, merchant, settings, end),
+            "reach": _reach(cursor, merchant),
+            "visits": _visits(cursor, merchant, periods),
+            "forecast": _forecasts(merchant, stores, end),
+            "products": _products(cursor, end),
+            "network": _network(cursor, merchant, now),
+            "meta": {"signature": signature, "end": end.isoformat()},
+        }
+        # One section per scope: a page reads only the sparklines of the scope it shows.
+        for scope, days in _daily(cursor, period_for("365d", end=end)).items():
+            sections[daily_section(scope)] = days
+        # Dropped at commit anyway; explicitly, so that two refreshes in one transaction work too.
+        cursor.execute(f"DROP TABLE {', '.join(_TEMPORARY_TABLES)}")
+        InsightSnapshot.objects.for_merchant(merchant).delete()
+        InsightSnapshot.objects.bulk_create(
+            InsightSnapshot(merchant=merchant, section=name, computed_at=now, data=data)
+            for name, data in sections.items()
+        )
+    return True
+
+
+_TEMPORARY_TABLES = ("insight_purchase", "insight_first", "insight_presence", "insight_channel", "insight_item")
+
+
+def _load_purchases(cursor: Any, merchant: Merchant) -> None:
+    """Every counting purchase of the merchant, with its local days, once for all sections."""
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_purchase ON COMMIT DROP AS
+        SELECT p.id, p.shopper_id, p.store_id, p.channel, p.occurred_at,
+               CASE WHEN p.store_id IS NULL THEN NULL ELSE COALESCE(s.region, '') END AS region,
+               (p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))::date AS day,
+               (p.occurred_at AT TIME ZONE m.timezone)::date AS merchant_day,
+               p.amount_minor - p.refunded_minor AS net
+          FROM profiles_purchase p
+          JOIN merchants_merchant m ON m.id = p.merchant_id
+          LEFT JOIN merchants_store s ON s.id = p.store_id
+         WHERE p.merchant_id = %s AND p.amount_minor > p.refunded_minor
+        """,
+        [merchant.pk],
+    )
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_first ON COMMIT DROP AS
+        SELECT shopper_id, MIN(day) AS first_day FROM insight_purchase
+         WHERE shopper_id IS NOT NULL GROUP BY shopper_id
+        """
+    )
+    cursor.execute("ALTER TABLE insight_first ADD PRIMARY KEY (shopper_id)")
+    cursor.execute("ANALYZE insight_purchase")
+    cursor.execute("ANALYZE insight_first")
+
+
+def _scope_key(store_grouped: int, region_grouped: int, store_id: int | None, region: str | None) -> str | None:
+    if store_grouped and region_grouped:
+        return ALL
+    if not store_grouped:
+        return ONLINE if store_id is None else f"s{store_id}"
+    return None if region is None else f"r{region}"
+
+
+_SCOPED = "GROUPING(t.store_id) AS store_grouped, GROUPING(t.region) AS region_grouped, t.store_id, t.region"
+
+
+def _overview(cursor: Any, periods: list[Period]) -> dict[str, Any]:
+    """Per period, window (current/previous) and scope: purchases, value, shoppers, new shoppers, identified value.
+
+    A shopper bought in [start, end] exactly when their latest purchase day up to `end` is on or after
+    `start`; so one pass keeps, per shopper and store, the latest day up to each window's end, and the
+    distinct counts become plain filtered counts (per store; per region and overall after taking the
+    latest over stores). Sums come from purchases grouped by day and store.
+    """
+    windows = [
+        (f"{period.key}:{name}", window)
+        for period in periods
+        for name, window in (("current", period.current), ("previous", period.previous))
+    ]
+    ends = sorted({window.end for _label, window in windows})
+    latest = ", ".join(f"MAX(t.day) FILTER (WHERE t.day <= %s) AS last_{index}" for index in range(len(ends)))
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE insight_presence ON COMMIT DROP AS
+        SELECT t.shopper_id, t.store_id, t.region, f.first_day, {latest}
+          FROM insight_purchase t JOIN insight_first f ON f.shopper_id = t.shopper_id
+         GROUP BY t.shopper_id, t.store_id, t.region, f.first_day
+        """,  # noqa: S608 - generated column list; values are bound
+        ends,
+    )
+    counts, parameters = [], []
+    for _label, window in windows:
+        column = f"last_{ends.index(window.end)}"
+        counts += [
+            f"COUNT(*) FILTER (WHERE {column} >= %s)",
+            f"COUNT(*) FILTER (WHERE {column} >= %s AND first_day >= %s)",
+        ]
+        parameters += [window.start, window.start, window.start]
+    merged = ", ".join(f"MAX(last_{index}) AS last_{index}" for index in range(len(ends)))
+    shopper_counts: dict[str, list[int]] = {}
+    for key_column, source in (
+        ("store_id", "insight_presence"),
+        (
+            "region",
+            f"(SELECT shopper_id, region, first_day, {merged} FROM insight_presence"  # noqa: S608
+            " WHERE region IS NOT NULL GROUP BY shopper_id, region, first_day) per_region",
+        ),
+        (
+            "NULL",
+            f"(SELECT shopper_id, first_day, {merged} FROM insight_presence GROUP BY shopper_id, first_day) overall",  # noqa: S608
+        ),
+    ):
+        cursor.execute(
+            f"SELECT {key_column}, {', '.join(counts)} FROM {source} GROUP BY 1",  # noqa: S608
+            parameters,
+        )
+        for key, *values in cursor.fetchall():
+            if key_column == "store_id":
+                scope = ONLINE if key is None else f"s{key}"
+            else:
+                scope = ALL if key_column == "NULL" else f"r{key}"
+            shopper_counts[scope] = values
+    cursor.execute(
+        """
+        SELECT day, store_id, region, COUNT(*), SUM(net), COALESCE(SUM(net) FILTER (WHERE shopper_id IS NOT NULL), 0)
+          FROM insight_purchase WHERE day >= %s GROUP BY 1, 2, 3
+        """,
+        [min(window.start for _label, window in windows)],
+    )
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for day, store_id, region, purchases, value, identified in cursor.fetchall():
+        scopes = [ALL, ONLINE if store_id is None else f"s{store_id}"] + ([f"r{region}"] if region is not None else [])
+        for label, window in windows:
+            if window.start <= day <= window.end:
+                for scope in scopes:
+                    totals = sums[(label, scope)]
+                    totals[0] += purchases
+                    totals[1] += int(value)
+                    totals[2] += int(identified)
+    result: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    for index, (label, _window) in enumerate(windows):
+        for scope, values in shopper_counts.items():
+            purchases, value, identified = sums.get((label, scope), (0, 0, 0))
+            shoppers, new = values[2 * index], values[2 * index + 1]
+            if purchases or shoppers:
+                result[label][scope] = {
+                    "purchases": purchases,
+                    "total_minor": value,
+                    "shoppers": shoppers,
+                    "new_shoppers": new,
+                    "identified_minor": identified,
+                }
+        for (sum_label, scope), (purchases, value, identified) in sums.items():
+            if sum_label == label and scope not in result[label]:
+                result[label][scope] = {
+                    "purchases": purchases,
+                    "total_minor": value,
+                    "shoppers": 0,
+                    "new_shoppers": 0,
+                    "identified_minor": identified,
+                }
+    return dict(result)
+
+
+def daily_section(scope: str) -> str:
+    return f"daily:{scope}"
+
+
+def _daily(cursor: Any, period: Period) -> dict[str, dict[str, list[int]]]:
+    """Per scope and day of the last year: shoppers, new shoppers, identified value, value (sparklines)."""
+    cursor.execute(
+        f"""
+        SELECT t.day, {_SCOPED},
+               COUNT(DISTINCT t.shopper_id),
+               COUNT(DISTINCT t.shopper_id) FILTER (WHERE f.first_day = t.day),
+               COALESCE(SUM(t.net) FILTER (WHERE t.shopper_id IS NOT NULL), 0), SUM(t.net)
+          FROM insight_purchase t
+          LEFT JOIN insight_first f ON f.shopper_id = t.shopper_id
+         WHERE t.day BETWEEN %s AND %s
+         GROUP BY GROUPING SETS ((t.day), (t.day, t.store_id), (t.day, t.region))
+        """,  # noqa: S608
+        [period.current.start, period.current.end],
+    )
+    result: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for day, store_grouped, region_grouped, store_id, region, *figures in cursor.fetchall():
+        scope = _scope_key(store_grouped, region_grouped, store_id, region)
+        if scope is not None:
+            result[scope][day.isoformat()] = [int(figure or 0) for figure in figures]
+    return dict(result)
+
+
+_SHOPPER_AS_OF = """
+    SELECT shopper_id, MIN(occurred_at) AS first_at, MAX(occurred_at) AS last_at, COUNT(*) AS frequency,
+           SUM(net) AS monetary, COALESCE(SUM(net) FILTER (WHERE channel = 'online'), 0) AS online_minor
+      FROM insight_purchase
+     WHERE shopper_id IS NOT NULL AND occurred_at < %(cutoff)s
+     GROUP BY shopper_id
+"""
+
+
+_STAGE_SQL = stage_sql(_SHOPPER_AS_OF)
+
+
+def month_start(merchant: Merchant, now: datetime) -> datetime:
+    """Midnight of the first day of the current month, in the merchant's time zone."""
+    local = timezone.localtime(now, timezone=zoneinfo.ZoneInfo(merchant.timezone))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _lifecycle(cursor: Any, merchant: Merchant, settings: InsightSettings, now: datetime) -> dict[str, Any]:
+    """Stages now and at the start of the month, their figures, the moves between them, the top-spender line."""
+    since = month_start(merchant, now)
+    cursor.execute(
+        f"""
+        WITH now_stage AS ({_STAGE_SQL}),
+             then_stage AS ({_STAGE_SQL.replace("%(cutoff)s", "%(since)s")})
+        SELECT n.stage, COALESCE(t.stage, 'none'), COUNT(*), SUM(n.monetary), SUM(n.frequency), SUM(n.online_minor),
+               MIN(n.monetary)
+          FROM now_stage n LEFT JOIN then_stage t ON t.shopper_id = n.shopper_id
+         GROUP BY 1, 2
+        """,  # noqa: S608
+        {**stage_parameters(settings, now), "since": since},
+    )
+    stages = {stage: {"shoppers": 0, "total_minor": 0, "purchases": 0, "online_minor": 0} for stage in STAGES}
+    movement: dict[str, dict[str, int]] = defaultdict(dict)
+    top_line = None
+    for stage, previous, shoppers, monetary, frequency, online, least in cursor.fetchall():
+        if stage == "top":
+            top_line = least if top_line is None else min(top_line, least)
+        figures = stages[stage]
+        figures["shoppers"] += shoppers
+        figures["total_minor"] += int(monetary)
+        figures["purchases"] += int(frequency)
+        figures["online_minor"] += int(online)
+        movement[previous][stage] = shoppers
+    return {
+        "stages": stages,
+        "movement": dict(movement),
+        "since": since.date().isoformat(),
+        "top_spender_min_minor": int(top_line) if top_line is not None else None,
+    }
+
+
+def _cohorts(cursor: Any) -> dict[str, Any]:
+    """Shoppers by month of first purchase, and how many bought again in each later month."""
+    cursor.execute(
+        """
+        WITH active AS (
+            SELECT DISTINCT shopper_id, date_trunc('month', merchant_day)::date AS month
+              FROM insight_purchase WHERE shopper_id IS NOT NULL
+        ), cohort AS (SELECT shopper_id, MIN(month) AS month FROM active GROUP BY shopper_id)
+        SELECT c.month, ((EXTRACT(YEAR FROM a.month) - EXTRACT(YEAR FROM c.month)) * 12
+                         + EXTRACT(MONTH FROM a.month) - EXTRACT(MONTH FROM c.month))::int, COUNT(*)
+          FROM active a JOIN cohort c ON c.shopper_id = a.shopper_id
+         GROUP BY 1, 2 ORDER BY 1, 2
+        """
+    )
+    cells: dict[str, dict[int, int]] = defaultdict(dict)
+    for month, offset, shoppers in cursor.fetchall():
+        cells[month.isoformat()][offset] = shoppers
+    months = sorted(cells)[-COHORT_MONTHS:]
+    return {
+        "cohorts": [
+            {
+                "month": month,
+                "size": cells[month].get(0, 0),
+                "active": [cells[month].get(offset, 0) for offset in range(max(cells[month]) + 1)],
+            }
+            for month in months
+        ]
+    }
+
+
+def _channels(cursor: Any, merchant: Merchant, settings: InsightSettings, end: date) -> dict[str, Any]:
+    """Store-only, online-only and omnichannel shoppers; month by month, store-only shoppers who went online."""
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_channel ON COMMIT DROP AS
+        SELECT shopper_id,
+               MIN(merchant_day) FILTER (WHERE channel = 'in_store') AS first_store_day,
+               MIN(merchant_day) FILTER (WHERE channel = 'online') AS first_online_day,
+               COUNT(*) FILTER (WHERE channel = 'in_store') AS store_purchases,
+               SUM(net) AS total_minor
+          FROM insight_purchase WHERE shopper_id IS NOT NULL GROUP BY shopper_id
+        """
+    )
+    cursor.execute(
+        """
+        SELECT CASE WHEN first_online_day IS NULL THEN 'store_only'
+                    WHEN first_store_day IS NULL THEN 'online_only' ELSE 'omnichannel' END,
+               COUNT(*), SUM(total_minor),
+               COUNT(*) FILTER (WHERE first_online_day IS NULL AND store_purchases >= %s)
+          FROM insight_channel GROUP BY 1
+        """,
+        [settings.regular_min_purchases],
+    )
+    classes = {name: {"shoppers": 0, "total_minor": 0} for name in ("store_only", "online_only", "omnichannel")}
+    store_only_regulars = 0
+    for name, shoppers, total, regulars in cursor.fetchall():
+        classes[name] = {"shoppers": shoppers, "total_minor": int(total)}
+        store_only_regulars += regulars
+    cursor.execute(
+        """
+        SELECT shopper_id FROM insight_channel WHERE first_online_day IS NULL AND store_purchases >= %s
+         ORDER BY total_minor DESC, shopper_id LIMIT %s
+        """,
+        [settings.regular_min_purchases, STORE_ONLY_REGULARS_LISTED],
+    )
+    listed = [shopper_id for (shopper_id,) in cursor.fetchall()]
+    first_month = date(end.year, end.month, 1)
+    months = []
+    for _ in range(COHORT_MONTHS):
+        months.append(first_month)
+        first_month = (first_month - timedelta(days=1)).replace(day=1)
+    months.reverse()
+    values = ", ".join(["(%s::date)"] * len(months))
+    cursor.execute(
+        f"""
+        WITH m(month) AS (VALUES {values})
+        SELECT m.month,
+               COUNT(c.shopper_id) FILTER (WHERE c.first_online_day IS NULL OR c.first_online_day >= m.month),
+               COUNT(c.shopper_id) FILTER (WHERE c.first_online_day >= m.month
+                                             AND c.first_online_day < m.month + interval '1 month')
+          FROM m LEFT JOIN insight_channel c ON c.first_store_day < m.month
+         GROUP BY m.month ORDER BY m.month
+        """,  # noqa: S608
+        months,
+    )
+    conversion = [
+        {"month": month.isoformat(), "store_only": base, "converted": converted}
+        for month, base, converted in cursor.fetchall()
+    ]
+    return {
+        "classes": classes,
+        "store_only_regulars": store_only_regulars,
+        "store_only_regulars_listed": listed,
+        "conversion": conversion,
+    }
+
+
+def _reach(cursor: Any, merchant: Merchant) -> dict[str, int]:
+    """Active shoppers reachable for marketing: a contact on the channel and the latest consent a grant."""
+    cursor.execute(
+        """
+        WITH consent AS (
+            SELECT DISTINCT ON (shopper_id, channel) shopper_id, channel, is_granted
+              FROM profiles_consentevent
+             WHERE merchant_id = %(merchant)s AND purpose = 'marketing'
+             ORDER BY shopper_id, channel, occurred_at DESC, id DESC
+        ), reach AS (
+            SELECT s.id,
+                   EXISTS (SELECT 1 FROM profiles_contactpoint c WHERE c.shopper_id = s.id AND c.kind = 'email')
+                       AND COALESCE(bool_or(k.is_granted) FILTER (WHERE k.channel = 'email'), FALSE) AS by_email,
+                   EXISTS (SELECT 1 FROM profiles_contactpoint c WHERE c.shopper_id = s.id AND c.kind = 'phone')
+                       AND COALESCE(bool_or(k.is_granted) FILTER (WHERE k.channel = 'sms'), FALSE) AS by_sms
+              FROM profiles_shopper s LEFT JOIN consent k ON k.shopper_id = s.id
+             WHERE s.merchant_id = %(merchant)s AND s.status = 'active'
+             GROUP BY s.id
+        )
+        SELECT COUNT(*), COUNT(*) FILTER (WHERE by_email), COUNT(*) FILTER (WHERE by_sms),
+               COUNT(*) FILTER (WHERE by_email AND by_sms), COUNT(*) FILTER (WHERE NOT by_email AND NOT by_sms)
+          FROM reach
+        """,
+        {"merchant": merchant.pk},
+    )
+    shoppers, email, sms, both, neither = cursor.fetchone()
+    return {"shoppers": shoppers, "email": email, "sms": sms, "both": both, "neither": neither}
+
+
+def _visits(cursor: Any, merchant: Merchant, periods: list[Period]) -> dict[str, dict[str, list[list[int]]]]:
+    """Visits by weekday (Monday first) × hour in each store's local time, per period and store."""
+    windows = [(period.key, period.current.start, period.current.end) for period in periods]
+    values = ", ".join(["(%s, %s::date, %s::date)"] * len(windows))
+    cursor.execute(
+        f"""
+        WITH w(label, start_day, end_day) AS (VALUES {values}),
+        local AS (
+            SELECT v.store_id, v.occurred_at AT TIME ZONE s.timezone AS at
+              FROM profiles_visit v JOIN merchants_store s ON s.id = v.store_id
+             WHERE v.merchant_id = %s AND v.occurred_at >= %s::date - interval '2 days'
+        )
+        SELECT w.label, GROUPING(local.store_id), local.store_id,
+               EXTRACT(ISODOW FROM local.at)::int, EXTRACT(HOUR FROM local.at)::int, COUNT(*)
+          FROM local JOIN w ON local.at::date BETWEEN w.start_day AND w.end_day
+         GROUP BY GROUPING SETS ((w.label, 4, 5), (w.label, local.store_id, 4, 5))
+        """,  # noqa: S608
+        [value for window in windows for value in window] + [merchant.pk, min(window[1] for window in windows)],
+    )
+    result: dict[str, dict[str, list[list[int]]]] = defaultdict(dict)
+    for label, grouped, store_id, weekday, hour, visits in cursor.fetchall():
+        scope = ALL if grouped else f"s{store_id}"
+        grid = result[label].setdefault(scope, [[0] * 24 for _ in range(7)])
+        grid[weekday - 1][hour] = visits
+    return dict(result)
+
+
+def hourly_history(*, merchant: Merchant, store: Store | None, end: date, weeks: int) -> list[float]:
+    """Purchases per local hour over the `weeks` whole weeks ending on `end`, oldest first, from the rollup."""
+    start = end - timedelta(days=weeks * 7 - 1)
+    rows = StoreHourRollup.objects.for_merchant(merchant).filter(day__range=(start, end))
+    rows = rows.filter(store=store) if store is not None else rows.exclude(store=None)
+    series = [0.0] * (weeks * 7 * 24)
+    for day, hour, count in rows.values_list("day", "hour").annotate(count=Sum("purchase_count")):
+        series[(day - start).days * 24 + hour] += count
+    return series
+
+
+def _forecasts(merchant: Merchant, stores: list[Store], end: date) -> dict[str, Any]:
+    """Per store and for all stores: the next four weeks by hour, and the back-test of the model."""
+    result = {}
+    for scope, store in [(ALL, None), *((f"s{store.pk}", store) for store in stores)]:
+        history = hourly_history(merchant=merchant, store=store, end=end, weeks=FORECAST_HISTORY_WEEKS)
+        if not any(history):
+            continue
+        test = forecasting.backtest(history)
+        result[scope] = {
+            "hours": [round(value, 2) for value in forecasting.forecast(history)],
+            "mape": test.mape,
+            "naive_mape": test.naive_mape,
+            "held_out_weeks": test.held_out_weeks,
+        }
+    return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}
+
+
+def _product_scope(grouped: int, store_id: int | None) -> str:
+    if grouped:
+        return ALL
+    return ONLINE if store_id is None else f"s{store_id}"
+
+
+def _products(cursor: Any, end: date) -> dict[str, Any]:
+    """Last 90 days: categories and SKUs by value; categories bought together (support, confidence, lift)."""
+    start = end - timedelta(days=PRODUCT_DAYS - 1)
+    cursor.execute(
+        """
+        CREATE TEMP TABLE insight_item ON COMMIT DROP AS
+        SELECT li.purchase_id, t.store_id, li.sku, li.name, li.category, li.quantity,
+               li.quantity * li.unit_price_minor AS value
+          FROM profiles_lineitem li JOIN insight_purchase t ON t.id = li.purchase_id
+         WHERE t.day BETWEEN %s AND %s
+        """,
+        [start, end],
+    )
+    cursor.execute(
+        """
+        SELECT GROUPING(store_id), store_id, category, SUM(quantity), SUM(value), COUNT(DISTINCT purchase_id)
+          FROM insight_item GROUP BY GROUPING SETS ((category), (store_id, category)) ORDER BY SUM(value) DESC
+        """
+    )
+    categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grouped, store_id, category, quantity, value, baskets in cursor.fetchall():
+        categories[_product_scope(grouped, store_id)].append(
+            {"category": category or "", "quantity": int(quantity), "total_minor": int(value), "baskets": baskets}
+        )
+    cursor.execute(
+        """
+        SELECT grouped, store_id, sku, name, quantity, value FROM (
+            SELECT GROUPING(store_id) AS grouped, store_id, sku, MIN(name) AS name, SUM(quantity) AS quantity,
+                   SUM(value) AS value,
+                   ROW_NUMBER() OVER (PARTITION BY GROUPING(store_id), store_id ORDER BY SUM(value) DESC, sku) AS rank
+              FROM insight_item WHERE sku <> '' GROUP BY GROUPING SETS ((sku), (store_id, sku))
+        ) ranked
+         WHERE rank <= %s ORDER BY value DESC, sku
+        """,
+        [TOP_SKUS],
+    )
+    skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grouped, store_id, sku, name, quantity, value in cursor.fetchall():
+        skus[_product_scope(grouped, store_id)].append(
+            {"sku": sku, "name": name, "quantity": int(quantity), "total_minor": int(value)}
+        )
+    cursor.execute(
+        """
+        WITH basket AS (SELECT DISTINCT purchase_id, category FROM insight_item WHERE category <> ''),
+             single AS (SELECT category, COUNT(*) AS baskets FROM basket GROUP BY category),
+             together AS (
+                 SELECT a.category AS first, b.category AS second, COUNT(*) AS baskets
+                   FROM basket a JOIN basket b ON a.purchase_id = b.purchase_id AND a.category <> b.category
+                  GROUP BY 1, 2 HAVING COUNT(*) >= %s
+             )
+        SELECT t.first, t.second, t.baskets, fs.baskets, ss.baskets,
+               (SELECT COUNT(DISTINCT purchase_id) FROM basket)
+          FROM together t JOIN single fs ON fs.category = t.first JOIN single ss ON ss.category = t.second
+        """,
+        [PAIR_MIN_BASKETS],
+    )
+    pairs = []
+    for first, second, together, first_baskets, second_baskets, baskets in cursor.fetchall():
+        pairs.append(
+            {
+                "antecedent": first,
+                "consequent": second,
+                "baskets": together,
+                "support": together / baskets,
+                "confidence": together / first_baskets,
+                "lift": together * baskets / (first_baskets * second_baskets),
+            }
+        )
+    pairs.sort(key=lambda pair: (-pair["lift"], -pair["baskets"], pair["antecedent"], pair["consequent"]))
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "categories": dict(categories),
+        "skus": dict(skus),
+        "pairs": pairs[: PAIR_LIMIT * 2],
+    }
+
+
+# No aggregate computed from fewer shoppers than this is shown: a small cell could single a person out.
+MIN_SHOPPERS_PER_CELL = 10
+NETWORK_DAYS = 90
+
+_NETWORK_SHARING = """
+    members AS (SELECT merchant_id FROM merchants_merchant_networks WHERE network_id = %(network)s),
+    latest AS (
+        SELECT DISTINCT ON (e.shopper_id, e.channel) e.shopper_id, e.is_granted
+          FROM profiles_consentevent e
+         WHERE e.merchant_id IN (SELECT merchant_id FROM members) AND e.purpose = 'network_sharing'
+         ORDER BY e.shopper_id, e.channel, e.occurred_at DESC, e.id DESC
+    ),
+    sharing AS (SELECT shopper_id FROM latest GROUP BY shopper_id HAVING bool_or(is_granted))
+"""
+
+_NETWORK_CATEGORIES_SQL = f"""
+    WITH {_NETWORK_SHARING}
+    SELECT p.merchant_id, li.category, COUNT(DISTINCT p.shopper_id), SUM(li.quantity * li.unit_price_minor)
+      FROM profiles_purchase p
+      JOIN sharing ON sharing.shopper_id = p.shopper_id
+      JOIN profiles_lineitem li ON li.purchase_id = p.id
+     WHERE p.merchant_id IN (SELECT merchant_id FROM members)
+       AND p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
+     GROUP BY 1, 2
+"""  # noqa: S608 - fixed SQL; values are bound
+
+# The merchant's sharing shoppers, found at the other merchants of the network by an active card of the
+# same fingerprint whose holder shares too; what they buy there, counted per shopper of this merchant.
+_NETWORK_ELSEWHERE_SQL = f"""
+    WITH {_NETWORK_SHARING},
+    own AS (
+        SELECT DISTINCT c.shopper_id, c.fingerprint FROM profiles_card c
+          JOIN sharing ON sharing.shopper_id = c.shopper_id
+         WHERE c.merchant_id = %(merchant)s AND c.status = 'active'
+    ),
+    twin AS (
+        SELECT DISTINCT own.shopper_id AS own_shopper, c.shopper_id AS other_shopper
+          FROM own
+          JOIN profiles_card c ON c.fingerprint = own.fingerprint AND c.status = 'active'
+          JOIN sharing ON sharing.shopper_id = c.shopper_id
+         WHERE c.merchant_id <> %(merchant)s AND c.merchant_id IN (SELECT merchant_id FROM members)
+    )
+    SELECT p.merchant_id, li.category, COUNT(DISTINCT twin.own_shopper), SUM(li.quantity * li.unit_price_minor)
+      FROM twin
+      JOIN profiles_purchase p ON p.shopper_id = twin.other_shopper
+      JOIN profiles_lineitem li ON li.purchase_id = p.id
+     WHERE p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
+     GROUP BY 1, 2
+"""  # noqa: S608
+
+
+def _network_cells(rows: list[tuple[int, str, int, int]], members: dict[int, Merchant]) -> list[dict[str, Any]]:
+    """Cells of fewer than MIN_SHOPPERS_PER_CELL shoppers keep no figure at all, so none can leak later."""
+    cells = [
+        {
+            "merchant": members[merchant_id].name,
+            "currency": members[merchant_id].currency,
+            "category": category or "(none)",
+            "shoppers": shoppers if shoppers >= MIN_SHOPPERS_PER_CELL else None,
+            "total_minor": int(total) if shoppers >= MIN_SHOPPERS_PER_CELL else None,
+        }
+        for merchant_id, category, shoppers, total in rows
+    ]
+    return sorted(
+        cells,
+        key=lambda cell: (cell["shoppers"] is None, -(cell["total_minor"] or 0), cell["merchant"], cell["category"]),
+    )
+
+
+def _network(cursor: Any, merchant: Merchant, now: datetime) -> dict[str, Any]:
+    """Per mall network of the merchant: category spend across it, and where this merchant's shoppers also buy."""
+    since = now - timedelta(days=NETWORK_DAYS)
+    views = []
+    for network in merchant.networks.order_by("name").prefetch_related("merchants"):
+        members = {member.pk: member for member in network.merchants.all()}
+        parameters = {"network": network.pk, "merchant": merchant.pk, "since": since}
+        cursor.execute(_NETWORK_CATEGORIES_SQL, parameters)
+        categories = _network_cells(cursor.fetchall(), members)
+        cursor.execute(_NETWORK_ELSEWHERE_SQL, parameters)
+        elsewhere = _network_cells(cursor.fetchall(), members)
+        views.append(
+            {"name": network.name, "since": since.date().isoformat(), "categories": categories, "elsewhere": elsewhere}
+        )
+    return {"networks": views}
+
+
+def staff_needed(expected_purchases: float, per_staff_hour: int) -> int:
+    return math.ceil(expected_purchases / per_staff_hour) if expected_purchases >= 0.5 else 0

@@ -1,0 +1,29 @@
+import pytest
+from django.core.management import call_command
+
+from campaigns.measurement.selectors import campaign_report
+from campaigns.models import Assignment, Campaign, FeedbackResponse, OutboxMessage
+from demo.campaigns import BROADCAST_NAME, FEEDBACK_NAME
+from merchants.models import Merchant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_gives_finished_campaigns_with_results(capsys):
+    call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
+    counts = (Campaign.objects.count(), Assignment.objects.count(), OutboxMessage.objects.count())
+
+    northwind = Merchant.objects.get(slug="northwind")
+    broadcast = Campaign.objects.get(merchant=northwind, name=BROADCAST_NAME)
+    report = campaign_report(merchant=northwind, campaign=broadcast)
+    assert report.treatment.shoppers > 0 and report.holdout.shoppers > 0
+    assert report.messages_sent > 0 and report.redemptions > 0
+    assert report.treatment.conversion_rate > report.holdout.conversion_rate
+    assert [variant.key for variant in report.variants] == ["A", "B"]
+    feedback = Campaign.objects.get(merchant=northwind, name=FEEDBACK_NAME)
+    assert FeedbackResponse.objects.filter(campaign=feedback).exists()
+    assert campaign_report(merchant=northwind, campaign=feedback).feedback.responses > 0
+    assert "demo campaigns" in capsys.readouterr().out
+
+    call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
+    assert (Campaign.objects.count(), Assignment.objects.count(), OutboxMessage.objects.count()) == counts
