@@ -44,7 +44,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy $$(ls */services.py */selectors.py */services/*.py */selectors/*.py */*/services.py */*/selectors.py 2>/dev/null)
+	$(VENV)/bin/mypy $$(ls */services.py */selectors.py */services/*.py */services/*/*.py */selectors/*.py */*/services.py */*/selectors.py 2>/dev/null)
 	@$(WITH_DATABASE); DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 
 format: install
@@ -66,9 +66,9 @@ clean: db-stop
 
 # Shopper pages' translation catalogues (locale/): extract, then translate the .po files and run `make messages-compile`.
 # Only shopper-facing code is scanned; the staff dashboard is English.
-I18N_IGNORE := .venv .devdata '*.egg-info' benchmarks 'campaigns/models' 'campaigns/migrations' 'campaigns/segments' campaigns/forms.py campaigns/views.py campaigns/apps.py config loyalty merchants tests static locale \
-	templates/merchants templates/profiles templates/account templates/allauth templates/base.html \
-	profiles/management profiles/migrations profiles/templatetags profiles/models.py
+I18N_IGNORE := .venv .devdata '*.egg-info' benchmarks 'campaigns/models' 'campaigns/migrations' 'campaigns/segments' campaigns/forms.py campaigns/views.py campaigns/apps.py config core demo insights loyalty merchants tests static locale \
+	templates/merchants templates/profiles templates/insights templates/loyalty templates/account templates/allauth templates/base.html \
+	profiles/migrations profiles/models.py
 I18N_LANGUAGES := ko zh_Hant ar
 
 .PHONY: messages messages-compile
