@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -127,5 +128,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+# Exempt from CSRF: an unknown API path is a 404 whatever the method, never the HTML CSRF page.
+@csrf_exempt
 def json_not_found(request, exception=None) -> JsonResponse:  # type: ignore[no-untyped-def]
     return JsonResponse(error_body("not_found", "No such resource."), status=404)
