@@ -47,4 +47,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "status": "ok" if ready else "unavailable",
         "checks": {name: "ok" if error is None else f"failed: {error}" for name, error in checks.items()},
     }
-    return JsonResponse(body, status=200 if ready else 503)
+    response = JsonResponse(body, status=200 if ready else 503)
+    if not ready:
+        response["Retry-After"] = "30"
+    return response

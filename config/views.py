@@ -1,7 +1,15 @@
-from django.http import HttpRequest, HttpResponse
-from django.views.defaults import page_not_found
+import sys
 
-from core.errors import json_not_found
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as server_error_page
+
+from core.errors import error_body, json_not_found
+
+# How long a client is asked to wait while the database is away.
+RETRY_AFTER_SECONDS = 30
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -9,3 +17,27 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return json_not_found(request, exception)
     return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unhandled error: a 503 with Retry-After while the database is away, else a 500.
+
+    API clients get the API's JSON error body either way; people get a page. Nothing here
+    touches the database or the request's session.
+    """
+    database_away = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
+    is_api = request.path.startswith("/api/")
+    response: HttpResponse
+    if database_away and is_api:
+        body = error_body("service_unavailable", "The service is briefly unavailable; retry after the delay given.")
+        response = JsonResponse(body, status=503)
+    elif database_away:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    elif is_api:
+        body = error_body("server_error", "Something went wrong on our side; it was logged.")
+        response = JsonResponse(body, status=500)
+    else:
+        return server_error_page(request)
+    if database_away:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
