@@ -66,16 +66,16 @@ clean: db-stop
 
 # Shopper pages' translation catalogues (locale/): extract, then translate the .po files and run `make messages-compile`.
 # Only shopper-facing code is scanned; the staff dashboard is English.
-I18N_IGNORE := .venv .devdata '*.egg-info' benchmarks 'campaigns/models' 'campaigns/migrations' 'campaigns/segments' campaigns/forms.py campaigns/views.py campaigns/apps.py config core demo insights loyalty merchants tests static locale \
+I18N_IGNORE := .venv .devdata '*.egg-info' benchmarks 'campaigns/models' 'campaigns/migrations' 'campaigns/segments' campaigns/forms.py campaigns/views.py campaigns/apps.py config core/migrations core/management core/templatetags demo insights loyalty merchants tests static locale \
 	templates/merchants templates/profiles templates/insights templates/loyalty templates/account templates/allauth templates/base.html \
 	profiles/migrations profiles/models.py
 I18N_LANGUAGES := ko zh_Hant ar
 
 .PHONY: messages messages-compile
 messages: install
-	$(PY) manage.py makemessages --no-obsolete --no-wrap --add-location file $(addprefix -l ,$(I18N_LANGUAGES)) \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py makemessages --no-obsolete --no-wrap --add-location file $(addprefix -l ,$(I18N_LANGUAGES)) \
 		$(addprefix --ignore ,$(I18N_IGNORE))
 
 # The compiled .mo files are committed, so a fresh machine needs no gettext tools; this needs msgfmt.
 messages-compile: install
-	$(PY) manage.py compilemessages --ignore .venv
+	DEBUG=$${DEBUG:-1} $(PY) manage.py compilemessages --ignore .venv

@@ -16,6 +16,7 @@ from campaigns.models import (
     Trigger,
 )
 from campaigns.services.drafts import TRIGGER_PARAMS, VARIANT_KEYS, VariantDraft
+from core.forms import GuardedForm, GuardedModelForm
 from core.templatetags.money import minor_digits
 from loyalty.forms import MoneyField
 from loyalty.models import Offer as CardLinkedOffer
@@ -30,7 +31,7 @@ def _scoped(field: forms.Field, queryset: Any) -> None:
     field.queryset = queryset  # type: ignore[attr-defined]
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(GuardedForm):
     """The builder: the campaign's settings, then one subject/body per variant and language."""
 
     name = forms.CharField(max_length=100)
@@ -178,7 +179,7 @@ def _minor_text(amount_minor: int, currency: str) -> str:
     return f"{amount_minor / 10**digits:.{digits}f}" if digits else str(amount_minor)
 
 
-class AudienceHintForm(forms.Form):
+class AudienceHintForm(GuardedForm):
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False)
     snapshot = forms.ModelChoiceField(queryset=SegmentSnapshot.objects.none(), required=False)
     holdout_percent = forms.IntegerField(min_value=0, max_value=50, required=False)
@@ -192,7 +193,7 @@ class AudienceHintForm(forms.Form):
         _scoped(self.fields["snapshot"], SegmentSnapshot.objects.for_merchant(merchant))
 
 
-class PreviewForm(forms.Form):
+class PreviewForm(GuardedForm):
     variant = forms.ChoiceField(choices=[(key, key) for key in VARIANT_KEYS])
     language = forms.ChoiceField(choices=LANGUAGES)
 
@@ -201,7 +202,7 @@ class TestSendForm(PreviewForm):
     to = forms.CharField(max_length=254, label="Send a test to", help_text="An email address or phone number.")
 
 
-class OfferForm(forms.Form):
+class OfferForm(GuardedForm):
     name = forms.CharField(max_length=100)
     kind = forms.ChoiceField(choices=OfferKind.choices)
     description = forms.CharField(max_length=300, required=False, help_text="What the shopper reads on the offer page.")
@@ -269,7 +270,7 @@ class OfferForm(forms.Form):
         return data
 
 
-class CampaignSettingsForm(forms.ModelForm):
+class CampaignSettingsForm(GuardedModelForm):
     class Meta:
         model = CampaignSettings
         fields = [
@@ -295,7 +296,7 @@ class CampaignSettingsForm(forms.ModelForm):
         }
 
 
-class FeedbackFilterForm(forms.Form):
+class FeedbackFilterForm(GuardedForm):
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
     store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="All stores")
@@ -305,7 +306,7 @@ class FeedbackFilterForm(forms.Form):
         _scoped(self.fields["store"], Store.objects.for_merchant(merchant).order_by("name"))
 
 
-class FeedbackSurveyForm(forms.Form):
+class FeedbackSurveyForm(GuardedForm):
     """The shopper's answer; labels are in the template so they are translated with the page."""
 
     score = forms.TypedChoiceField(choices=[(str(n), str(n)) for n in range(11)], coerce=int, widget=forms.RadioSelect)

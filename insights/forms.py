@@ -4,12 +4,13 @@ from typing import Any
 
 from django import forms
 
+from core.forms import GuardedForm, GuardedModelForm
 from insights.models import InsightSettings
 from insights.periods import DEFAULT_PERIOD, ONLINE, PERIOD_LABELS
 from merchants.models import Merchant, Store
 
 
-class InsightFilterForm(forms.Form):
+class InsightFilterForm(GuardedForm):
     period = forms.ChoiceField(choices=list(PERIOD_LABELS.items()), required=False, label="Period")
     scope = forms.ChoiceField(required=False, label="Store")
 
@@ -28,7 +29,7 @@ class InsightFilterForm(forms.Form):
         return self.cleaned_data["period"] or DEFAULT_PERIOD, self.cleaned_data["scope"] or ""
 
 
-class InsightSettingsForm(forms.ModelForm):
+class InsightSettingsForm(GuardedModelForm):
     class Meta:
         model = InsightSettings
         fields = [

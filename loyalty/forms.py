@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from core.forms import GuardedForm, GuardedModelForm
 from core.templatetags.money import minor_digits
 from loyalty.models import EarnRule, Offer, Program, Reward, Tier
 from merchants.models import Merchant, Store
@@ -34,7 +35,7 @@ class MoneyField(forms.CharField):
         return int(minor)
 
 
-class _MerchantForm(forms.ModelForm):
+class _MerchantForm(GuardedModelForm):
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.merchant = merchant
@@ -113,7 +114,7 @@ class RuleForm(_MerchantForm):
         super()._post_clean()
 
 
-class PreviewForm(forms.Form):
+class PreviewForm(GuardedForm):
     """A made-up purchase for the rule editor's preview."""
 
     preview_amount = MoneyField(label="Amount")
@@ -185,12 +186,12 @@ class OfferForm(_MerchantForm):
         }
 
 
-class AdjustForm(forms.Form):
+class AdjustForm(GuardedForm):
     points = forms.IntegerField(help_text="Negative to take points away.")
     reason = forms.CharField(max_length=300, help_text="Shown in the shopper's ledger.")
 
 
-class PartnerProposeForm(forms.Form):
+class PartnerProposeForm(GuardedForm):
     partner = forms.ModelChoiceField(queryset=Merchant.objects.none())
     bonus_points_per_unit = forms.IntegerField(min_value=1, initial=1, label="Bonus points…")
     unit_minor = forms.IntegerField(min_value=1, initial=100, label="…for every (minor units spent here)")

@@ -2,13 +2,14 @@ import zoneinfo
 
 from django import forms
 
+from core.forms import GuardedForm, GuardedModelForm
 from merchants.models import Merchant, Store
 from merchants.permissions import API_SCOPES, Role
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
-class StoreForm(forms.ModelForm):
+class StoreForm(GuardedModelForm):
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
     network_location_ids = forms.CharField(
         required=False,
@@ -47,7 +48,7 @@ class StoreForm(forms.ModelForm):
         pass
 
 
-class MerchantSettingsForm(forms.ModelForm):
+class MerchantSettingsForm(GuardedModelForm):
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, label="Time zone")
 
     class Meta:
@@ -62,7 +63,7 @@ class MerchantSettingsForm(forms.ModelForm):
         return (self.cleaned_data.get("currency") or "").upper()
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(GuardedForm):
     # 254: what the email columns hold (RFC 5321's practical limit).
     email = forms.EmailField(max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.STORE_STAFF)
@@ -75,7 +76,7 @@ class InvitationForm(forms.Form):
         self.fields["store"].queryset = Store.objects.for_merchant(merchant)
 
 
-class MembershipForm(forms.Form):
+class MembershipForm(GuardedForm):
     role = forms.ChoiceField(choices=Role.choices)
     store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False)
 
@@ -84,10 +85,10 @@ class MembershipForm(forms.Form):
         self.fields["store"].queryset = Store.objects.for_merchant(merchant)
 
 
-class APIKeyForm(forms.Form):
+class APIKeyForm(GuardedForm):
     name = forms.CharField(max_length=50, help_text="What uses this key, e.g. “Web checkout plugin”.")
     scopes = forms.MultipleChoiceField(choices=API_SCOPES, widget=forms.CheckboxSelectMultiple)
 
 
-class MerchantSwitchForm(forms.Form):
+class MerchantSwitchForm(GuardedForm):
     merchant_id = forms.IntegerField()

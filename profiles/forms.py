@@ -4,11 +4,12 @@ from typing import Any
 
 from django import forms
 
+from core.forms import GuardedForm
 from merchants.models import Merchant, Store
 from profiles.models import SignupPointKind
 
 
-class ShopperSearchForm(forms.Form):
+class ShopperSearchForm(GuardedForm):
     q = forms.CharField(
         required=False,
         max_length=100,
@@ -23,7 +24,7 @@ class ShopperSearchForm(forms.Form):
         self.fields["store"].queryset = Store.objects.for_merchant(merchant).order_by("name")  # type: ignore[attr-defined]
 
 
-class MergeForm(forms.Form):
+class MergeForm(GuardedForm):
     """Two profiles of one person: which to keep, and why (the merge log shows it)."""
 
     first = forms.UUIDField(widget=forms.HiddenInput)
@@ -41,7 +42,7 @@ class MergeForm(forms.Form):
         return cleaned
 
 
-class EraseForm(forms.Form):
+class EraseForm(GuardedForm):
     reason = forms.CharField(
         max_length=500,
         label="Why is this shopper being erased?",
@@ -53,7 +54,7 @@ class EraseForm(forms.Form):
     )
 
 
-class SignupPointForm(forms.Form):
+class SignupPointForm(GuardedForm):
     """A kiosk or Wi-Fi portal staff register (Settings → Kiosks and Wi-Fi)."""
 
     kind = forms.ChoiceField(choices=SignupPointKind.choices, label="Kind", initial=SignupPointKind.KIOSK)

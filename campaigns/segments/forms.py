@@ -15,6 +15,7 @@ from django.http import QueryDict
 
 from campaigns.segments import compiler, selectors
 from campaigns.segments.compiler import FIELDS, PREFERENCE_KINDS, Field
+from core.forms import GuardedForm
 from core.templatetags.money import minor_digits
 from merchants.models import Merchant
 from profiles.models import ConsentChannel
@@ -22,7 +23,7 @@ from profiles.models import ConsentChannel
 DEFAULT_FIELD = "lifecycle_stage"
 
 
-class SegmentForm(forms.Form):
+class SegmentForm(GuardedForm):
     name = forms.CharField(max_length=100)
     description = forms.CharField(max_length=300, required=False)
     match = forms.ChoiceField(choices=compiler.MATCH_CHOICES, initial="all")

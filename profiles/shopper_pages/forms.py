@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError
+from core.forms import GuardedForm
 from profiles.consent_wording import CONSENT_QUESTIONS, ConsentQuestion
 from profiles.models import CardScheme, ConsentChannel
 from profiles.services.shoppers import normalize_email, normalize_phone
@@ -64,7 +65,7 @@ class _ContactMixin:
             ) from error
 
 
-class KioskSignupForm(_ContactMixin, forms.Form):
+class KioskSignupForm(_ContactMixin, GuardedForm):
     first_name = forms.CharField(label=_("First name"), max_length=100)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
     email = forms.CharField(label=_("Email"), max_length=254, required=False, widget=forms.EmailInput)
@@ -119,7 +120,7 @@ class KioskSignupForm(_ContactMixin, forms.Form):
         return {name: _split(self.cleaned_data.get(name) or "") for name in self.preference_names}
 
 
-class WifiSignupForm(_ContactMixin, forms.Form):
+class WifiSignupForm(_ContactMixin, GuardedForm):
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     email = forms.CharField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     # A field people never see: bots that fill every input give themselves away.
@@ -140,7 +141,7 @@ class WifiSignupForm(_ContactMixin, forms.Form):
         return bool(self.data.get("website"))
 
 
-class PhoneCodeForm(forms.Form):
+class PhoneCodeForm(GuardedForm):
     code = forms.RegexField(
         regex=re.compile(r"^\s*\d{6}\s*$"),
         label=_("Code from the text message"),
@@ -150,7 +151,7 @@ class PhoneCodeForm(forms.Form):
     ticket = forms.CharField(widget=forms.HiddenInput, max_length=500)
 
 
-class ConsentsForm(forms.Form):
+class ConsentsForm(GuardedForm):
     def __init__(self, *args: Any, merchant_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.questions = CONSENT_QUESTIONS
@@ -160,7 +161,7 @@ class ConsentsForm(forms.Form):
         return consent_choices(self, self.questions)
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(GuardedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, label in PREFERENCE_LABELS.items():
@@ -170,7 +171,7 @@ class PreferencesForm(forms.Form):
         return {name: _split(self.cleaned_data.get(name) or "") for name in PREFERENCE_LABELS}
 
 
-class EraseForm(forms.Form):
+class EraseForm(GuardedForm):
     confirm = forms.BooleanField(
         label=_("I understand: my account, contacts, cards and preferences will be deleted and cannot be restored.")
     )
