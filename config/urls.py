@@ -42,5 +42,6 @@ urlpatterns = [
     path("", include("merchants.urls")),
 ]
 
+handler400 = "config.views.bad_request"
 handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"

@@ -1,8 +1,11 @@
 import sys
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.views.defaults import bad_request as bad_request_page
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as server_error_page
 
@@ -17,6 +20,21 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return json_not_found(request, exception)
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refused before any view: a body over the limit is a 413 naming it; API
+    clients get the API's JSON error body, people a page."""
+    is_api = request.path.startswith("/api/")
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The body is larger than the limit of {limit} bytes; send less at once (split a batch)."
+        if is_api:
+            return JsonResponse(error_body("body_too_large", message), status=413)
+        return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+    if is_api:
+        return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
+    return bad_request_page(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
