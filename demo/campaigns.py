@@ -32,8 +32,9 @@ from campaigns.models import (
     Variant,
 )
 from campaigns.offers.services import CODE_ALPHABET, CODE_LENGTH
+from campaigns.services.guards import reachable
 from merchants.models import Merchant, Store
-from profiles.models import Channel, ConsentPurpose, Purchase, PurchaseSource, Shopper, ShopperStatus
+from profiles.models import Channel, ConsentChannel, ConsentPurpose, Purchase, PurchaseSource, Shopper, ShopperStatus
 from profiles.services.rollups import rollups_rebuild
 
 # The A/B broadcast (with its purchases) for Northwind; the feedback request for both.
@@ -175,7 +176,19 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
             merchant.default_language,
         ),
     }
-    first_names = dict(Shopper.objects.filter(pk__in=shoppers).values_list("pk", "first_name"))
+    # Shoppers enter as the engine lets them in: those the campaign can reach by email for marketing,
+    # by the consent ledger and confirmed contacts as they stood at launch.
+    shoppers = list(
+        reachable(
+            Shopper.objects.filter(merchant=merchant, pk__in=shoppers),
+            channel=ConsentChannel.EMAIL,
+            purpose=ConsentPurpose.MARKETING,
+            as_of=launched,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    first_names = dict(Shopper.objects.filter(merchant=merchant, pk__in=shoppers).values_list("pk", "first_name"))
     subjects = {"A": lambda _name: "15 % off, just for you", "B": lambda name: f"We miss you, {name}".rstrip(", ")}
     assignments = []
     for shopper_id in shoppers:
@@ -200,7 +213,6 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
     )
     messages = []
     for assignment, coupon in zip(treated, coupons, strict=True):
-        suppressed = rng.random() < 0.04
         messages.append(
             OutboxMessage(
                 merchant=merchant,
@@ -211,11 +223,10 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
                 variant=assignment.variant,
                 coupon=coupon,
                 channel="email",
-                status=OutboxStatus.SUPPRESSED if suppressed else OutboxStatus.SENT,
-                reason="no_consent" if suppressed else "",
+                status=OutboxStatus.SENT,
                 not_before=assignment.assigned_at,
-                attempts=0 if suppressed else 1,
-                sent_at=None if suppressed else assignment.assigned_at + timedelta(seconds=5),
+                attempts=1,
+                sent_at=assignment.assigned_at + timedelta(seconds=5),
                 subject=subjects[assignment.variant.key](first_names.get(assignment.shopper_id, ""))
                 if assignment.variant
                 else "",
@@ -273,6 +284,11 @@ def _return_moment(assigned_at: datetime, pattern: Purchase, now: datetime) -> t
     return when, pattern.store
 
 
+def _reachable_for_feedback(merchant: Merchant, shopper_id: int, moment: datetime) -> bool:
+    shopper = Shopper.objects.filter(merchant=merchant, pk=shopper_id)
+    return reachable(shopper, channel=ConsentChannel.EMAIL, purpose=ConsentPurpose.FEEDBACK, as_of=moment).exists()
+
+
 def _feedback_campaign(merchant: Merchant, rng: random.Random) -> Campaign:
     now = timezone.now()
     since = now - timedelta(days=30)
@@ -302,7 +318,7 @@ def _feedback_campaign(merchant: Merchant, rng: random.Random) -> Campaign:
     )
     assignments, seen = [], set()
     for purchase_id, shopper_id, _store_id, occurred_at in recent:
-        if shopper_id in seen:
+        if shopper_id in seen or not _reachable_for_feedback(merchant, shopper_id, occurred_at):
             continue
         seen.add(shopper_id)
         held_out = rng.random() < 0.10

@@ -22,18 +22,21 @@ from profiles.services.shoppers import contact_hmac
 CONTACT_KIND: dict[str, str] = {ConsentChannel.EMAIL: ContactKind.EMAIL, ConsentChannel.SMS: ContactKind.PHONE}
 
 
-def reachable(shoppers: QuerySet[Shopper], *, channel: str, purpose: str) -> QuerySet[Shopper]:
-    """Shoppers who may be messaged on the channel for the purpose now: consent granted and a confirmed contact.
+def reachable(
+    shoppers: QuerySet[Shopper], *, channel: str, purpose: str, as_of: datetime | None = None
+) -> QuerySet[Shopper]:
+    """Shoppers who may be messaged on the channel for the purpose now (or at `as_of`): consent granted
+    and a confirmed contact.
 
     Used when shoppers enter a campaign, so the holdout is drawn among shoppers the campaign could reach;
     the sender checks again at send time.
     """
-    latest = (
-        ConsentEvent.objects.filter(shopper=OuterRef("pk"), channel=channel, purpose=purpose)
-        .order_by("-occurred_at", "-pk")
-        .values("is_granted")[:1]
-    )
+    events = ConsentEvent.objects.filter(shopper=OuterRef("pk"), channel=channel, purpose=purpose)
     contact = ContactPoint.objects.filter(shopper=OuterRef("pk"), kind=CONTACT_KIND[channel], is_verified=True)
+    if as_of is not None:
+        events = events.filter(occurred_at__lte=as_of)
+        contact = contact.filter(verified_at__lte=as_of)
+    latest = events.order_by("-occurred_at", "-pk").values("is_granted")[:1]
     return shoppers.annotate(consent_now=Subquery(latest)).filter(consent_now=True).filter(Exists(contact))
 
 

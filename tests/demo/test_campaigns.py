@@ -27,3 +27,27 @@ def test_seed_demo_gives_finished_campaigns_with_results(capsys):
 
     call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
     assert (Campaign.objects.count(), Assignment.objects.count(), OutboxMessage.objects.count()) == counts
+
+
+def test_every_demo_message_went_to_a_shopper_who_could_be_reached_when_it_was_sent():
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from profiles.models import ConsentEvent, ContactPoint
+
+    call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
+
+    sent = OutboxMessage.objects.filter(status="sent").select_related("campaign")
+    assert sent.exists()
+    consent_then = ConsentEvent.objects.filter(
+        shopper=OuterRef("shopper"),
+        channel=OuterRef("channel"),
+        purpose=OuterRef("campaign__purpose"),
+        occurred_at__lte=OuterRef("sent_at"),
+    ).order_by("-occurred_at", "-pk")
+    confirmed_then = ContactPoint.objects.filter(
+        shopper=OuterRef("shopper"), kind="email", is_verified=True, verified_at__lte=OuterRef("sent_at")
+    )
+    unreachable = sent.annotate(consent=Subquery(consent_then.values("is_granted")[:1])).exclude(
+        consent=True, pk__in=sent.filter(Exists(confirmed_then)).values("pk")
+    )
+    assert list(unreachable.values_list("campaign__name", "shopper_id")) == []
