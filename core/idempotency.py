@@ -83,12 +83,26 @@ def _store_response(merchant_id: int, key: str, request_hash: str, response: Res
         cursor.execute(_STORE_SQL, [merchant_id, key, request_hash, response.status_code, body, timezone.now()])
 
 
-def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
-    """Decorate an APIView write method (post/put/patch/delete)."""
+def idempotent(handler: Callable[..., Response] | None = None, *, required: bool = False) -> Any:
+    """Decorate an APIView write method (post/put/patch/delete): `@idempotent`, or
+    `@idempotent(required=True)` on a write that moves money or points, which a client must
+    be able to retry without doing it twice (refused with 400 `idempotency_key_required`)."""
+    if handler is None:
+        return lambda method: _idempotent(method, required=required)
+    return _idempotent(handler, required=required)
 
+
+def _idempotent(handler: Callable[..., Response], *, required: bool) -> Callable[..., Response]:
     @wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER, "").strip()
+        if not key and required:
+            raise ApplicationError(
+                f"Send an {HEADER} (any unique string, e.g. a UUID): this write moves value, and the key lets "
+                "a retry return the first answer instead of doing it twice.",
+                code="idempotency_key_required",
+                field=f"headers.{HEADER}",
+            )
         if not key:
             return handler(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:

@@ -19,3 +19,13 @@ def error_responses(*statuses: int) -> dict[int, Any]:
         429: "Too many requests for this key; see Retry-After",
     }
     return {code: OpenApiResponse(response=ErrorSerializer, description=descriptions[code]) for code in statuses}
+
+
+def idempotency_header(*, required: bool = False) -> Any:
+    """The `Idempotency-Key` header as the OpenAPI document shows it."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    description = "Any unique string (a UUID). Retrying with the same key and body returns the first response."
+    if required:
+        description = "Required on this write, which moves value. " + description
+    return OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=required, description=description)

@@ -7,10 +7,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.idempotency import idempotent
+from core.schema import idempotency_header
 from loyalty import selectors
 from loyalty import serializers as s
 from loyalty.services import redeem
-from profiles.api import IDEMPOTENCY_HEADER, READ_ERRORS, WRITE_ERRORS, MerchantAPIView
+from profiles.api import READ_ERRORS, WRITE_ERRORS, MerchantAPIView
 from profiles.models import Shopper
 
 
@@ -40,15 +41,15 @@ class RedeemApi(MerchantAPIView):
         operation_id="loyalty_redeem",
         tags=["loyalty"],
         request=s.RedeemInputSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[idempotency_header(required=True)],
         responses={201: s.RedemptionOutputSerializer, **WRITE_ERRORS},
         description=(
             "Take the reward's points from the shopper's balance. Refused with `insufficient_points` (nothing "
-            "taken) when the balance does not cover it; two redemptions at once can never overdraw it. Send an "
-            "`Idempotency-Key` so a retry does not redeem twice."
+            "taken) when the balance does not cover it; two redemptions at once can never overdraw it. An "
+            "`Idempotency-Key` is required, so a retry does not redeem twice."
         ),
     )
-    @idempotent
+    @idempotent(required=True)
     def post(self, request: Request) -> Response:
         data = self.parse(s.RedeemInputSerializer)
         redemption = redeem.reward_redeem(
@@ -70,10 +71,10 @@ class RedemptionReverseApi(MerchantAPIView):
         operation_id="loyalty_redemption_reverse",
         tags=["loyalty"],
         request=None,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[idempotency_header(required=True)],
         responses={200: s.RedemptionOutputSerializer, **WRITE_ERRORS},
     )
-    @idempotent
+    @idempotent(required=True)
     def post(self, request: Request, redemption_id: str) -> Response:
         redemption = selectors.redemption_get(merchant=self.merchant, public_id=redemption_id)
         redeem.redemption_reverse(merchant=self.merchant, redemption=redemption)

@@ -11,8 +11,8 @@ from campaigns.models import Coupon
 from campaigns.offers import selectors, services
 from campaigns.offers import serializers as s
 from core.idempotency import idempotent
-from core.schema import error_responses
-from profiles.api import IDEMPOTENCY_HEADER, READ_ERRORS, MerchantAPIView
+from core.schema import error_responses, idempotency_header
+from profiles.api import READ_ERRORS, MerchantAPIView
 from profiles.models import Shopper
 
 
@@ -47,16 +47,16 @@ class CouponRedeemApi(MerchantAPIView):
         operation_id="coupons_redeem",
         tags=["offers"],
         request=s.CouponRedeemInputSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[idempotency_header(required=True)],
         responses={200: s.CouponOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422, 429)},
         description=(
             "Mark the coupon used, optionally on a recorded purchase. 404 for an unknown code (or another "
             "merchant's); 409 `coupon_already_redeemed` or `offer_cap_reached`; 422 `offer_expired`, "
-            "`offer_not_started` or `offer_outside_daily_window`. Nothing changes when refused. Send an "
-            "`Idempotency-Key` so a retry returns the first answer instead of a 409."
+            "`offer_not_started` or `offer_outside_daily_window`. Nothing changes when refused. An "
+            "`Idempotency-Key` is required, so a retry returns the first answer instead of a 409."
         ),
     )
-    @idempotent
+    @idempotent(required=True)
     def post(self, request: Request, code: str) -> Response:
         data = self.parse(s.CouponRedeemInputSerializer)
         coupon = services.coupon_redeem(

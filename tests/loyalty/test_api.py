@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def post(client, name, body=None, key=None, **kwargs):
+    """A write under a fresh Idempotency-Key unless one is given ("" sends none)."""
+    key = str(uuid.uuid4()) if key is None else key
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return client.post(reverse(name, kwargs=kwargs or None), body, format="json", **headers)
 
@@ -53,6 +55,22 @@ def test_redeemable_lists_what_the_balance_pays_for_now(api_client, member, rewa
     body = response.json()
     assert body["points_balance"] == 250
     assert [reward["name"] for reward in body["rewards"]] == ["Free coffee", "10 off"]
+
+
+@pytest.mark.parametrize("route", ["api_loyalty_redeem", "api_loyalty_redemption_reverse"])
+def test_a_points_write_without_an_idempotency_key_is_refused_and_takes_nothing(api_client, member, rewards, route):
+    body = {"shopper_id": str(member.public_id), "reward_id": str(rewards["ten_off"].public_id), "order_reference": "A"}
+    redemption = post(api_client, "api_loyalty_redeem", body).json()
+    balance = account_of(member).points_balance
+    kwargs = {"redemption_id": redemption["id"]} if route == "api_loyalty_redemption_reverse" else {}
+
+    response = post(api_client, route, body if not kwargs else None, key="", **kwargs)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+    assert list(response.json()["error"]["fields"]) == ["headers.Idempotency-Key"]
+    assert account_of(member).points_balance == balance
+    assert Redemption.objects.filter(merchant=member.merchant).count() == 1
 
 
 def test_redeem_is_idempotent_and_reversible(api_client, member, rewards):

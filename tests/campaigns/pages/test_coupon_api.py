@@ -1,5 +1,6 @@
 """POST /api/v1/coupons/{code}/redeem: idempotent, capped, windowed, and merchant-scoped."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,8 @@ def coupon(merchant):
 
 
 def _redeem(client, code, body=None, key=None):
+    """A redemption under a fresh Idempotency-Key unless one is given ("" sends none)."""
+    key = str(uuid.uuid4()) if key is None else key
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return client.post(f"/api/v1/coupons/{code}/redeem", body or {}, format="json", **headers)
 
@@ -46,13 +49,23 @@ def test_the_same_idempotency_key_returns_the_first_answer(api_client, coupon):
     assert again["Idempotent-Replayed"] == "true"
 
 
-def test_a_second_redemption_without_the_key_is_a_conflict(api_client, coupon):
+def test_a_second_redemption_under_another_key_is_a_conflict(api_client, coupon):
     assert _redeem(api_client, coupon.code).status_code == 200
 
     response = _redeem(api_client, coupon.code, key="another-order")
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "coupon_already_redeemed"
+
+
+def test_a_redemption_without_an_idempotency_key_is_refused_and_changes_nothing(api_client, coupon):
+    response = _redeem(api_client, coupon.code, key="")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+    assert list(response.json()["error"]["fields"]) == ["headers.Idempotency-Key"]
+    coupon.refresh_from_db()
+    assert coupon.redeemed_at is None
 
 
 def test_the_cap_stops_redemptions_once_reached(api_client, merchant):
