@@ -71,7 +71,8 @@ def verify_signature(*, secret: str, body: bytes, header: str, now: float | None
     except (KeyError, ValueError) as error:
         raise SignatureError(f"Send `{SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC>`.") from error
     current = time.time() if now is None else now
-    if abs(current - moment) > TOLERANCE_SECONDS:
+    # In whole seconds: an int of any size compares; a float of it could overflow.
+    if abs(int(current) - moment) > TOLERANCE_SECONDS:
         raise SignatureError(
             "The signature's timestamp is more than five minutes from now; re-sign the event.", code="stale_signature"
         )
