@@ -8,7 +8,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignStatus
 from demo.campaigns import _broadcast
 from merchants.permissions import Role
-from profiles.models import Shopper
+from profiles.models import ConsentEvent, ContactPoint, Shopper
 from tests.campaigns.engine.helpers import reachable_shopper
 from tests.factories import TEST_PASSWORD, MembershipFactory, MerchantFactory, StoreFactory, UserFactory
 from tests.profiles.factories import PurchaseFactory, ShopperFactory
@@ -28,6 +28,10 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
     store = StoreFactory(merchant=merchant, name="Harbour Outlet")
     shoppers = [reachable_shopper(merchant) for _ in range(300)]
     ShopperFactory.create_batch(20, merchant=merchant)  # no consent: the campaign cannot reach them
+    # They consented before the demo broadcast went out, 30 days ago (it sends only to shoppers reachable then).
+    before_launch = timezone.now() - timedelta(days=60)
+    ConsentEvent.objects.filter(merchant=merchant).update(occurred_at=before_launch)
+    ContactPoint.objects.filter(merchant=merchant, is_verified=True).update(verified_at=before_launch)
     # Some in-store history: the demo campaign's returning shoppers buy at the hours these were made.
     for day in range(60):
         PurchaseFactory(
