@@ -1,0 +1,1 @@
+"""One adapter per payment provider, behind the interface of `payments.providers.base`."""
