@@ -95,6 +95,8 @@ def adyen_signature(key: bytes, item: Document) -> str:
 def _items(document: Any) -> list[tuple[Document, str]]:
     body = as_object(document, "body")
     items = as_list(body.get(ITEMS), ITEMS)
+    if not items:
+        raise PayloadError("must hold at least one notification", ITEMS)
     found = []
     for index, wrapper in enumerate(items):
         path = join(ITEMS, index)

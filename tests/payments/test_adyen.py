@@ -169,6 +169,7 @@ def test_the_acknowledgement_is_accepted_in_plain_text():
     [
         (b"{not json", "body"),
         (b'{"live": "false"}', "notificationItems"),
+        (b'{"live": "false", "notificationItems": []}', "notificationItems"),
         (b'{"notificationItems": [{"Item": {}}]}', "notificationItems[0].NotificationRequestItem"),
     ],
 )
