@@ -1,7 +1,7 @@
 """One adapter per payment provider, behind the interface of `payments.providers.base`."""
 
 from payments.providers.adyen import AdyenAdapter
-from payments.providers.base import JsonWebhookAdapter
+from payments.providers.base import JsonWebhookAdapter, ProviderAdapter
 from payments.providers.fidel import FidelAdapter
 from payments.providers.shopify import ShopifyAdapter
 from payments.providers.square import SquareAdapter
@@ -12,6 +12,6 @@ ADAPTERS: dict[str, type[JsonWebhookAdapter]] = {
 }
 
 
-def adapter_for(provider: str, *, account: str = "") -> JsonWebhookAdapter:
+def adapter_for(provider: str, *, account: str = "") -> ProviderAdapter:
     """The adapter of `provider` for one connection; KeyError for a provider without one."""
     return ADAPTERS[provider](account)

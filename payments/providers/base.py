@@ -173,6 +173,7 @@ class ProviderAdapter(Protocol):
 
     provider: ClassVar[str]
     identifier_fields: ClassVar[IdentifierTests]
+    account: str
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
         """Return if one of `secrets` (current first, then any still in their overlap window) signed
@@ -201,6 +202,9 @@ class JsonWebhookAdapter:
 
     def __init__(self, account: str = "") -> None:
         self.account = account
+
+    def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
+        raise NotImplementedError
 
     def parse(self, raw_body: bytes, headers: Headers) -> list[ProviderEvent]:
         document = load_json(raw_body)
