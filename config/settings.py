@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "core",
     "merchants",
     "profiles",
+    "payments",
     "insights",
     "loyalty",
     "campaigns",
