@@ -10,7 +10,8 @@ Pure Python, so logging can use it before Django is set up. The rule:
    "4156.2723.5837.9096" and "4156  2723  5837  9096" are card numbers, a decimal such as
    1701600000.123456 is not.
 3. It stands on its own: a longer run of digits holds no card number (20 digits are not one),
-   and what touches it depends on where the text comes from:
+   a "+" before it makes it a phone number ("+86 138 0013 8000"), and what touches it
+   depends on where the text comes from:
    - an identifier (bodies and headers as sent, ids, tokens, keys): a letter, a digit or a
      dash touching it makes it part of a longer id ("order-4111…", a UUID's last group);
    - free text (names, addresses, comments, messages, log lines): letters touching a number
@@ -149,6 +150,8 @@ def _longest_from(
 ) -> int | None:
     """The last group of the longest card number starting at group `first`, if any."""
     if first == 0:
+        if before == "+":  # an international phone number (E.164), never written so for a card
+            return None
         clean_start = before == "" or not _is_id_character(before)
         glued_start = free_text and before.isalpha()  # stands only as one run of digits
         if not (clean_start or glued_start):
