@@ -77,9 +77,13 @@ def _plain_init() -> bool:
 
 
 def _stored_purchase(alias: str, fields: dict[str, object], related: Mapping[str, object]) -> Purchase:
-    """What Purchase.from_db builds, without Model.__init__'s per-field descriptors: a fifth of the time.
+    """What Purchase.from_db builds, without Model.__init__'s per-field work.
 
-    `fields` holds exactly the concrete fields' attnames (checked in tests against from_db)."""
+    A performance shortcut, kept because it still pays: `benchmarks.ingest_batch` ("path":
+    "purchase_build") measured 1,000 purchases at 7 ms this way against 43 ms through from_db
+    (2026-12-03, loaded machine), a fifth of a 1,000-row batch's time through the service. It
+    is used only while nobody listens to Purchase's init signals (`_plain_init`); `fields` holds
+    exactly the concrete fields' attnames (tests compare the result with from_db's)."""
     purchase = Purchase.__new__(Purchase)
     purchase.__dict__.update(fields)
     state = purchase._state = ModelState()
