@@ -70,6 +70,9 @@ MAX_MERGE_CHAIN = 20
 # purchase to commit and then moves it with the rest. KEY SHARE is what the purchase's own
 # foreign key check takes on insert: two batches sharing shoppers never wait for each other
 # here (they did when this was FOR UPDATE: half a loaded batch's time went to that wait).
+# Two purchases of one shopper still commit one after the other from the insert on: the insert
+# locks the shopper's rollup row until commit, so what loyalty reads next (caps, earlier
+# channels, offers had) already includes the other purchase.
 #
 # What the hot path reads of a shopper; any other field loads on first access (Model.from_db).
 _SHOPPER_ATTNAMES = {"id", "public_id", "merchant_id", "status", "merged_into_id", "joined_via"}
