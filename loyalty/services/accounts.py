@@ -77,9 +77,10 @@ def program_absent(*, merchant_id: int) -> bool:
 
 
 # A batch asks once per purchase, so the answer is also kept in this process for a second: a batch of
-# 1,000 purchases reads the shared cache once, not 1,000 times (a round trip to the cache each,
-# measured at a tenth to a fifth of a batch's time). Keyed by merchant id, like the program cache
-# in `earn`; a program created in another process is seen here at most that second later.
+# 1,000 purchases reads the shared cache once, not 1,000 times (a read each: the same per-purchase
+# read in campaigns' receiver, unmemoised, was 7 % of a loaded batch's time, profiled). Keyed by
+# merchant id, like the program cache in `earn`; a program created in another process is seen
+# here at most that second later.
 _ABSENCE_MEMO_SECONDS = 1.0
 _absent_until: dict[int, float] = {}
 
