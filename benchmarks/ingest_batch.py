@@ -11,7 +11,9 @@ Three measurements in one run, on one scratch database:
   so a machine that speeds up or slows down during the run (they do, here) weighs on both sides
   alike. A path's ratio is taken against the faster of the two medians (the loads after a path may
   meet its leftover work: autovacuum, checkpoints), and both medians are printed.
-40 % of rows carry the token of a linked card. Prints one JSON line per path.
+40 % of rows carry the token of a linked card. Prints one JSON line per path, and one more
+("path": "purchase_build"): building a chunk's 1,000 Purchase instances with the ingest path's
+shortcut against Purchase.from_db, and what the shortcut saves as a share of a chunk's time.
 """
 
 import argparse
@@ -20,7 +22,7 @@ import random
 import statistics
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.common import (
@@ -111,6 +113,47 @@ def _copy_timings(rows: list[Any], merchant_id: int, repeats: int = 3) -> list[f
     return timings
 
 
+def _build_timings(merchant: Any, repeats: int = 7) -> tuple[float, float]:
+    """Seconds to build one chunk's purchases (median of `repeats`): the ingest path's shortcut, and
+    Purchase.from_db. What keeps the shortcut in profiles.services.purchases.bulk, or not."""
+    from django.db import connection
+
+    from profiles.services.purchases import bulk
+
+    now = datetime.now(UTC)
+    fields = [
+        {
+            **dict.fromkeys(bulk._PURCHASE_ATTNAMES),
+            "id": number,
+            "public_id": uuid.uuid4(),
+            "merchant_id": merchant.pk,
+            "channel": "online",
+            "amount_minor": 1000 + number,
+            "currency": merchant.currency,
+            "occurred_at": now,
+            "source": "api",
+            "external_id": f"build-{number}",
+            "state": "cleared",
+            "refunded_minor": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for number in range(CHUNK)
+    ]
+    related = {bulk._MERCHANT_CACHE: merchant, bulk._STORE_CACHE: None, bulk._SHOPPER_CACHE: None}
+
+    def timed(build: Any) -> float:
+        timings = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            for row in fields:
+                build(connection.alias, row, related)
+            timings.append(time.perf_counter() - began)
+        return statistics.median(timings)
+
+    return timed(bulk._stored_purchase), timed(bulk._purchase_from_db)
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{NAME}", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=40_000, help="rows through the service (default 40,000)")
@@ -166,6 +209,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             chunk=CHUNK,
         )
     ]
+    shortcut_seconds, from_db_seconds = _build_timings(bench.merchant)
+    chunk_seconds = service_seconds * CHUNK / max(created, 1)
+    figures.append(
+        emit(
+            bench=NAME,
+            path="purchase_build",
+            shortcut_ms_per_chunk=round(shortcut_seconds * 1000, 2),
+            from_db_ms_per_chunk=round(from_db_seconds * 1000, 2),
+            # what the shortcut saves, as a share of one chunk's time through the service
+            saved_share_of_chunk=round((from_db_seconds - shortcut_seconds) / chunk_seconds, 3),
+            chunk=CHUNK,
+        )
+    )
 
     requests = max(1, args.http_rows // CHUNK)
     authorization = f"Api-Key {bench.api_key}"

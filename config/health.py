@@ -7,6 +7,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from config.views import RETRY_AFTER_SECONDS
+
 
 @never_cache
 @require_GET
@@ -49,5 +51,5 @@ def readyz(request: HttpRequest) -> JsonResponse:
     }
     response = JsonResponse(body, status=200 if ready else 503)
     if not ready:
-        response["Retry-After"] = "30"
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

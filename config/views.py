@@ -11,8 +11,8 @@ from django.views.defaults import server_error as server_error_page
 
 from core.errors import error_body, json_not_found
 
-# How long a client is asked to wait while the database is away.
-RETRY_AFTER_SECONDS = 30
+# How long a client is asked to wait when the database is away (a restart takes seconds).
+RETRY_AFTER_SECONDS = 5
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -38,17 +38,18 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """An unhandled error: a 503 with Retry-After while the database is away, else a 500.
+    """503 with Retry-After when the database is away (down, restarting, or it dropped this process's
+    connection), wherever the request met it; any other failure is a 500. API clients get the API's
+    JSON error body, people a page; nothing here touches the database or the session.
 
-    API clients get the API's JSON error body either way; people get a page. Nothing here
-    touches the database or the request's session.
-    """
+    Django then discards a connection that saw such an error at the end of the request, so the
+    next request connects afresh: what lets per-request health checks stay off."""
     database_away = isinstance(sys.exc_info()[1], OperationalError | InterfaceError)
     is_api = request.path.startswith("/api/")
     response: HttpResponse
     if database_away and is_api:
-        body = error_body("service_unavailable", "The service is briefly unavailable; retry after the delay given.")
-        response = JsonResponse(body, status=503)
+        message = "The service is briefly unavailable; retry after the delay given."
+        response = JsonResponse(error_body("database_unavailable", message), status=503)
     elif database_away:
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
     elif is_api:

@@ -243,11 +243,11 @@ class Purchase(models.Model):
     # every index is paid on each insert of the one table that grows without bound.
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     shopper = models.ForeignKey(
         Shopper, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchases", db_index=False
     )
-    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     amount_minor = models.BigIntegerField(validators=[MinValueValidator(1)])
     refunded_minor = models.BigIntegerField(default=0)
@@ -287,9 +287,15 @@ class Purchase(models.Model):
         ]
         indexes = [
             models.Index(fields=["merchant", "occurred_at"], name="purchase_merchant_time"),
-            models.Index(fields=["shopper", "-occurred_at"], name="purchase_shopper_timeline"),
-            # Basket matching: unmatched purchases of one store and amount, near in time.
+            # Partial: a purchase with no shopper (or no card) is never looked up by it, so costs no entry.
+            models.Index(
+                fields=["shopper", "-occurred_at"], name="purchase_shopper_history", condition=Q(shopper__isnull=False)
+            ),
+            # Basket matching: unmatched purchases of one store and amount, near in time. Also every
+            # read of one store's purchases (always within a merchant).
             models.Index(fields=["merchant", "store", "amount_minor", "occurred_at"], name="purchase_match"),
+            # Erasure: a card's purchases forget it.
+            models.Index(fields=["card"], name="purchase_card", condition=Q(card__isnull=False)),
         ]
 
     def __str__(self) -> str:

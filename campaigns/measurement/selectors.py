@@ -35,7 +35,7 @@ from merchants.models import Merchant
 from profiles.models import Shopper, ShopperRollup, ShopperStatus
 
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window].
-# The purchase_shopper_timeline index (shopper, -occurred_at) serves each shopper's range.
+# The purchase_shopper_history index (shopper, -occurred_at) serves each shopper's range.
 _GROUP_SUMS_SQL = """
     WITH assigned AS MATERIALIZED (
         SELECT id, shopper_id, campaign_id, "group", variant_id, assigned_at

@@ -33,7 +33,7 @@ def program_create(*, merchant: Merchant, actor: User | None, **fields: Any) -> 
     _apply(program, fields)
     validated(program)
     program.save()
-    program_absence_forget(merchant_id=merchant.pk, merchant=merchant)
+    program_absence_forget(merchant_id=merchant.pk)
     audit_event_record(merchant=merchant, actor=actor, action="loyalty.program_created", subject=program.name)
     return program
 

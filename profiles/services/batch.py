@@ -26,6 +26,7 @@ from profiles.services.purchases import (
     purchase_record,
     purchases_insert,
     same_purchase,
+    shoppers_hold,
 )
 
 MAX_BATCH = 1000
@@ -156,17 +157,18 @@ def _rows_needing_basket_match(merchant: Merchant, candidates: dict[int, Purchas
 
 
 def _insert(merchant: Merchant, candidates: dict[int, PurchaseInput]) -> dict[int, Purchase]:
-    """Resolve every card in one query, then insert the lot with purchases_insert."""
+    """Resolve every card and hold every shopper in one query each, then insert the lot with purchases_insert."""
     if not candidates:
         return {}
     cards = cards_resolve(
         merchant=merchant, card_tokens={row.card_token for row in candidates.values() if row.card_token}
     )
+    # Shoppers the caller named were read without a lock; hold them as cards_resolve holds the cards' shoppers.
+    named = shoppers_hold(shopper_ids={row.shopper.pk for row in candidates.values() if row.shopper})
     resolved = []
     for row in candidates.values():
         card_id, card_shopper = cards.get(row.card_token or "", (None, None))
-        resolved.append(
-            ResolvedPurchase(data=row, card_id=card_id, shopper=effective_shopper(row.shopper or card_shopper))
-        )
+        shopper = named.get(row.shopper.pk) if row.shopper else card_shopper
+        resolved.append(ResolvedPurchase(data=row, card_id=card_id, shopper=effective_shopper(shopper, is_held=True)))
     inserted = purchases_insert(merchant=merchant, rows=resolved)
     return {index: purchase for index, purchase in zip(candidates, inserted, strict=True) if purchase is not None}

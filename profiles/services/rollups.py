@@ -79,6 +79,7 @@ def shopper_upsert_sql(source: str, where: str = "TRUE") -> str:
     return f"""
         INSERT INTO profiles_shopperrollup AS r ({_ROLLUP_COLUMNS})
         {_shopper_rollup_select(source, where)}
+        ORDER BY p.shopper_id  -- rows are locked in key order: concurrent batches never deadlock on them
         ON CONFLICT (shopper_id) DO UPDATE SET
             first_purchase_at = LEAST(r.first_purchase_at, EXCLUDED.first_purchase_at),
             last_purchase_at = GREATEST(r.last_purchase_at, EXCLUDED.last_purchase_at),
@@ -102,6 +103,7 @@ def store_hour_upsert_sql(source: str, where: str = "TRUE", sign: str = "1") -> 
         INSERT INTO profiles_storehourrollup
             (merchant_id, store_id, day, hour, purchase_count, total_minor, identified_count)
         {_store_hour_select(source, where, sign)}
+        ORDER BY 1, 2, 3, 4  -- rows are locked in key order: concurrent batches never deadlock on them
         ON CONFLICT ON CONSTRAINT store_hour_rollup_key DO UPDATE SET
             purchase_count = profiles_storehourrollup.purchase_count + EXCLUDED.purchase_count,
             total_minor = profiles_storehourrollup.total_minor + EXCLUDED.total_minor,

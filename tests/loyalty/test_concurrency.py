@@ -8,11 +8,11 @@ from django.db import connection, connections
 
 from core.errors import ApplicationError
 from loyalty import selectors
-from loyalty.models import LedgerEntry, OfferAward, OfferBudgetSlot, Reason, Redemption
+from loyalty.models import LedgerEntry, OfferAward, OfferBudgetSlot, Reason, Redemption, RuleKind
 from loyalty.services.redeem import reward_redeem
 from profiles.models import Shopper
 from tests.loyalty.conftest import account_of
-from tests.loyalty.factories import OfferFactory, RewardFactory
+from tests.loyalty.factories import OfferFactory, RewardFactory, RuleFactory
 from tests.profiles.factories import CardFactory, ShopperFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +87,17 @@ def test_offer_is_awarded_once_per_shopper_even_when_racing(merchant, store, pro
 
     assert OfferAward.objects.filter(offer=offer).count() == 1
     assert selectors.offer_list(merchant=merchant).get(pk=offer.pk).spent_minor == 50
+
+
+def test_a_per_shopper_cap_holds_when_one_shoppers_purchases_arrive_at_once(merchant, program, buy, shopper):
+    # given a bonus of 300 points a purchase, capped at 500 per shopper
+    rule = RuleFactory(program=program, kind=RuleKind.SPEND_BONUS, bonus_points=300, cap_points=500)
+    connection.close()
+
+    # when six purchases on the shopper's card are recorded at the same moment
+    results = race([lambda: buy(1000) for _ in range(6)])
+
+    # then all are recorded and the rule paid exactly its cap: each purchase saw the ones before it
+    assert all(not isinstance(result, Exception) for result in results), results
+    paid = LedgerEntry.objects.filter(account=account_of(shopper), rule=rule).values_list("points", flat=True)
+    assert sum(paid) == 500

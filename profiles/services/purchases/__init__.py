@@ -12,6 +12,7 @@ from profiles.services.purchases.recording import (
     purchase_record,
     purchase_refund,
     same_purchase,
+    shoppers_hold,
 )
 from profiles.services.purchases.twins import BASKET_MATCH_WINDOW
 
@@ -29,4 +30,5 @@ __all__ = [
     "purchase_refund",
     "purchases_insert",
     "same_purchase",
+    "shoppers_hold",
 ]

@@ -5,7 +5,7 @@ line items, updates the rollups and sends `purchase_recorded`, all in one transa
 loyalty's receiver runs inside it too.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -63,34 +63,67 @@ def same_purchase(existing: Purchase, data: PurchaseInput) -> Purchase:
 
 MAX_MERGE_CHAIN = 20
 
+# Merge safety without making ingest writers wait on each other. Every profile a purchase is
+# given to is held FOR KEY SHARE until commit; a merge (and an undo, an erasure) takes the two
+# profiles FOR UPDATE, which conflicts with it. So a merge either commits first, and the
+# purchase reads the merged profile again and follows it to the survivor, or it waits for the
+# purchase to commit and then moves it with the rest. KEY SHARE is what the purchase's own
+# foreign key check takes on insert: two batches sharing shoppers never wait for each other
+# here (they did when this was FOR UPDATE: half a loaded batch's time went to that wait).
+# Two purchases of one shopper still commit one after the other from the insert on: the insert
+# locks the shopper's rollup row until commit, so what loyalty reads next (caps, earlier
+# channels, offers had) already includes the other purchase.
+#
+# What the hot path reads of a shopper; any other field loads on first access (Model.from_db).
+_SHOPPER_ATTNAMES = {"id", "public_id", "merchant_id", "status", "merged_into_id", "joined_via"}
+_SHOPPER_FIELDS = [f for f in Shopper._meta.concrete_fields if f.attname in _SHOPPER_ATTNAMES]
+_SHOPPER_COLUMNS = ", ".join(f"s.{f.column}" for f in _SHOPPER_FIELDS)
+_CARDS_SQL = f"""
+    SELECT c.fingerprint, c.id, {_SHOPPER_COLUMNS}
+      FROM profiles_card c JOIN profiles_shopper s ON s.id = c.shopper_id
+     WHERE c.merchant_id = %s AND c.fingerprint = ANY(%s) AND c.status = %s
+     ORDER BY s.id
+       FOR KEY SHARE OF s
+"""  # noqa: S608 - fixed SQL; values are bound
+_SHOPPERS_SQL = f"""
+    SELECT {_SHOPPER_COLUMNS} FROM profiles_shopper s WHERE s.id = ANY(%s) ORDER BY s.id FOR KEY SHARE
+"""  # noqa: S608 - fixed SQL; values are bound
 
-def effective_shopper(shopper: Shopper | None) -> Shopper | None:
-    """Purchases of a merged profile go to the profile it was (eventually) merged into; an erased one gets none."""
+
+def _shopper_from_row(values: Sequence[object]) -> Shopper:
+    return Shopper.from_db(connection.alias, [f.attname for f in _SHOPPER_FIELDS], values)
+
+
+def shoppers_hold(*, shopper_ids: Iterable[int]) -> dict[int, Shopper]:
+    """These shoppers as they are now, held FOR KEY SHARE until commit (in id order) so no merge moves
+    them meanwhile. Call inside the transaction that records their purchases."""
+    ids = sorted(set(shopper_ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_SHOPPERS_SQL, [ids])
+        return {shopper.pk: shopper for shopper in map(_shopper_from_row, cursor.fetchall())}
+
+
+def effective_shopper(shopper: Shopper | None, *, is_held: bool = False) -> Shopper | None:
+    """The profile a purchase of `shopper` belongs on: a merged profile's goes to the profile it was
+    (eventually) merged into; an erased one gets none.
+
+    Every profile read on the way is held FOR KEY SHARE until commit (see above); pass
+    `is_held=True` for a shopper that `shoppers_hold` or `cards_resolve` just returned."""
+    if shopper is not None and not is_held:
+        shopper = shoppers_hold(shopper_ids=[shopper.pk]).get(shopper.pk)
     for _ in range(MAX_MERGE_CHAIN):
         if shopper is None or shopper.status == ShopperStatus.ACTIVE:
             return shopper
         if shopper.status != ShopperStatus.MERGED or not shopper.merged_into_id:
             return None
-        shopper = Shopper.objects.filter(pk=shopper.merged_into_id).first()
+        shopper = shoppers_hold(shopper_ids=[shopper.merged_into_id]).get(shopper.merged_into_id)
     return None
 
 
-# What the hot path reads of a card's shopper; any other field loads on first access (Model.from_db).
-_SHOPPER_ATTNAMES = {"id", "public_id", "merchant_id", "status", "merged_into_id", "joined_via"}
-_SHOPPER_FIELDS = [f for f in Shopper._meta.concrete_fields if f.attname in _SHOPPER_ATTNAMES]
-_CARDS_SQL = f"""
-    SELECT c.fingerprint, c.id, {", ".join(f"s.{f.column}" for f in _SHOPPER_FIELDS)}
-      FROM profiles_card c JOIN profiles_shopper s ON s.id = c.shopper_id
-     WHERE c.merchant_id = %s AND c.fingerprint = ANY(%s) AND c.status = %s
-     ORDER BY s.id
-       FOR UPDATE OF s
-"""  # noqa: S608 - fixed SQL; values are bound
-
-
 def cards_resolve(*, merchant: Merchant, card_tokens: Iterable[str]) -> dict[str, tuple[int, Shopper]]:
-    """Each linked card's id and shopper, by token. The shoppers are locked (in id order, so two
-    batches cannot deadlock): a merge running now either finishes first (and we follow it) or waits
-    for these purchases (and moves them).
+    """Each linked card's id and shopper, by token; the shoppers are held (see `shoppers_hold`).
 
     One lean query: on the ingest path the ORM's own cost would exceed the query's."""
     fingerprints = {card_fingerprint(token): token for token in card_tokens if token}
@@ -99,9 +132,8 @@ def cards_resolve(*, merchant: Merchant, card_tokens: Iterable[str]) -> dict[str
     with connection.cursor() as cursor:
         cursor.execute(_CARDS_SQL, [merchant.pk, list(fingerprints), CardStatus.ACTIVE])
         rows = cursor.fetchall()
-    attnames = [f.attname for f in _SHOPPER_FIELDS]
     return {
-        fingerprints[fingerprint]: (card_id, Shopper.from_db(connection.alias, attnames, shopper_values))
+        fingerprints[fingerprint]: (card_id, _shopper_from_row(shopper_values))
         for fingerprint, card_id, *shopper_values in rows
     }
 
@@ -132,7 +164,8 @@ def _purchase_record_checked(merchant: Merchant, data: PurchaseInput) -> Purchas
         if data.card_token
         else (None, None)
     )
-    shopper = effective_shopper(data.shopper or card_shopper)
+    # A shopper named by the caller was read without a lock: effective_shopper reads it again, held.
+    shopper = effective_shopper(data.shopper) if data.shopper else effective_shopper(card_shopper, is_held=True)
 
     if may_have_twin and data.source == PurchaseSource.API:
         network_purchase = twins.match_network_purchase(merchant, data, card_id, shopper)
