@@ -380,43 +380,7 @@ class NetworkWebhookApi(APIView):
     @extend_schema(
         operation_id="network_events_receive",
         tags=["network feed"],
-        request={
-            "application/json": {
-                "type": "object",
-                "required": ["id", "type", "transaction"],
-                "properties": {
-                    "id": {"type": "string", "description": "The event id; an event is accepted once."},
-                    "type": {"type": "string", "enum": list(network.EVENT_TYPES)},
-                    "transaction": {
-                        "type": "object",
-                        "required": ["id", "amount", "currency", "datetime"],
-                        "properties": {
-                            "id": {"type": "string"},
-                            "amount": {"type": "string", "description": 'Major units, e.g. "12.50"'},
-                            "currency": {"type": "string"},
-                            "datetime": {"type": "string", "description": "ISO 8601; local to the location if naive"},
-                            "cardPresent": {"type": "boolean"},
-                            "card": {
-                                "type": "object",
-                                "properties": {
-                                    "id": {"type": "string"},
-                                    "firstNumbers": {"type": "string"},
-                                    "lastNumbers": {"type": "string"},
-                                    "scheme": {"type": "string"},
-                                },
-                            },
-                            "location": {
-                                "type": "object",
-                                "nullable": True,
-                                "properties": {"id": {"type": "string"}, "timezone": {"type": "string"}},
-                            },
-                            "identifiers": {"type": "object", "properties": {"MID": {"type": "string"}}},
-                            "refundTransactionId": {"type": "string"},
-                        },
-                    },
-                },
-            }
-        },
+        request=network.NetworkEventBody,
         parameters=[
             OpenApiParameter(
                 network.SIGNATURE_HEADER,
@@ -432,8 +396,8 @@ class NetworkWebhookApi(APIView):
         },
         description=(
             "One transaction event (`transaction.auth`, `transaction.clearing`, `transaction.refund`). "
-            "Accepted once per event id, processed after the response; see profiles/services/network.py "
-            "for the body."
+            "Accepted once per event id, processed after the response. Fields not described here are kept "
+            "as sent, not refused."
         ),
     )
     def post(self, request: Request, connection_id: str) -> Response:
