@@ -20,6 +20,7 @@ from functools import cache
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
+import msgspec.inspect
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import ResolvedComponent, build_choice_field
 from drf_spectacular.settings import spectacular_settings
@@ -229,8 +230,30 @@ class StructSchema(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         suffix = "Request" if direction == "request" and spectacular_settings.COMPONENT_SPLIT_REQUEST else ""
         own, nested = openapi_components(self.target, suffix)
+        structs = _structs_within(self.target)
         for name, schema in nested.items():
+            # The struct itself is the component's identity, as it is when an endpoint names it directly.
+            shape = structs[name.removesuffix(suffix)] if suffix else structs[name]
             auto_schema.registry.register_on_missing(
-                ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+                ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=shape, schema=schema)
             )
         return own
+
+
+def _structs_within(shape: type[msgspec.Struct]) -> dict[str, type]:
+    """Every struct `shape` holds, at any depth, by name (the names msgspec gives their schemas)."""
+    found: dict[str, type] = {}
+
+    def visit(info: Any) -> None:
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.cls.__name__ in found:
+                return
+            found[info.cls.__name__] = info.cls
+        for name in getattr(info, "__struct_fields__", ()):
+            value = getattr(info, name)
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, msgspec.inspect.Type | msgspec.inspect.Field):
+                    visit(item)
+
+    visit(msgspec.inspect.type_info(shape))
+    return found
