@@ -45,7 +45,7 @@ _CLEARED = PurchaseState.CLEARED  # read once: a choices member is a slow attrib
 
 Minor = Annotated[int, Meta(ge=0, le=10**12, extra_json_schema={"format": "int64"})]
 Moment = Annotated[datetime, Meta(tz=True, description="ISO 8601 with its offset, e.g. 2026-11-23T10:15:00Z.")]
-StoreId = Annotated[int, Meta(description="A store id of yours.")]
+StoreId = Annotated[int, Meta(ge=1, le=2**63 - 1, description="A store id of yours.")]  # a bigint key
 ShopperId = Annotated[uuid.UUID, Meta(description="A shopper id (`id` of a shopper returned by this API).")]
 CardId = Annotated[
     str, Meta(min_length=1, max_length=200, description="The payment provider's card id (token). Never the number.")

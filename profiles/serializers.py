@@ -20,6 +20,8 @@ from profiles.models import (
 
 @extend_schema_field(OpenApiTypes.UUID)
 class MerchantScopedShopperField(serializers.SlugRelatedField):
+    """A shopper id of the calling merchant, for DRF input serializers (loyalty's redemptions)."""
+
     default_error_messages = {"does_not_exist": "No shopper with id {value}."}
 
     def __init__(self, **kwargs: Any) -> None:

@@ -180,3 +180,10 @@ def test_the_same_body_in_another_key_order_replays_under_its_idempotency_key(ap
     assert second.status_code == first.status_code == 201
     assert second["Idempotent-Replayed"] == "true"
     assert Purchase.objects.filter(merchant=merchant).count() == 1
+
+
+def test_a_store_id_beyond_the_key_range_is_refused_not_looked_up(api_client, merchant):
+    response = post(api_client, "api_purchase_create", purchase_body(channel="in_store", store_id=2**63))
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["store"]
