@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+import msgspec
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -33,11 +34,14 @@ class IdempotencyMismatch(ApplicationError):
 
 
 def _request_hash(request: Request) -> str:
-    # Canonical JSON, so key order and whitespace do not make two equal bodies differ.
+    # Canonical JSON, so key order and whitespace do not make two equal bodies differ. Read from the raw
+    # body (msgspec, without DRF's parser: the views decode the body themselves), written as json.dumps
+    # writes it, so a hash stored before is still the hash of the same body.
+    raw = request.body
     try:
-        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        body = request.body.decode("utf-8", "replace")
+        body = json.dumps(msgspec.json.decode(raw or b"{}"), sort_keys=True, separators=(",", ":"), default=str)
+    except (msgspec.DecodeError, TypeError, ValueError):
+        body = raw.decode("utf-8", "replace")
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 

@@ -1,7 +1,7 @@
 """The API for checkout plugins: shoppers, cards, purchases, refunds, visits, consents.
 
-Each endpoint parses with an input serializer, calls one service, and renders
-with an output serializer. Every write accepts an `Idempotency-Key`.
+Each endpoint decodes its body into a struct (profiles.api_input), calls one service,
+and renders with an output serializer. Every write accepts an `Idempotency-Key`.
 """
 
 from typing import Any
@@ -10,26 +10,23 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_input import decode
 from core.errors import ApplicationError, NotFoundError
 from core.idempotency import idempotent
-from core.schema import error_responses
+from core.schema import error_responses, idempotency_header
 from merchants.selectors import store_list
+from profiles import api_input as i
 from profiles import selectors
 from profiles import serializers as s
 from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
 from profiles.services import batch, network, purchases, shoppers, visits
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="Any unique string (a UUID). Retrying with the same key and body returns the first response.",
-)
+IDEMPOTENCY_HEADER = idempotency_header()
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
 READ_ERRORS = error_responses(400, 401, 403, 404, 429)
 
@@ -41,11 +38,23 @@ class MerchantAPIView(APIView):
         return {"merchant": self.request.merchant, "request": self.request}  # type: ignore[attr-defined]
 
     def parse(self, serializer_class: type, data: Any = None, **kwargs: Any) -> Any:
+        """Validate with a DRF input serializer (the few endpoints outside the ingest path)."""
         serializer = serializer_class(
             data=self.request.data if data is None else data, context=self.get_serializer_context(), **kwargs
         )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def body(self) -> bytes:
+        """The raw JSON body, for core.api_input.decode; a body of another media type is a 415, as DRF answers."""
+        raw = self.request.body
+        media_type = (self.request.content_type or "").split(";")[0].strip().lower()
+        if raw and not (media_type == "application/json" or media_type.endswith("+json")):
+            raise UnsupportedMediaType(media_type)
+        return raw
+
+    def lookups(self) -> i.Lookups:
+        return i.Lookups(self.merchant)
 
     @property
     def merchant(self) -> Any:
@@ -71,7 +80,7 @@ class ShopperCreateApi(MerchantAPIView):
     @extend_schema(
         operation_id="shoppers_create_or_match",
         tags=["shoppers"],
-        request=s.ShopperCreateSerializer,
+        request=i.ShopperCreate,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.ShopperMatchOutputSerializer, 200: s.ShopperMatchOutputSerializer, **WRITE_ERRORS},
         description=(
@@ -81,14 +90,14 @@ class ShopperCreateApi(MerchantAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = self.parse(s.ShopperCreateSerializer)
+        details, card = i.shopper_create_from(decode(self.body(), i.ShopperCreate), self.lookups())
         result = shoppers.shopper_create_or_match(
             merchant=self.merchant,
-            data=data["shopper"],
-            consents=data["consents"],
+            data=details.shopper,
+            consents=details.consents,
             origin=self.consent_origin(),
-            card=data["card"],
-            preferences=dict(data["preferences"]),
+            card=card,
+            preferences=details.preferences,
         )
         body = s.ShopperMatchOutputSerializer(
             {
@@ -164,7 +173,7 @@ class ShopperConsentsApi(MerchantAPIView):
     @extend_schema(
         operation_id="shoppers_consents_change",
         tags=["shoppers"],
-        request=s.ConsentChangeSerializer,
+        request=i.ConsentChange,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.ConsentEventOutputSerializer(many=True), **WRITE_ERRORS},
         description="Append consent decisions (granted or withdrawn) to the shopper's consent ledger.",
@@ -174,8 +183,8 @@ class ShopperConsentsApi(MerchantAPIView):
         shopper = get_object_or_404(
             Shopper.objects.for_merchant(self.merchant).filter(status="active"), public_id=shopper_id
         )
-        data = self.parse(s.ConsentChangeSerializer)
-        events = shoppers.consent_record(shopper=shopper, consents=data["consents"], origin=self.consent_origin())
+        consents = i.consents_from(decode(self.body(), i.ConsentChange))
+        events = shoppers.consent_record(shopper=shopper, consents=consents, origin=self.consent_origin())
         return Response(s.ConsentEventOutputSerializer(events, many=True).data, status=status.HTTP_201_CREATED)
 
 
@@ -187,7 +196,7 @@ class CardEnrollApi(MerchantAPIView):
     @extend_schema(
         operation_id="cards_enroll",
         tags=["cards"],
-        request=s.CardEnrollSerializer,
+        request=i.CardEnroll,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.CardEnrollOutputSerializer, **WRITE_ERRORS},
         description=(
@@ -197,25 +206,22 @@ class CardEnrollApi(MerchantAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = self.parse(s.CardEnrollSerializer)
-        if data["shopper_id"] is not None:
-            shopper = data["shopper_id"]
-            card = shoppers.card_enroll(
-                merchant=self.merchant, shopper=shopper, card=data["card"], linked_via="checkout"
-            )
+        card_data, shopper, details = i.card_enroll_from(decode(self.body(), i.CardEnroll), self.lookups())
+        if shopper is not None:
+            card = shoppers.card_enroll(merchant=self.merchant, shopper=shopper, card=card_data, linked_via="checkout")
         else:
-            details = data["shopper"]
+            # card_enroll_from gives the shopper's details whenever no shopper_id names one
             result = shoppers.shopper_create_or_match(
                 merchant=self.merchant,
-                data=details["shopper"],
-                consents=details["consents"],
+                data=details.shopper,
+                consents=details.consents,
                 origin=self.consent_origin(),
-                card=data["card"],
-                preferences=dict(details["preferences"]),
+                card=card_data,
+                preferences=details.preferences,
             )
             shopper = result.shopper
             card = Card.objects.for_merchant(self.merchant).get(
-                fingerprint=shoppers.card_fingerprint(data["card"].token), status="active"
+                fingerprint=shoppers.card_fingerprint(card_data.token), status="active"
             )
         body = s.CardEnrollOutputSerializer({"card": card, "shopper": _shopper_for_output(self.merchant, shopper)}).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -247,7 +253,7 @@ class PurchaseCreateApi(MerchantAPIView):
     @extend_schema(
         operation_id="purchases_create",
         tags=["purchases"],
-        request=s.PurchaseInputSerializer,
+        request=i.PurchaseInput,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.PurchaseOutputSerializer, 200: s.PurchaseOutputSerializer, **WRITE_ERRORS},
         description=(
@@ -257,7 +263,7 @@ class PurchaseCreateApi(MerchantAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = self.parse(s.PurchaseInputSerializer)
+        data = i.purchase_from(decode(self.body(), i.PurchaseInput), self.lookups())
         result = purchases.purchase_record(merchant=self.merchant, data=data)
         return Response(
             s.PurchaseOutputSerializer(result.purchase).data,
@@ -273,7 +279,7 @@ class PurchaseBatchApi(MerchantAPIView):
     @extend_schema(
         operation_id="purchases_batch",
         tags=["purchases"],
-        request=s.BatchInputSerializer,
+        request=i.BatchInput,
         parameters=[IDEMPOTENCY_HEADER],
         responses={200: s.BatchOutputSerializer, **WRITE_ERRORS},
         description=(
@@ -284,19 +290,8 @@ class PurchaseBatchApi(MerchantAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        raw_rows = self.parse(s.BatchInputSerializer)["purchases"]
-        context = {
-            **self.get_serializer_context(),
-            "stores": {store.pk: store for store in store_list(merchant=self.merchant)},
-        }
-        # One serializer validates every row: a new one per row would rebuild (deep-copy) its fields each time.
-        row_serializer = s.PurchaseInputSerializer(context=context)
-        rows: list[Any] = []
-        for raw in raw_rows:
-            try:
-                rows.append(row_serializer.run_validation(raw))
-            except ValidationError as error:
-                rows.append(ApplicationError("This row is invalid.", code="invalid", fields=_flat(error.detail)))
+        stores = {store.pk: store for store in store_list(merchant=self.merchant)}
+        rows = i.batch_from(self.body(), i.Lookups(self.merchant, stores=stores))
         results = batch.purchase_record_batch(merchant=self.merchant, rows=rows)
         body = {
             "created": sum(r.status in ("created", "basket_matched") for r in results),
@@ -319,12 +314,6 @@ class PurchaseBatchApi(MerchantAPIView):
         return Response(body)
 
 
-def _flat(errors: Any) -> dict[str, Any]:
-    return {
-        key: [str(message) for message in value] if isinstance(value, list) else value for key, value in errors.items()
-    }
-
-
 class PurchaseRefundApi(MerchantAPIView):
     """Refund a purchase in full or in part."""
 
@@ -333,16 +322,16 @@ class PurchaseRefundApi(MerchantAPIView):
     @extend_schema(
         operation_id="purchases_refund",
         tags=["purchases"],
-        request=s.RefundInputSerializer,
+        request=i.RefundInput,
         parameters=[IDEMPOTENCY_HEADER],
         responses={200: s.PurchaseOutputSerializer, **WRITE_ERRORS},
     )
     @idempotent
     def post(self, request: Request, purchase_id: str) -> Response:
         purchase = get_object_or_404(Purchase.objects.for_merchant(self.merchant), public_id=purchase_id)
-        data = self.parse(s.RefundInputSerializer)
+        data = decode(self.body(), i.RefundInput)
         refunded = purchases.purchase_refund(
-            merchant=self.merchant, purchase_id=purchase.pk, amount_minor=data["amount_minor"]
+            merchant=self.merchant, purchase_id=purchase.pk, amount_minor=data.amount_minor
         )
         return Response(s.PurchaseOutputSerializer(refunded).data)
 
@@ -355,22 +344,22 @@ class VisitCreateApi(MerchantAPIView):
     @extend_schema(
         operation_id="visits_create",
         tags=["visits"],
-        request=s.VisitInputSerializer,
+        request=i.VisitInput,
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.VisitOutputSerializer, **WRITE_ERRORS},
         description="A presence event: store Wi-Fi, an app geofence or a kiosk saw the shopper in a store.",
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = self.parse(s.VisitInputSerializer)
-        shopper = data["shopper_id"]
-        if shopper is None and data["card_id"]:
-            shopper, _ = shoppers.shopper_find(merchant=self.merchant, card_token=data["card_id"])
+        data = i.visit_from(decode(self.body(), i.VisitInput), self.lookups())
+        shopper = data.shopper
+        if shopper is None and data.card_token:
+            shopper, _ = shoppers.shopper_find(merchant=self.merchant, card_token=data.card_token)
         visit = visits.visit_record(
             merchant=self.merchant,
-            store=data["store"],
-            occurred_at=data["occurred_at"],
-            source=data["source"],
+            store=data.store,
+            occurred_at=data.occurred_at,
+            source=data.source,
             shopper=shopper,
         )
         return Response(s.VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
@@ -386,43 +375,7 @@ class NetworkWebhookApi(APIView):
     @extend_schema(
         operation_id="network_events_receive",
         tags=["network feed"],
-        request={
-            "application/json": {
-                "type": "object",
-                "required": ["id", "type", "transaction"],
-                "properties": {
-                    "id": {"type": "string", "description": "The event id; an event is accepted once."},
-                    "type": {"type": "string", "enum": list(network.EVENT_TYPES)},
-                    "transaction": {
-                        "type": "object",
-                        "required": ["id", "amount", "currency", "datetime"],
-                        "properties": {
-                            "id": {"type": "string"},
-                            "amount": {"type": "string", "description": 'Major units, e.g. "12.50"'},
-                            "currency": {"type": "string"},
-                            "datetime": {"type": "string", "description": "ISO 8601; local to the location if naive"},
-                            "cardPresent": {"type": "boolean"},
-                            "card": {
-                                "type": "object",
-                                "properties": {
-                                    "id": {"type": "string"},
-                                    "firstNumbers": {"type": "string"},
-                                    "lastNumbers": {"type": "string"},
-                                    "scheme": {"type": "string"},
-                                },
-                            },
-                            "location": {
-                                "type": "object",
-                                "nullable": True,
-                                "properties": {"id": {"type": "string"}, "timezone": {"type": "string"}},
-                            },
-                            "identifiers": {"type": "object", "properties": {"MID": {"type": "string"}}},
-                            "refundTransactionId": {"type": "string"},
-                        },
-                    },
-                },
-            }
-        },
+        request=network.NetworkEventBody,
         parameters=[
             OpenApiParameter(
                 network.SIGNATURE_HEADER,
@@ -438,8 +391,8 @@ class NetworkWebhookApi(APIView):
         },
         description=(
             "One transaction event (`transaction.auth`, `transaction.clearing`, `transaction.refund`). "
-            "Accepted once per event id, processed after the response; see profiles/services/network.py "
-            "for the body."
+            "Accepted once per event id, processed after the response. Fields not described here are kept "
+            "as sent, not refused."
         ),
     )
     def post(self, request: Request, connection_id: str) -> Response:

@@ -13,23 +13,29 @@ Event body:
                      "location": {"id": "LOC-1", "timezone": "Europe/Amsterdam"},
                      "identifiers": {"MID": "…"}, "refundTransactionId": "txn_…"}}
 Signature header: `Storeloop-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.raw_body">`.
+
+`NetworkEvent` below states that body; fields it does not name are kept, not refused
+(a provider adds fields without notice). Its shape is checked on receipt (a 400 names the
+field); what it means (a known location, a parsable time) when it is processed, so such an
+event is stored, fails with its reason, and can be replayed.
 """
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.api_input import LenientBody, from_validation_error
 from core.errors import ApplicationError
 from merchants import request_cache
 from merchants.models import Merchant, Store
@@ -49,6 +55,54 @@ TOLERANCE_SECONDS = 300
 EVENT_TYPES = {"transaction.auth": "auth", "transaction.clearing": "clearing", "transaction.refund": "refund"}
 # ISO 4217 currencies whose minor unit is not the cent.
 _MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
+
+Identifier = str | int
+
+
+class NetworkCard(LenientBody):
+    id: Identifier | None = None
+    first_numbers: str | None = msgspec.field(name="firstNumbers", default=None)
+    last_numbers: str | None = msgspec.field(name="lastNumbers", default=None)
+    scheme: str | None = None
+
+
+class NetworkLocation(LenientBody):
+    id: Identifier | None = None
+    timezone: str | None = None
+
+
+class NetworkIdentifiers(LenientBody):
+    MID: Identifier | None = None
+
+
+class NetworkTransaction(LenientBody):
+    id: Identifier | None = None
+    amount: Annotated[str | int | float, msgspec.Meta(description='Major units, e.g. "12.50" or 12.5')] | None = None
+    currency: str | None = None
+    occurred_at: (
+        Annotated[str, msgspec.Meta(description="ISO 8601; local to the location when it has no offset")] | None
+    ) = msgspec.field(name="datetime", default=None)
+    card_present: bool | None = msgspec.field(name="cardPresent", default=None)
+    card: NetworkCard | None = None
+    location: NetworkLocation | None = None
+    identifiers: NetworkIdentifiers | None = None
+    refund_transaction_id: Identifier | None = msgspec.field(name="refundTransactionId", default=None)
+
+
+class NetworkEventBody(LenientBody):
+    """One transaction event of a card-linking network; fields not named here are kept as sent."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, description="The event id; an event is accepted once.")]
+    type: Literal[tuple(EVENT_TYPES)]  # type: ignore[valid-type]
+    transaction: NetworkTransaction
+
+
+def _event_body(payload: Any) -> NetworkEventBody:
+    try:
+        return msgspec.convert(payload, NetworkEventBody)
+    except msgspec.ValidationError as error:
+        raise from_validation_error(error) from None
 
 
 class SignatureError(ApplicationError):
@@ -99,15 +153,10 @@ def network_event_receive(*, connection: NetworkConnection, body: bytes, signatu
     """Verify, store once per event id, and queue processing after commit."""
     verify_signature(secret=connection.signing_secret, body=body, header=signature)
     try:
-        payload = json.loads(body)
-    except ValueError as error:
+        payload = msgspec.json.decode(body)  # stored as sent, fields we do not read included
+    except msgspec.DecodeError as error:
         raise ApplicationError("The body is not JSON.", code="invalid_json") from error
-    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str) or not payload["id"]:
-        raise ApplicationError("An event needs a string `id`.", code="invalid", field="id")
-    if payload.get("type") not in EVENT_TYPES:
-        raise ApplicationError(f"`type` must be one of {', '.join(EVENT_TYPES)}.", code="invalid", field="type")
-    if not isinstance(payload.get("transaction"), dict):
-        raise ApplicationError("An event needs its `transaction`.", code="invalid", field="transaction")
+    _event_body(payload)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -142,16 +191,15 @@ def _minor_units(amount: Any, currency: str) -> int:
     return int(value)
 
 
-def _occurred_at(transaction_data: dict[str, Any], store: Store | None, merchant: Merchant) -> datetime:
-    raw = transaction_data.get("datetime")
-    moment = parse_datetime(raw) if isinstance(raw, str) else None
+def _occurred_at(transaction_data: NetworkTransaction, store: Store | None, merchant: Merchant) -> datetime:
+    raw = transaction_data.occurred_at
+    moment = parse_datetime(raw) if raw is not None else None
     if moment is None:
         raise ApplicationError("`datetime` is missing or not ISO 8601.", code="invalid", field="transaction.datetime")
     if timezone.is_naive(moment):
         # Networks report the location's local time.
-        zone = (transaction_data.get("location") or {}).get("timezone") or (
-            store.timezone if store else merchant.timezone
-        )
+        location = transaction_data.location
+        zone = (location.timezone if location else None) or (store.timezone if store else merchant.timezone)
         try:
             moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
@@ -161,14 +209,10 @@ def _occurred_at(transaction_data: dict[str, Any], store: Store | None, merchant
     return moment
 
 
-def _store_for(merchant: Merchant, transaction_data: dict[str, Any]) -> Store | None:
+def _store_for(merchant: Merchant, transaction_data: NetworkTransaction) -> Store | None:
+    location, identifiers = transaction_data.location, transaction_data.identifiers
     ids = [
-        str(value)
-        for value in (
-            (transaction_data.get("location") or {}).get("id"),
-            (transaction_data.get("identifiers") or {}).get("MID"),
-        )
-        if value
+        str(value) for value in (location.id if location else None, identifiers.MID if identifiers else None) if value
     ]
     if not ids:
         return None
@@ -194,9 +238,9 @@ def network_event_process(*, event_id: int) -> NetworkEvent | None:
     if event is None:
         return None
     merchant = event.merchant
-    data = event.payload["transaction"]
     kind = EVENT_TYPES[event.event_type]
     try:
+        data = _event_body(event.payload).transaction
         with transaction.atomic():
             if kind == "refund":
                 return _process_refund(event, merchant, data)
@@ -205,19 +249,19 @@ def network_event_process(*, event_id: int) -> NetworkEvent | None:
         return _finish(event, NetworkEventStatus.FAILED, f"{error.code}: {error.message}")
 
 
-def _process_purchase(event: NetworkEvent, merchant: Merchant, data: dict[str, Any], kind: str) -> NetworkEvent:
-    transaction_id = str(data.get("id") or "")
+def _process_purchase(event: NetworkEvent, merchant: Merchant, data: NetworkTransaction, kind: str) -> NetworkEvent:
+    transaction_id = str(data.id or "")
     if not transaction_id:
         raise ApplicationError("The transaction has no `id`.", code="invalid", field="transaction.id")
-    currency = str(data.get("currency") or "")
+    currency = data.currency or ""
     store = _store_for(merchant, data)
-    card_present = bool(data.get("cardPresent"))
+    card_present = bool(data.card_present)
     if card_present and store is None:
         raise ApplicationError(
             "No store has this location id or MID; add it under Settings → Stores and replay.",
             code="unknown_location",
         )
-    amount = _minor_units(data.get("amount"), currency)
+    amount = _minor_units(data.amount, currency)
     occurred_at = _occurred_at(data, store, merchant)
     state = PurchaseState.CLEARED if kind == "clearing" else PurchaseState.AUTHORISED
 
@@ -247,7 +291,7 @@ def _process_purchase(event: NetworkEvent, merchant: Merchant, data: dict[str, A
             occurred_at=occurred_at,
             channel=Channel.IN_STORE if card_present else Channel.ONLINE,
             store=store,
-            card_token=str((data.get("card") or {}).get("id") or "") or None,
+            card_token=str(data.card.id) if data.card and data.card.id else None,
             source=PurchaseSource.NETWORK,
             state=state,
         ),
@@ -256,8 +300,8 @@ def _process_purchase(event: NetworkEvent, merchant: Merchant, data: dict[str, A
     return _finish(event, NetworkEventStatus.PROCESSED, detail, result.purchase)
 
 
-def _process_refund(event: NetworkEvent, merchant: Merchant, data: dict[str, Any]) -> NetworkEvent:
-    original_id = str(data.get("refundTransactionId") or "")
+def _process_refund(event: NetworkEvent, merchant: Merchant, data: NetworkTransaction) -> NetworkEvent:
+    original_id = str(data.refund_transaction_id or "")
     original = (
         Purchase.objects.for_merchant(merchant)
         .select_for_update(of=("self",))
@@ -266,7 +310,7 @@ def _process_refund(event: NetworkEvent, merchant: Merchant, data: dict[str, Any
     )
     if not original_id or original is None:
         raise ApplicationError("The refunded transaction is unknown.", code="unknown_original")
-    amount = abs(_minor_units(data.get("amount"), str(data.get("currency") or original.currency)))
+    amount = abs(_minor_units(data.amount, data.currency or original.currency))
     remaining = original.amount_minor - original.refunded_minor  # read under the row lock
     if remaining == 0:
         return _finish(event, NetworkEventStatus.PROCESSED, "refund of an already refunded purchase", original)

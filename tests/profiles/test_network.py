@@ -283,3 +283,33 @@ def test_refund_of_a_fully_refunded_purchase_is_processed_not_failed(
         send(connection, event("evt-3", "refund", "txn-3", card=card, refundTransactionId="txn-1"))
 
     assert list(NetworkEvent.objects.order_by("event_id").values_list("status", flat=True)) == ["processed"] * 3
+
+
+def test_an_event_of_the_wrong_shape_is_400_at_its_path_and_not_stored(connection, store):
+    payload = event("evt-1", "auth", "txn-1")
+    wrong_amount = {**payload, "transaction": {**payload["transaction"], "amount": {"value": "45.99"}}}
+
+    responses = [
+        send(connection, wrong_amount),
+        send(connection, {**payload, "type": "transaction.void"}),
+        send(connection, {"type": "transaction.auth", "transaction": payload["transaction"]}),
+    ]
+
+    assert [r.status_code for r in responses] == [400, 400, 400]
+    assert [list(r.json()["error"]["fields"]) for r in responses] == [["transaction.amount"], ["type"], ["id"]]
+    assert not NetworkEvent.objects.exists()
+
+
+def test_fields_the_feed_does_not_name_are_kept_not_refused(
+    connection, store, card, django_capture_on_commit_callbacks
+):
+    payload = event("evt-1", "auth", "txn-1", card=card, acquirer={"name": "Acme"})
+    payload["schemaVersion"] = 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(connection, payload)
+
+    stored = NetworkEvent.objects.get()
+    assert response.status_code == 200 and stored.status == "processed"
+    assert stored.payload["schemaVersion"] == 2 and stored.payload["transaction"]["acquirer"] == {"name": "Acme"}
+    assert Purchase.objects.get().shopper == card.shopper
