@@ -36,9 +36,10 @@ from campaigns.models import (
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
-from profiles.models import Purchase, Shopper, ShopperRollup, ShopperStatus
+from profiles.models import MergeEvent, Purchase, Shopper, ShopperRollup, ShopperStatus
 
-# Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window].
+# Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window], each
+# purchase counted for the shopper it belonged to when made (merges since do not move it).
 # The purchase_shopper_timeline index (shopper, -occurred_at) serves each shopper's range.
 _GROUP_SUMS_SQL = f"""
     WITH assigned AS MATERIALIZED (
@@ -54,9 +55,26 @@ _GROUP_SUMS_SQL = f"""
         SELECT MIN(assigned_at) AS first_at, MAX(assigned_at) + make_interval(days => %(days)s) AS last_at
           FROM assigned
     ),
+    -- A merge moves the merged profile's purchases to the survivor while its assignments stay, so a
+    -- purchase counts for the shopper it belonged to before any merge: the earliest merge still in force
+    -- that moved it names that shopper. Merges before the first assignment moved only earlier purchases.
+    moved AS (
+        SELECT DISTINCT ON (purchase_id) purchase_id, shopper_id
+          FROM (
+                SELECT merge.id, merge.merged_id AS shopper_id,
+                       jsonb_array_elements_text(merge.moved -> 'purchases')::bigint AS purchase_id
+                  FROM {MergeEvent._meta.db_table} merge, bounds
+                 WHERE merge.merchant_id = %(merchant)s AND merge.undone_at IS NULL
+                   AND merge.created_at > bounds.first_at
+          ) AS moves
+         ORDER BY purchase_id, id
+    ),
     in_window AS (
-        SELECT p.shopper_id, p.occurred_at, p.amount_minor - p.refunded_minor AS net
-          FROM {Purchase._meta.db_table} p, bounds
+        SELECT COALESCE(moved.shopper_id, p.shopper_id) AS shopper_id, p.occurred_at,
+               p.amount_minor - p.refunded_minor AS net
+          FROM {Purchase._meta.db_table} p
+         CROSS JOIN bounds
+          LEFT JOIN moved ON moved.purchase_id = p.id
          WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
            AND p.occurred_at > bounds.first_at AND p.occurred_at <= bounds.last_at
     ),

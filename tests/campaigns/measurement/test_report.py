@@ -231,3 +231,35 @@ def test_headlines_of_several_campaigns_at_once_match_their_own_reports(merchant
         report = selectors.campaign_report(merchant=merchant, campaign=campaign)
         assert headlines[campaign.pk].conversions == report.treatment.conversions
         assert headlines[campaign.pk].incremental_revenue_minor == report.incremental_revenue_minor
+
+
+def _figures(report):
+    return [
+        (group.shoppers, group.conversions, group.revenue, group.purchases)
+        for group in (report.treatment, report.holdout)
+    ] + [report.revenue_lift, report.conversion_lift]
+
+
+def test_merging_profiles_after_a_campaign_leaves_its_report_unchanged(merchant):
+    from profiles.services.identity import merge_undo, shopper_merge
+
+    # given: a campaign with results
+    campaign = _sized_campaign(merchant, treated_revenue=[4000, 0] * 20, held_revenue=[1000, 0, 0, 0] * 10)
+    before = selectors.campaign_report(merchant=merchant, campaign=campaign)
+    assert before.revenue_lift is not None
+    assignments = Assignment.objects.filter(campaign=campaign).select_related("shopper").order_by("pk")
+    treated = [a.shopper for a in assignments if a.group == AssignmentGroup.TREATMENT]
+    held_out = [a.shopper for a in assignments if a.group == AssignmentGroup.HOLDOUT]
+
+    # when: a held-out buyer turns out to be a messaged shopper who bought nothing, and a messaged buyer
+    # is folded into a profile outside the campaign
+    shopper_merge(merchant=merchant, survivor=treated[1], merged=held_out[0], actor=None, reason="Same person")
+    outsider = ShopperFactory(merchant=merchant)
+    merge = shopper_merge(merchant=merchant, survivor=outsider, merged=treated[0], actor=None, reason="Same person")
+
+    # then
+    after = selectors.campaign_report(merchant=merchant, campaign=campaign)
+    assert _figures(after) == _figures(before)
+    # and undoing a merge changes nothing either
+    merge_undo(merchant=merchant, merge_event=merge, actor=None)
+    assert _figures(selectors.campaign_report(merchant=merchant, campaign=campaign)) == _figures(before)
