@@ -29,7 +29,7 @@ from insights.periods import ALL, ONLINE, PERIODS, Period, local_today, period_f
 from insights.stages import STAGES, stage_parameters, stage_sql
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
-from profiles.models import StoreHourRollup
+from profiles.models import ConsentEvent, MergeEvent, StoreHourRollup
 
 PRODUCT_DAYS = 90
 COHORT_MONTHS = 12
@@ -82,16 +82,26 @@ def insight_settings_update(*, merchant: Merchant, actor: User | None, **values:
     return settings
 
 
+_SIGNATURE_SQL = f"""
+    SELECT (SELECT COUNT(*) FROM {StoreHourRollup._meta.db_table} WHERE merchant_id = %(merchant)s),
+           (SELECT COALESCE(SUM(purchase_count), 0) FROM {StoreHourRollup._meta.db_table}
+             WHERE merchant_id = %(merchant)s),
+           (SELECT COALESCE(SUM(total_minor), 0) FROM {StoreHourRollup._meta.db_table}
+             WHERE merchant_id = %(merchant)s),
+           (SELECT COALESCE(MAX(id), 0) FROM {MergeEvent._meta.db_table} WHERE merchant_id = %(merchant)s),
+           (SELECT COUNT(undone_at) FROM {MergeEvent._meta.db_table} WHERE merchant_id = %(merchant)s),
+           (SELECT COALESCE(MAX(id), 0) FROM {ConsentEvent._meta.db_table} WHERE merchant_id = %(merchant)s)
+"""  # noqa: S608 - table names from the models; values are bound
+
+
 def _signature(merchant: Merchant, end: date, settings: InsightSettings) -> list[Any]:
-    """What the snapshot depends on, cheaply: the rollup's totals, yesterday's date, the thresholds."""
+    """What the snapshot depends on, cheaply: the rollup's totals, the latest merge (and undos) and the
+    latest consent decision (shoppers and reach change with them, without a purchase), yesterday's date,
+    the thresholds."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*), COALESCE(SUM(purchase_count), 0), COALESCE(SUM(total_minor), 0)"
-            " FROM profiles_storehourrollup WHERE merchant_id = %s",
-            [merchant.pk],
-        )
-        rollup = [int(value) for value in cursor.fetchone()]
-    return [*rollup, end.isoformat(), [getattr(settings, name) for name in SETTINGS_FIELDS]]
+        cursor.execute(_SIGNATURE_SQL, {"merchant": merchant.pk})
+        changes = [int(value) for value in cursor.fetchone()]
+    return [*changes, end.isoformat(), [getattr(settings, name) for name in SETTINGS_FIELDS]]
 
 
 def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: bool = False) -> bool:

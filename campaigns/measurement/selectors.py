@@ -2,9 +2,11 @@
 
 Every figure comes from a few set-based queries: one pass over the campaign's assignments joined
 to the purchases each shopper made within the attribution window after being assigned, summed
-per (group, variant) into n, Σrevenue and Σrevenue² (see `campaigns.measurement.statistics`).
+per (group, variant) into n, buyers, Σrevenue, Σrevenue² and Σrevenue³ (see
+`campaigns.measurement.statistics`): no per-shopper row leaves the database.
 """
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +24,8 @@ from campaigns.models import (
     Assignment,
     AssignmentGroup,
     Campaign,
+    CampaignKind,
+    CampaignStatus,
     FeedbackResponse,
     OfferKind,
     OutboxMessage,
@@ -32,14 +36,15 @@ from campaigns.models import (
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
-from profiles.models import Shopper, ShopperRollup, ShopperStatus
+from profiles.models import MergeEvent, Purchase, Shopper, ShopperRollup, ShopperStatus
 
-# Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window].
+# Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window], each
+# purchase counted for the shopper it belonged to when made (merges since do not move it).
 # The purchase_shopper_history index (shopper, -occurred_at) serves each shopper's range.
-_GROUP_SUMS_SQL = """
+_GROUP_SUMS_SQL = f"""
     WITH assigned AS MATERIALIZED (
         SELECT id, shopper_id, campaign_id, "group", variant_id, assigned_at
-          FROM campaigns_assignment
+          FROM {Assignment._meta.db_table}
          WHERE merchant_id = %(merchant)s AND campaign_id = ANY(%(campaigns)s)
     ),
     -- Only purchases between the first assignment and the last one's window end are read, through the
@@ -50,27 +55,45 @@ _GROUP_SUMS_SQL = """
         SELECT MIN(assigned_at) AS first_at, MAX(assigned_at) + make_interval(days => %(days)s) AS last_at
           FROM assigned
     ),
+    -- A merge moves the merged profile's purchases to the survivor while its assignments stay, so a
+    -- purchase counts for the shopper it belonged to before any merge: the earliest merge still in force
+    -- that moved it names that shopper. Merges before the first assignment moved only earlier purchases.
+    moved AS (
+        SELECT DISTINCT ON (purchase_id) purchase_id, shopper_id
+          FROM (
+                SELECT merge.id, merge.merged_id AS shopper_id,
+                       jsonb_array_elements_text(merge.moved -> 'purchases')::bigint AS purchase_id
+                  FROM {MergeEvent._meta.db_table} merge, bounds
+                 WHERE merge.merchant_id = %(merchant)s AND merge.undone_at IS NULL
+                   AND merge.created_at > bounds.first_at
+          ) AS moves
+         ORDER BY purchase_id, id
+    ),
     in_window AS (
-        SELECT p.shopper_id, p.occurred_at, p.amount_minor - p.refunded_minor AS net
-          FROM profiles_purchase p, bounds
+        SELECT COALESCE(moved.shopper_id, p.shopper_id) AS shopper_id, p.occurred_at,
+               p.amount_minor - p.refunded_minor AS net
+          FROM {Purchase._meta.db_table} p
+         CROSS JOIN bounds
+          LEFT JOIN moved ON moved.purchase_id = p.id
          WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
            AND p.occurred_at > bounds.first_at AND p.occurred_at <= bounds.last_at
     ),
     per_assignment AS (
-        SELECT a.id, a.campaign_id, a."group" AS grp, a.variant_id,
+        SELECT a.id, a.campaign_id, a."group" AS grp, a.variant_id, a.assigned_at,
                COALESCE(SUM(p.net), 0) AS revenue,
                COUNT(*) FILTER (WHERE p.net > 0) AS purchases
           FROM assigned a
           LEFT JOIN in_window p
             ON p.shopper_id = a.shopper_id
            AND p.occurred_at > a.assigned_at AND p.occurred_at <= a.assigned_at + make_interval(days => %(days)s)
-         GROUP BY a.id, a.campaign_id, a."group", a.variant_id
+         GROUP BY a.id, a.campaign_id, a."group", a.variant_id, a.assigned_at
     )
     SELECT campaign_id, grp, variant_id, COUNT(*), COUNT(*) FILTER (WHERE purchases > 0),
-           COALESCE(SUM(revenue), 0), COALESCE(SUM(revenue::numeric * revenue), 0), COALESCE(SUM(purchases), 0)
+           COALESCE(SUM(revenue), 0), COALESCE(SUM(revenue::numeric * revenue), 0),
+           COALESCE(SUM(revenue::numeric * revenue * revenue), 0), COALESCE(SUM(purchases), 0), MIN(assigned_at)
       FROM per_assignment
      GROUP BY campaign_id, grp, variant_id
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,7 @@ class GroupResult:
     revenue: GroupSums  # per shopper: net revenue in minor units
     converted: GroupSums  # per shopper: 1 if they bought within the window
     purchases: int
+    first_assigned_at: datetime | None = None
 
     @property
     def shoppers(self) -> int:
@@ -103,17 +127,19 @@ class GroupResult:
 
 
 def _empty(label: str) -> GroupResult:
-    return GroupResult(label, GroupSums(0, 0, 0), GroupSums(0, 0, 0), 0)
+    return GroupResult(label, GroupSums(0, 0, 0, 0, 0), GroupSums(0, 0, 0, 0, 0), 0)
 
 
 def _merge(label: str, results: Iterable[GroupResult]) -> GroupResult:
     merged = _empty(label)
     for result in results:
+        firsts = [at for at in (merged.first_assigned_at, result.first_assigned_at) if at is not None]
         merged = GroupResult(
             label,
             merged.revenue + result.revenue,
             merged.converted + result.converted,
             merged.purchases + result.purchases,
+            min(firsts) if firsts else None,
         )
     return merged
 
@@ -195,7 +221,57 @@ class CampaignReport:
 
     @property
     def is_measurable(self) -> bool:
-        return self.revenue_lift is not None and not statistics.too_small(self.treatment.revenue, self.holdout.revenue)
+        """Both groups have enough buyers, and variation, for the lift to be judged."""
+        return self.revenue_lift is not None
+
+    @property
+    def minimum_buyers(self) -> int:
+        return statistics.MINIMUM_BUYERS
+
+    @property
+    def shoppers_to_settle(self) -> int | None:
+        """About how many more shoppers (split as now) would let the report judge the lift."""
+        return statistics.shoppers_to_settle(self.treatment.revenue, self.holdout.revenue)
+
+    @property
+    def days_to_settle(self) -> int | None:
+        """At the rate shoppers have entered so far, the days until `shoppers_to_settle` more have; None for
+        a campaign that takes no more shoppers (a one-off broadcast, or one no longer active)."""
+        more = self.shoppers_to_settle
+        firsts = [at for at in (self.treatment.first_assigned_at, self.holdout.first_assigned_at) if at is not None]
+        if (
+            not more
+            or not firsts
+            or self.campaign.kind == CampaignKind.BROADCAST
+            or self.campaign.status != CampaignStatus.ACTIVE
+        ):
+            return None
+        days = max(1.0, (timezone.now() - min(firsts)).total_seconds() / 86400)
+        per_day = (self.treatment.shoppers + self.holdout.shoppers) / days
+        return math.ceil(more / per_day)
+
+    def _not_enough_data(self) -> str:
+        counts = (
+            f"{self.treatment.conversions:,} of {self.treatment.shoppers:,} messaged and "
+            f"{self.holdout.conversions:,} of {self.holdout.shoppers:,} held-out shoppers have bought so far"
+        )
+        rule = f"the lift can be judged once each group has {statistics.MINIMUM_BUYERS} buyers"
+        more = self.shoppers_to_settle
+        if more is None:
+            shoppers = self.treatment.shoppers + self.holdout.shoppers
+            return f"Not enough data yet: none of the {shoppers:,} shoppers has bought so far; {rule}."
+        if more == 0:
+            return (
+                f"Not enough data yet: {counts}, but their spend does not vary enough to measure; "
+                "more shoppers will settle it."
+            )
+        days = self.days_to_settle
+        when = (
+            f", about {days:,} more day{'s' if days != 1 else ''} at the rate shoppers have entered so far"
+            if days is not None
+            else " (a larger audience or holdout next time)"
+        )
+        return f"Not enough data yet: {counts}; {rule}: about {more:,} more shoppers would settle it{when}."
 
     @property
     def sentence(self) -> str:
@@ -204,11 +280,8 @@ class CampaignReport:
             return "No shoppers have entered this campaign yet: results appear as they do."
         if self.holdout.shoppers == 0:
             return "No shoppers were held out, so this campaign's lift cannot be measured."
-        if self.revenue_lift is None or not self.is_measurable:
-            return (
-                f"Too few shoppers so far to tell: {self.treatment.shoppers:,} messaged and {self.holdout.shoppers:,} "
-                f"held out; at least {statistics.MINIMUM_GROUP_SIZE} in each group are needed."
-            )
+        if self.revenue_lift is None:
+            return self._not_enough_data()
         lift = self.revenue_lift
         per_shopper = self._money(lift.estimate)
         interval = f"95 % interval {self._money(lift.low)} to {self._money(lift.high)} per shopper"
@@ -284,7 +357,7 @@ def feedback_summarize_by(responses: QuerySet[FeedbackResponse], field: str) -> 
 
 
 def _group_rows(*, merchant: Merchant, campaigns: list[Campaign]) -> dict[int, list[tuple]]:  # type: ignore[type-arg]
-    """campaign id → [(group, variant id, n, converted, Σrevenue, Σrevenue², purchases)]."""
+    """campaign id → [(group, variant id, n, converted, Σrevenue, Σrevenue², Σrevenue³, purchases, first assigned)]."""
     rows: dict[int, list[tuple]] = {campaign.pk: [] for campaign in campaigns}  # type: ignore[type-arg]
     by_window: dict[int, list[int]] = {}
     for campaign in campaigns:
@@ -303,11 +376,12 @@ def _result(label: str, rows: list[tuple]) -> GroupResult:  # type: ignore[type-
         (
             GroupResult(
                 label,
-                GroupSums(int(n), int(revenue), Decimal(squares)),
-                GroupSums(int(n), int(converted), int(converted)),
+                GroupSums(int(n), int(converted), int(revenue), Decimal(squares), Decimal(cubes)),
+                GroupSums.conversions(int(n), int(converted)),
                 int(purchases),
+                first_assigned_at,
             )
-            for _group, _variant, n, converted, revenue, squares, purchases in rows
+            for _group, _variant, n, converted, revenue, squares, cubes, purchases, first_assigned_at in rows
         ),
     )
 

@@ -1,40 +1,88 @@
-"""The statistics behind a campaign report, from per-group sums only (count, sum, sum of squares).
+"""The statistics behind a campaign report, from per-group power sums (n, buyers, Σx, Σx², Σx³).
 
-A group is summarised by n, Σx and Σx², which SQL aggregates in one pass however many shoppers
-were assigned. The difference of two groups' means gets Welch's standard error
-(√(s₁²/n₁ + s₂²/n₂), no equal-variance assumption) and a normal-approximation interval. Revenue
-per shopper is very skewed (most spend nothing in the window), so the interval reaches its nominal
-95 % once the held-out group has several hundred shoppers (tests/campaigns/measurement simulate
-10,000-shopper campaigns: coverage 0.93-0.95); at those sizes Student's t and the normal quantile
-differ in the third decimal. The standard library's `statistics.NormalDist` gives the quantiles, so
-no numeric package is needed.
+SQL aggregates a group's sums in one pass however many shoppers were assigned, so the report never
+reads per-shopper rows. Revenue per shopper is zero-inflated and skewed (most assigned shoppers buy
+nothing in the window; a few spend a lot), and a small merchant's held-out group has a handful of
+buyers. Three rules follow.
 
-A proportion (did the shopper convert?) is a mean of 0/1 values, so its Σx² equals Σx and the same
-arithmetic gives the interval of a difference in conversion rates.
+1. **No judgement without buyers.** Each group needs `MINIMUM_BUYERS` shoppers who bought, and
+   some variation, before any interval is given; until then the report says "not enough data yet"
+   and how many more shoppers would settle it (`shoppers_to_settle`).
+2. **A standard error that does not collapse when the held-out group misses its big spenders.**
+   Welch's √(s₁²/n₁ + s₂²/n₂) is dominated by the small held-out group, whose variance is badly
+   underestimated exactly when it happened to draw no large basket: the estimate then looks high
+   and precise, which is why Welch over-claimed rises. We also compute each group's variance
+   from its own conversion rate and the basket moments of both groups' buyers together
+   (v = p·E[b²] − p²·E[b]², the variance of a zero-inflated spend), and use the larger of the two
+   standard errors. For conversion (values 0/1) both are the same.
+3. **An interval that bends with the skew.** Hall's (1992) transformation of the studentised
+   difference, g(t) = t + A·t²/3 + A²·t³/27 + A/6 with A the skewness of the estimate
+   ((m₃₁/n₁² − m₃₂/n₂²)/SE³), is inverted in closed form, so the interval reaches further on the
+   side the skew points to.
+
+Chosen by simulation (1,000 campaigns per case, 200 for the bootstrap; 10 % held out, 10 % of held-out shoppers buying,
+true conversion lift −2, 0 or +2 points; spend normal, exponential, or log-normal with σ = 1):
+
+| method                                   | coverage, 5,000 shoppers | A/A "significant" |
+|------------------------------------------|--------------------------|-------------------|
+| Welch, normal quantile (before)          | 0.89–0.96                | 4.0–9.7 %         |
+| percentile / BCa bootstrap (B = 400)     | 0.91–0.94 (2,000 shoppers) | 6.5–9 %         |
+| Hall's transformation, Welch's SE        | 0.92–0.96                | 4.3–7.2 %         |
+| Hall's transformation, the larger SE     | 0.94–0.97                | 3.0–6.1 %         |
+
+The bootstrap does no better than the normal interval here (it resamples the same held-out group
+that lacks the big spenders) and would need every shopper's revenue; the chosen method needs five
+sums per group and is the same on every page load. With 20 held-out buyers (2,000 shoppers) it
+covers 0.95–0.97 and says "significant" in 3–4.5 % of A/A campaigns; below the buyer minimum it
+gives no interval at all. tests/campaigns/measurement/test_statistics.py keeps these figures in
+check with a few hundred seeded campaigns.
 """
 
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from statistics import NormalDist
 
 CONFIDENCE = 0.95
 POWER = 0.80
-# Below this many shoppers in either group the normal approximation is not trusted.
-MINIMUM_GROUP_SIZE = 30
+# Below this many buyers in either group no interval is given (and no lift is judged).
+MINIMUM_BUYERS = 10
 
 
 def _z(probability: float) -> float:
     return NormalDist().inv_cdf(probability)
 
 
+def _cube_root(value: float) -> float:
+    return math.copysign(abs(value) ** (1 / 3), value)
+
+
 @dataclass(frozen=True)
 class GroupSums:
-    """n shoppers, Σx and Σx² of one value per shopper (revenue in minor units, or 0/1 converted)."""
+    """n shoppers, how many of them have a value other than zero (the buyers), and Σx, Σx², Σx³ of
+    one value per shopper (revenue in minor units, or 1/0 for converted or not)."""
 
     count: int
+    buyers: int
     total: int | Decimal
     squares: int | Decimal
+    cubes: int | Decimal
+
+    @classmethod
+    def of(cls, values: "list[int]") -> "GroupSums":
+        return cls(
+            len(values),
+            sum(1 for value in values if value),
+            sum(values),
+            sum(value * value for value in values),
+            sum(value**3 for value in values),
+        )
+
+    @classmethod
+    def conversions(cls, count: int, converted: int) -> "GroupSums":
+        """A 0/1 value per shopper: every power sum is the number who converted."""
+        return cls(count, converted, converted, converted, converted)
 
     @property
     def mean(self) -> float | None:
@@ -49,8 +97,23 @@ class GroupSums:
         spread = squares - total * total / self.count
         return max(0.0, float(spread / (self.count - 1)))
 
+    @property
+    def third_moment(self) -> float | None:
+        """The central third moment (n in the denominator); None for an empty group."""
+        if not self.count:
+            return None
+        n = Decimal(self.count)
+        mean = Decimal(self.total) / n
+        return float(Decimal(self.cubes) / n - 3 * mean * Decimal(self.squares) / n + 2 * mean**3)
+
     def __add__(self, other: "GroupSums") -> "GroupSums":
-        return GroupSums(self.count + other.count, self.total + other.total, self.squares + other.squares)
+        return GroupSums(
+            self.count + other.count,
+            self.buyers + other.buyers,
+            self.total + other.total,
+            self.squares + other.squares,
+            self.cubes + other.cubes,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,21 +136,66 @@ class Difference:
         return Difference(self.estimate * factor, low, high, self.standard_error * abs(factor), self.confidence)
 
 
+def is_settled(treatment: GroupSums, control: GroupSums) -> bool:
+    """Enough buyers in both groups, and some shoppers who did not buy, for an interval to hold."""
+    return all(
+        group.buyers >= MINIMUM_BUYERS and group.count >= 2 and (group.variance or 0) > 0
+        for group in (treatment, control)
+    )
+
+
+def _zero_inflated_variance(group: GroupSums, basket_mean: float, basket_square: float) -> float:
+    """The variance of the group's mean if its shoppers buy at its own rate and spend like every buyer."""
+    rate = group.buyers / group.count
+    return max(0.0, rate * basket_square - rate * rate * basket_mean * basket_mean) / (group.count - 1)
+
+
 def difference_of_means(
     treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE
 ) -> Difference | None:
-    """Welch's difference of means with a normal-approximation interval; None when a group has < 2 shoppers."""
-    treatment_variance, control_variance = treatment.variance, control.variance
-    if treatment_variance is None or control_variance is None:
+    """The difference of the groups' means with a skew-corrected interval (see the module docstring);
+    None until both groups are settled (`is_settled`)."""
+    if not is_settled(treatment, control):
         return None
-    standard_error = math.sqrt(treatment_variance / treatment.count + control_variance / control.count)
+    treatment_variance, control_variance = treatment.variance or 0.0, control.variance or 0.0
+    welch = treatment_variance / treatment.count + control_variance / control.count
+    buyers = treatment.buyers + control.buyers
+    basket_mean = float(Decimal(treatment.total + control.total) / buyers)
+    basket_square = float(Decimal(treatment.squares + control.squares) / buyers)
+    modelled = _zero_inflated_variance(treatment, basket_mean, basket_square) + _zero_inflated_variance(
+        control, basket_mean, basket_square
+    )
+    standard_error = math.sqrt(max(welch, modelled))
     estimate = float(treatment.total) / treatment.count - float(control.total) / control.count
-    margin = _z(0.5 + confidence / 2) * standard_error
-    return Difference(estimate, estimate - margin, estimate + margin, standard_error, confidence)
+    skewness = (
+        (treatment.third_moment or 0.0) / treatment.count**2 - (control.third_moment or 0.0) / control.count**2
+    ) / standard_error**3
+    quantile = _z(0.5 + confidence / 2)
+
+    def untransformed(value: float) -> float:
+        # The inverse of Hall's g(t) = t + A·t²/3 + A²·t³/27 + A/6 = ((1 + A·t/3)³ − 1)/A + A/6.
+        if abs(skewness) < 1e-9:
+            return value
+        return 3 / skewness * (_cube_root(1 + skewness * (value - skewness / 6)) - 1)
+
+    low = estimate - standard_error * untransformed(quantile)
+    high = estimate - standard_error * untransformed(-quantile)
+    return Difference(estimate, low, high, standard_error, confidence)
 
 
-def too_small(*groups: GroupSums) -> bool:
-    return any(group.count < MINIMUM_GROUP_SIZE for group in groups)
+def shoppers_to_settle(treatment: GroupSums, control: GroupSums) -> int | None:
+    """About how many more shoppers, split as now, would give both groups `MINIMUM_BUYERS` buyers;
+    0 when they have them, None when nobody has bought yet (there is no rate to go by)."""
+    shoppers = treatment.count + control.count
+    buyers = treatment.buyers + control.buyers
+    if not buyers or not treatment.count or not control.count:
+        return None
+    needed = Fraction(0)
+    for group in (treatment, control):
+        rate = Fraction(group.buyers, group.count) if group.buyers else Fraction(buyers, shoppers)
+        share = Fraction(group.count, shoppers)
+        needed = max(needed, MINIMUM_BUYERS / rate / share)
+    return max(0, math.ceil(needed) - shoppers)
 
 
 # Before launch: how big a lift can this audience show?
@@ -136,13 +244,41 @@ class SampleHint:
     relative_lift: float
 
     @property
+    def expected_held_out_buyers(self) -> float:
+        return self.held_out * self.baseline_rate
+
+    @property
+    def audience_to_settle(self) -> int | None:
+        """Shoppers needed for the held-out group to have the report's minimum of buyers, at the baseline rate."""
+        if self.audience < 1 or self.held_out < 1:
+            return None
+        # A hair below the exact figure, so that floating-point dust does not add a shopper.
+        return math.ceil(MINIMUM_BUYERS * self.audience / (self.baseline_rate * self.held_out) - 1e-9)
+
+    @property
+    def can_settle(self) -> bool:
+        """Whether the report can be expected to judge the lift at all (the same rule as the report's)."""
+        return self.expected_held_out_buyers >= MINIMUM_BUYERS
+
+    @property
     def is_enough(self) -> bool:
-        return self.needed_for_relative_lift is not None and self.audience >= self.needed_for_relative_lift
+        return (
+            self.can_settle
+            and self.needed_for_relative_lift is not None
+            and self.audience >= self.needed_for_relative_lift
+        )
 
     @property
     def sentence(self) -> str:
         if self.held_out < 1 or self.treated < 1:
             return "With no held-out shoppers the report cannot measure this campaign's lift."
+        if not self.can_settle:
+            return (
+                f"With {self.audience:,} shoppers ({self.held_out:,} held out), about "
+                f"{self.expected_held_out_buyers:.0f} held-out shoppers can be expected to buy: too few to judge a "
+                f"lift (the report needs {MINIMUM_BUYERS} buyers in each group) and the report will say it does not "
+                f"have enough data. About {self.audience_to_settle:,} shoppers would give it enough."
+            )
         detectable = (
             f"it can detect a change in conversion of about {self.detectable_points:.1f} points "
             f"(from a {self.baseline_rate:.0%} baseline)"

@@ -1,12 +1,21 @@
 """Expiry of points under the program's policy, run by a scheduled task; safe to run twice.
 
 Dated policies (N days after earning, end of year) stamp each credit with its
-`expires_at` when it is written. Points are spent oldest-first, so what is due
-to expire is the credits already past their date less everything ever taken
-from the balance (redemptions, refunds, earlier expiries):
-`max(0, credits due − debits)`, capped at the balance. An expiry entry is itself
-a debit, so a second run finds nothing more. The inactivity policy lets the
-whole balance lapse after N months without a purchase.
+`expires_at` when it is written, and points expire lot by lot, first in first out:
+
+- each credit is a lot; lots are spent soonest-expiring first (under both dated
+  policies that is the order the points were earned in);
+- a refund's claw-back (or a clearing that lowered the amount) takes back the points
+  of the purchase it reverses, from that purchase's own lots, newest first; only what
+  those lots no longer hold comes from the oldest lots;
+- every other debit (redemptions, staff adjustments, points moved out by a merge,
+  earlier expiries) spends the oldest lots first;
+- what is left of each lot past its date expires, capped at the balance.
+
+Taking every debit, claw-backs included, from the oldest credits let a refund of
+new points shield old points from expiry. An expiry entry is itself a debit, so a
+second run finds nothing more. The inactivity policy lets the whole balance lapse
+after N months without a purchase.
 """
 
 from dataclasses import dataclass
@@ -15,28 +24,86 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loyalty.models import Account, Bucket, ExpiryPolicy, Program, Reason
+from loyalty.models import Account, Bucket, ExpiryPolicy, LedgerEntry, Program, Reason
 from loyalty.services import ledger
 from merchants.models import Merchant
 
-_DUE_SQL = """
-    SELECT account.id, account.shopper_id,
-           LEAST(account.points_balance, GREATEST(0, sums.due - sums.debits))::bigint AS expiring,
-           sums.next_expiry
-      FROM loyalty_account AS account
-      JOIN (
-            SELECT account_id,
-                   coalesce(sum(points) FILTER (WHERE points > 0 AND expires_at <= %(moment)s), 0) AS due,
-                   coalesce(-sum(points) FILTER (WHERE points < 0), 0) AS debits,
-                   min(expires_at) FILTER (WHERE points > 0 AND expires_at > %(now)s) AS next_expiry
-              FROM loyalty_ledgerentry
-             WHERE merchant_id = %(merchant)s AND bucket = 'available'
-             GROUP BY account_id
-      ) AS sums ON sums.account_id = account.id
-     WHERE account.merchant_id = %(merchant)s AND account.points_balance > 0
-       AND sums.due - sums.debits > 0
-     ORDER BY account.id
-"""
+# Spending in time order from the soonest-expiring lots is the same as spending, in one go, the whole
+# of the untargeted debits from the front of the lots ordered that way (no debit ever overdraws), so
+# each lot's unspent rest is a running sum: no replay in a loop. A purchase earns when it is recorded
+# or cleared, before any claw-back of it, so a claw-back can take from all of its purchase's lots.
+_DUE_SQL = f"""
+    WITH candidates AS (
+        -- Accounts with points left and with a credit past `moment`: the only ones that can owe any.
+        SELECT account.id, account.shopper_id, account.points_balance
+          FROM {Account._meta.db_table} AS account
+         WHERE account.merchant_id = %(merchant)s AND account.points_balance > 0
+           AND EXISTS (
+                SELECT 1 FROM {LedgerEntry._meta.db_table} AS due
+                 WHERE due.account_id = account.id AND due.merchant_id = %(merchant)s
+                   AND due.bucket = %(available)s AND due.points > 0 AND due.expires_at <= %(moment)s
+           )
+    ),
+    entries AS MATERIALIZED (
+        SELECT entry.id, entry.account_id, entry.points, entry.purchase_id, entry.expires_at, entry.created_at,
+               entry.points < 0 AND entry.purchase_id IS NOT NULL AND entry.reason = ANY(%(targeted)s)
+                   AS is_claw_back
+          FROM {LedgerEntry._meta.db_table} AS entry
+          JOIN candidates ON candidates.id = entry.account_id
+         WHERE entry.merchant_id = %(merchant)s AND entry.bucket = %(available)s
+    ),
+    claw_backs AS (
+        SELECT account_id, purchase_id, -SUM(points) AS points
+          FROM entries WHERE is_claw_back
+         GROUP BY account_id, purchase_id
+    ),
+    credits AS (
+        -- Each credit less what claw-backs of its purchase took from it (the purchase's newest lots first).
+        SELECT entry.id, entry.account_id, entry.expires_at, entry.created_at, entry.points,
+               LEAST(entry.points, GREATEST(0,
+                   COALESCE(claw_backs.points, 0)
+                   - (SUM(entry.points) OVER (PARTITION BY entry.account_id, entry.purchase_id
+                                              ORDER BY entry.created_at DESC, entry.id DESC) - entry.points)
+               )) AS clawed
+          FROM entries AS entry
+          LEFT JOIN claw_backs
+            ON claw_backs.account_id = entry.account_id AND claw_backs.purchase_id = entry.purchase_id
+         WHERE entry.points > 0
+    ),
+    spent AS (
+        -- Every other debit, and what claw-backs took beyond their purchase's lots.
+        SELECT candidates.id AS account_id,
+               COALESCE((SELECT -SUM(points) FROM entries
+                          WHERE entries.account_id = candidates.id AND points < 0 AND NOT is_claw_back), 0)
+               + COALESCE((SELECT SUM(claw_backs.points) FROM claw_backs
+                            WHERE claw_backs.account_id = candidates.id), 0)
+               - COALESCE((SELECT SUM(clawed) FROM credits WHERE credits.account_id = candidates.id), 0)
+                   AS points
+          FROM candidates
+    ),
+    lots AS (
+        SELECT credits.account_id, credits.expires_at,
+               LEAST(credits.points - credits.clawed, GREATEST(0,
+                   SUM(credits.points - credits.clawed) OVER (
+                       PARTITION BY credits.account_id
+                       ORDER BY credits.expires_at NULLS LAST, credits.created_at, credits.id
+                   ) - spent.points
+               )) AS unspent
+          FROM credits
+          JOIN spent ON spent.account_id = credits.account_id
+    )
+    SELECT candidates.id, candidates.shopper_id,
+           LEAST(candidates.points_balance, SUM(lots.unspent) FILTER (WHERE lots.expires_at <= %(moment)s))::bigint
+               AS expiring,
+           MIN(lots.expires_at) FILTER (WHERE lots.unspent > 0 AND lots.expires_at > %(now)s) AS next_expiry
+      FROM candidates
+      JOIN lots ON lots.account_id = candidates.id
+     GROUP BY candidates.id, candidates.shopper_id, candidates.points_balance
+    HAVING SUM(lots.unspent) FILTER (WHERE lots.expires_at <= %(moment)s) > 0
+     ORDER BY candidates.id
+"""  # noqa: S608 - table names from the models; values are bound
+# Debits that take back the points of one purchase (its refund, or a clearing that lowered its amount).
+_CLAW_BACK_REASONS = [Reason.REFUND.value, Reason.CLEARING.value]
 
 
 @dataclass(frozen=True)
@@ -70,7 +137,16 @@ def points_due(*, merchant: Merchant, moment: datetime, now: datetime | None = N
     if program.expiry_policy not in (ExpiryPolicy.DAYS_AFTER_EARNING, ExpiryPolicy.END_OF_YEAR):
         return []
     with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, {"merchant": merchant.pk, "moment": moment, "now": now})
+        cursor.execute(
+            _DUE_SQL,
+            {
+                "merchant": merchant.pk,
+                "moment": moment,
+                "now": now,
+                "available": Bucket.AVAILABLE.value,
+                "targeted": _CLAW_BACK_REASONS,
+            },
+        )
         return [Expiring(*row) for row in cursor.fetchall()]
 
 

@@ -331,6 +331,40 @@ def test_refresh_is_skipped_until_purchases_day_or_thresholds_change(merchant, h
     assert services.insights_refresh(merchant=merchant, now=NOW + timedelta(days=1))
 
 
+def test_a_merge_and_consent_withdrawals_make_the_next_refresh_recompute(merchant, history, manager):
+    from profiles.services.identity import shopper_merge
+    from profiles.services.preference_centre import consent_unsubscribe
+
+    before = selectors.reach_get(merchant=merchant)
+    first, second = Shopper.objects.for_merchant(merchant).filter(status="active").order_by("pk")[:2]
+
+    # when two profiles are merged (no purchase, same day, same thresholds)
+    shopper_merge(merchant=merchant, survivor=first, merged=second, actor=manager, reason="Same person")
+
+    # then the refresh recomputes, and the snapshot counts one shopper fewer
+    assert services.insights_refresh(merchant=merchant, now=NOW)
+    assert selectors.reach_get(merchant=merchant).shoppers == before.shoppers - 1
+
+    # when shoppers reachable by email unsubscribe
+    reachable = [
+        shopper
+        for shopper in Shopper.objects.for_merchant(merchant).filter(status="active", contacts__kind="email")
+        if any(
+            event.channel == "email" and event.purpose == "marketing" and event.is_granted
+            for event in consents_current(merchant=merchant, shopper=shopper)
+        )
+    ][:3]
+    assert reachable
+    email_before = selectors.reach_get(merchant=merchant).email
+    for shopper in reachable:
+        consent_unsubscribe(shopper=shopper, channel="email", purpose="marketing")
+
+    # then the refresh recomputes, and the reach by email drops by as many
+    assert services.insights_refresh(merchant=merchant, now=NOW)
+    assert selectors.reach_get(merchant=merchant).email == email_before - len(reachable)
+    assert not services.insights_refresh(merchant=merchant, now=NOW)
+
+
 def test_the_periodic_task_refreshes_a_merchant_once_until_something_changes(merchant, history, other_merchant):
     from insights.tasks import refresh_all_insights
 

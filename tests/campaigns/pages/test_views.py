@@ -258,7 +258,8 @@ def test_the_audience_hint_counts_the_audience_and_says_what_it_can_detect(owner
     page = response.content.decode()
     assert "40 shoppers the campaign can reach now" in page
     assert "36 to message, 4 held out)" in page
-    assert "To detect a 20% relative lift" in page
+    # 4 held out at the 10 % default rate: the report would never have the buyers to judge a lift
+    assert "too few to judge a lift" in page and "About 1,000 shoppers would give it enough" in page
 
 
 def test_the_audience_hint_refuses_another_merchants_segment(owner_client, other_merchant):
@@ -297,7 +298,8 @@ def test_the_analyst_cannot_launch(client_for, analyst, campaign):
 # The report
 
 
-def test_the_report_shows_groups_lift_and_the_sentence(owner_client, merchant):
+def _report_campaign(merchant, *, held_out_buyers):
+    """40 messaged (every other one spent 40.00) and 35 held out, `held_out_buyers` of whom spent 10.00."""
     campaign = CampaignFactory(
         merchant=merchant, name="Comeback", status=CampaignStatus.COMPLETED, cost_per_message_minor=5
     )
@@ -312,17 +314,40 @@ def test_the_report_shows_groups_lift_and_the_sentence(owner_client, merchant):
                 amount_minor=4000,
                 occurred_at=assigned + timedelta(days=1),
             )
-    for _ in range(35):
-        AssignmentFactory(campaign=campaign, group=AssignmentGroup.HOLDOUT, assigned_at=assigned)
+    for index in range(35):
+        assignment = AssignmentFactory(campaign=campaign, group=AssignmentGroup.HOLDOUT, assigned_at=assigned)
+        if index < held_out_buyers:
+            PurchaseFactory(
+                merchant=merchant,
+                shopper=assignment.shopper,
+                amount_minor=1000,
+                occurred_at=assigned + timedelta(days=2),
+            )
+    return campaign
+
+
+def test_the_report_shows_groups_lift_and_the_sentence(owner_client, merchant):
+    campaign = _report_campaign(merchant, held_out_buyers=10)
 
     response = owner_client.get(reverse("campaigns:campaign_report", args=[campaign.pk]))
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "The lift is significant: shoppers who got the message spent €20.00 more each" in page
-    assert "€800.00" in page  # incremental revenue: 20.00 × 40 messaged
-    assert "50.0 %" in page and "0.0 %" in page  # conversion rates
+    # 20.00 − 100.00 / 35 = 17.14 per shopper, × 40 messaged
+    assert "The lift is significant: shoppers who got the message spent €17.14 more each" in page
+    assert "€685.71" in page
+    assert "50.0 %" in page and "28.6 %" in page  # conversion rates
     assert "Launch" not in page  # completed
+
+
+def test_the_report_does_not_judge_a_held_out_group_nobody_in_which_bought(owner_client, merchant):
+    campaign = _report_campaign(merchant, held_out_buyers=0)
+
+    page = owner_client.get(reverse("campaigns:campaign_report", args=[campaign.pk])).content.decode()
+
+    assert "significant" not in page
+    assert "Not enough data yet: 20 of 40 messaged and 0 of 35 held-out shoppers have bought so far" in page
+    assert "about 6 more shoppers would settle it" in page
 
 
 def test_the_campaign_list_shows_headline_results(owner_client, merchant):
