@@ -78,9 +78,14 @@ def message_id_header(message_id: int) -> str:
 
 class EmailChannel:
     resends_uncertain = True
-    # Rows marked "being handed over" per commit: an interrupted group is resent under its Message-IDs, so a
-    # larger group costs nothing but the rows of it never handed over going out a minute later.
-    handoff_group = 20
+    # Rows marked "being handed over" per commit (waiting for the disk): the whole batch, since an interrupted
+    # email goes again under its Message-ID whether or not its hand-off had begun.
+    handoff_group = 500
+    # Hand-offs recorded `sent` per statement, at most (the sender also records every 50 ms): a kill leaves
+    # at most these handed over but not recorded, to go again under their Message-IDs. Measured on the send
+    # path (300 emails, one process, against one statement per batch): a statement per email ran at a quarter
+    # of the rate, per 10 at 70%, per 50 at 93%.
+    record_group = 50
 
     def __init__(self, *, from_email: str | None = None, reply_to: str = "") -> None:
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
@@ -135,9 +140,10 @@ class EmailChannel:
 
 class SmsChannel:
     resends_uncertain = False
-    # Each text is marked "being handed over" on its own: an interrupted text is never resent, so the mark
-    # must cover only the one in flight (a commit per text is nothing next to the provider's HTTPS call).
+    # Each text is marked "being handed over" and recorded on its own: an interrupted text is never resent, so
+    # the mark must cover only the one in flight (two commits per text are little next to the provider's call).
     handoff_group = 1
+    record_group = 1
 
     def __init__(self) -> None:
         self.backend = sms.get_backend()

@@ -10,23 +10,23 @@ Exactly-once effect, with tasks that run at least once and workers that may be k
    confirmed contact, erased-contact suppression, the live offer, quiet hours in the shopper's timezone
    (the row goes back to `queued` with `not_before` at their end) and the frequency cap across all
    campaigns. Rows that fail are `suppressed` with the reason, before anything is handed over.
-3. Render, then hand over in small groups: a group is marked `handing` and committed (waiting for the disk)
-   before its first message goes to the channel; each message, once the channel took it, is marked `sent`
-   with `sent_at` and what was sent, one statement per message, committed without waiting for the disk
-   (a killed worker loses nothing the server received; only a crash of the database server itself could
-   lose such a commit, and the row would then read `handing`, which is resolved below, never resent blindly).
-   A group is 20 emails or one text (`handoff_group` of the channel, see `campaigns.channels`).
+3. Render, then hand over. Rows are marked `handing` and committed before their messages go to the channel,
+   and marked `sent` (with `sent_at` and what was sent) as the channel takes them, committed without waiting
+   for the disk (a killed worker loses nothing the server received). The grain is the channel's
+   (`campaigns.channels`): a text is marked, handed over and recorded on its own, its mark waiting for the
+   disk; emails are marked per batch and recorded per 50 or within 50 ms (`RECORD_WITHIN`), whichever comes
+   first, since an interrupted email goes again under its own Message-ID whether or not its hand-off had
+   begun (a statement per email cost three quarters of the broadcast rate; see `EmailChannel.record_group`).
 4. Lease. While it works the sender renews `claimed_at` of its rows every `HEARTBEAT` (15 s); a claim not
    renewed for `CLAIM_LEASE` (45 s) belongs to a dead worker. `outbox_release_stale` (every minute) then:
    - re-queues rows still `sending`: their hand-off never started, nothing reached the channel;
-   - for rows left `handing` (the message in flight, and the rest of its group never handed over): re-queues
-     email, which is handed over again under the same `Message-ID` (the channel's own idempotency), and marks
-     texts `failed`, reason `interrupted`: Twilio's Messages API has no idempotency key, so a text that may
-     have gone out is never sent again; handing texts over one at a time makes that at most the one in flight.
+   - rows left `handing` (the message in flight; for email also those handed over but not yet recorded, and
+     those of the batch not yet handed over): re-queues email, handed over again under the same `Message-ID`
+     (the channel's own idempotency), and marks texts `failed`, reason `interrupted`: Twilio's Messages API
+     has no idempotency key, so a text that may have gone out is never sent again; handing texts over one at
+     a time makes that at most the one in flight.
    A row that has been claimed `MAX_ATTEMPTS` times and still dies with its worker is marked `interrupted`.
 
-The cost per message on the broadcast path is one round trip to the database (the `sent` mark, asynchronous
-commit); the synchronous commit is paid once per group of 20 emails.
 Only when the channel could not be reached at all (`ChannelUnavailable`: nothing was handed over) do rows go
 back to `queued`, with a backoff.
 """
@@ -35,13 +35,13 @@ import contextlib
 import os
 import secrets
 import socket
-import time as monotonic_clock
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
+from time import monotonic
 
 import structlog
 from django.conf import settings
@@ -80,6 +80,9 @@ MAX_ATTEMPTS = 5
 # a worker that died (three missed renewals; no single hand-off may block longer: Twilio's timeout is 10 s).
 HEARTBEAT = timedelta(seconds=15)
 CLAIM_LEASE = timedelta(seconds=45)
+# A hand-off is recorded within this long (or with the channel's `record_group` of them, whichever comes first):
+# a kill leaves unrecorded only what the channel took in the last moments, whatever the channel's speed.
+RECORD_WITHIN = timedelta(milliseconds=50)
 # Scheduled: a recurring broadcast between runs still sends what its last run queued.
 SENDABLE_CAMPAIGN_STATUSES = (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED, CampaignStatus.COMPLETED)
 
@@ -133,15 +136,15 @@ class _Lease:
 
     def __init__(self, token: str) -> None:
         self.token = token
-        self.renewed = monotonic_clock.monotonic()
+        self.renewed = monotonic()
 
     def renew_if_due(self) -> None:
-        if monotonic_clock.monotonic() - self.renewed < HEARTBEAT.total_seconds():
+        if monotonic() - self.renewed < HEARTBEAT.total_seconds():
             return
         OutboxMessage.objects.filter(
             claimed_by=self.token, status__in=(OutboxStatus.SENDING, OutboxStatus.HANDING)
         ).update(claimed_at=timezone.now())
-        self.renewed = monotonic_clock.monotonic()
+        self.renewed = monotonic()
 
     def rows(self, ids: Sequence[int], status: str = OutboxStatus.SENDING):  # type: ignore[no-untyped-def]
         """These rows, if this claim still holds them in `status`."""
@@ -246,24 +249,41 @@ def _hand_over(
     lease: _Lease,
     report: SendReport,
 ) -> list[int]:
-    """Mark each group `handing` (committed), hand its messages over one by one, record each as it goes.
+    """Mark each group `handing` (committed), hand its messages over one by one, record them as they go.
 
     Returns the ids not handed over because the channel could not be reached (none when all went).
     """
-    handed = 0  # outgoing[:handed] are with the channel (or refused by it) and recorded
+    handed = 0  # outgoing[:handed] are with the channel (or refused by it)
+    unrecorded: list[tuple[Delivery, Outgoing]] = []
+    oldest_unrecorded = 0.0
+
+    def record() -> None:
+        _record_deliveries(unrecorded, rendered_by_id, coupons, lease, report)
+        unrecorded.clear()
+        lease.renew_if_due()
+
     try:
         with channel.opened(), _commits_without_waiting_for_disk():
             for start in range(0, len(outgoing), channel.handoff_group):
-                lease.renew_if_due()
                 group = outgoing[start : start + channel.handoff_group]
-                marked = _mark_handing([item.message_id for item in group], lease)
+                marked = _mark_handing(
+                    [item.message_id for item in group], lease, durable=not channel.resends_uncertain
+                )
                 for item in group:
                     if item.message_id in marked:  # else the lease ran out and the row is no longer ours
-                        delivery = channel.hand_over(item)
-                        _record_delivery(delivery, item, rendered_by_id[item.message_id], coupons, lease, report)
+                        if not unrecorded:
+                            oldest_unrecorded = monotonic()
+                        unrecorded.append((channel.hand_over(item), item))
+                        if (
+                            len(unrecorded) >= channel.record_group
+                            or monotonic() - oldest_unrecorded >= RECORD_WITHIN.total_seconds()
+                        ):
+                            record()
                     handed += 1
+                record()
     except ChannelUnavailable as error:
         logger.warning("campaign_channel_unavailable", channel=type(channel).__name__, error=str(error))
+        record()
         return [item.message_id for item in outgoing[handed:]]
     return []
 
@@ -460,16 +480,22 @@ RETURNING id
 """
 
 _SENT_SQL = """
-UPDATE campaigns_outboxmessage
-   SET status = %(status)s, reason = %(reason)s, sent_at = %(sent_at)s, "to" = %(to)s, subject = %(subject)s,
-       body = %(body)s, provider_id = %(provider_id)s, coupon_id = %(coupon_id)s
- WHERE id = %(id)s AND status = 'handing' AND claimed_by = %(claimed_by)s
+UPDATE campaigns_outboxmessage AS message
+   SET status = CASE WHEN done.error = '' THEN 'sent' ELSE 'failed' END,
+       reason = CASE WHEN done.error = '' THEN '' ELSE 'handoff_error' END,
+       sent_at = CASE WHEN done.error = '' THEN done.handed_at END,
+       "to" = done.recipient, subject = done.subject, body = done.body,
+       provider_id = done.provider_id, coupon_id = done.coupon_id
+  FROM unnest(%(ids)s::bigint[], %(handed)s::timestamptz[], %(recipients)s::text[], %(subjects)s::text[],
+              %(bodies)s::text[], %(providers)s::text[], %(coupons)s::bigint[], %(errors)s::text[])
+       AS done(id, handed_at, recipient, subject, body, provider_id, coupon_id, error)
+ WHERE message.id = done.id AND message.status = 'handing' AND message.claimed_by = %(claimed_by)s
 """
 
 
 @contextlib.contextmanager
 def _commits_without_waiting_for_disk() -> Iterator[None]:
-    """Commits of this connection do not wait for the disk, except those that say otherwise (`_mark_handing`).
+    """Commits of this connection do not wait for the disk, except those that say so (`_mark_handing` of texts).
 
     Why: the `sent` mark is one statement per message; waiting for the disk on each would cap a worker at the
     disk's flush rate, and losing one (only a crash of the database server can) leaves the row `handing`,
@@ -484,46 +510,50 @@ def _commits_without_waiting_for_disk() -> Iterator[None]:
             cursor.execute("RESET synchronous_commit")
 
 
-def _mark_handing(ids: list[int], lease: _Lease) -> set[int]:
-    """Mark these rows `handing` and commit, waiting for the disk: from here on they are never re-queued blindly.
+def _mark_handing(ids: list[int], lease: _Lease, *, durable: bool) -> set[int]:
+    """Mark these rows `handing` and commit: from here on they are never re-queued as if never handed over.
 
+    `durable`: wait for the disk. A channel that never resends an interrupted message needs it (were the mark
+    lost with the database server, the row would read `sending` and go again); for one that resends under the
+    message's own id (email) `sending` and `handing` end the same way, so the mark need not wait.
     The ids this claim still held (all of them, unless the lease ran out and the sweep released some).
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = on")
+        if durable:
+            cursor.execute("SET LOCAL synchronous_commit = on")
         cursor.execute(_HANDING_SQL, {"ids": ids, "claimed_by": lease.token, "now": timezone.now()})
         return {row[0] for row in cursor.fetchall()}
 
 
-def _record_delivery(
-    delivery: Delivery,
-    item: Outgoing,
-    rendered: rendering.RenderedMessage,
+def _record_deliveries(
+    deliveries: list[tuple[Delivery, Outgoing]],
+    rendered_by_id: dict[int, rendering.RenderedMessage],
     coupons: dict[int, int],
     lease: _Lease,
     report: SendReport,
 ) -> None:
-    if delivery.error:
-        report.failed += 1
-        logger.warning("campaign_handoff_failed", message=delivery.message_id, error=delivery.error)
-    else:
-        report.sent += 1
+    if not deliveries:
+        return
+    columns: dict[str, list[object]] = {
+        key: [] for key in ("ids", "handed", "recipients", "subjects", "bodies", "providers", "coupons", "errors")
+    }
+    for delivery, item in deliveries:
+        rendered = rendered_by_id[delivery.message_id]
+        columns["ids"].append(delivery.message_id)
+        columns["handed"].append(delivery.handed_at)
+        columns["recipients"].append(item.to)
+        columns["subjects"].append(rendered.subject)
+        columns["bodies"].append(rendered.body)
+        columns["providers"].append(delivery.provider_id[:200])
+        columns["coupons"].append(coupons.get(delivery.message_id))
+        columns["errors"].append(delivery.error)
+        if delivery.error:
+            report.failed += 1
+            logger.warning("campaign_handoff_failed", message=delivery.message_id, error=delivery.error)
+        else:
+            report.sent += 1
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SENT_SQL,
-            {
-                "id": delivery.message_id,
-                "claimed_by": lease.token,
-                "status": OutboxStatus.FAILED if delivery.error else OutboxStatus.SENT,
-                "reason": "handoff_error" if delivery.error else "",
-                "sent_at": None if delivery.error else delivery.handed_at,
-                "to": item.to,
-                "subject": rendered.subject,
-                "body": rendered.body,
-                "provider_id": delivery.provider_id[:200],
-                "coupon_id": coupons.get(delivery.message_id),
-            },
-        )
+        cursor.execute(_SENT_SQL, {"claimed_by": lease.token, **columns})
 
 
 def _finish_failed(ids: list[int], lease: _Lease, *, reason: str) -> None:

@@ -106,22 +106,22 @@ def test_killed_after_the_claim_before_the_hand_off_the_message_goes_once_after_
     assert _statuses(campaign) == [OutboxStatus.SENT] * 3
 
 
-def test_killed_during_an_email_hand_off_the_rest_goes_once_and_the_one_in_flight_under_its_message_id(
-    merchant, daytime
-):
+def test_killed_during_an_email_hand_off_every_email_goes_and_repeats_carry_the_same_message_id(merchant, daytime):
     campaign, shoppers = _queued(merchant, count=5)
     DyingEmailBackend.handed = 2  # the third is with the channel when the worker dies
 
     with override_settings(EMAIL_BACKEND=f"{__name__}.DyingEmailBackend"), pytest.raises(WorkerKilled):
         sending.outbox_send()
-    assert _statuses(campaign) == [OutboxStatus.HANDING] * 3 + [OutboxStatus.SENT] * 2
+    # Emails are recorded sent 50 at a time (or within 50 ms): those handed over before the kill may not be yet.
+    left = _statuses(campaign).count(OutboxStatus.HANDING)
+    assert left >= 3
     released = _after_the_lease()
 
-    assert released.requeued == 3
+    assert released.requeued == left
     assert _statuses(campaign) == [OutboxStatus.SENT] * 5
-    # Six hand-offs, five messages: the one in flight went again with the same Message-ID, which a mailbox
-    # (or an ESP's idempotency key) files as the message it already has.
-    assert len(mail.outbox) == 6
+    # Five messages; what had reached the channel unrecorded went again with the same Message-ID, which a
+    # mailbox (or an ESP's idempotency key) files as the message it already has.
+    assert len(mail.outbox) == 3 + left  # three reached the channel before the kill, then each row left went
     message_ids = [email.extra_headers["Message-ID"] for email in mail.outbox]
     assert len(set(message_ids)) == 5
     by_address = {}
@@ -157,7 +157,7 @@ def test_killed_after_the_hand_off_before_recording_it(merchant, daytime, monkey
     def die(*args, **kwargs):
         raise WorkerKilled
 
-    monkeypatch.setattr(sending, "_record_delivery", die)
+    monkeypatch.setattr(sending, "_record_deliveries", die)
     with pytest.raises(WorkerKilled):
         sending.outbox_send()
     monkeypatch.undo()
@@ -215,5 +215,5 @@ def test_a_sender_whose_lease_ran_out_cannot_hand_over_rows_claimed_again(mercha
     sending.outbox_release_stale(now=timezone.now() + sending.CLAIM_LEASE + timedelta(seconds=1))
     sending.outbox_claim(claimed_by="next worker")
 
-    assert sending._mark_handing([message_id], late) == set()
+    assert sending._mark_handing([message_id], late, durable=True) == set()
     assert _statuses(campaign) == [OutboxStatus.SENDING]
