@@ -18,7 +18,11 @@ from campaigns.tasks import send_due_messages
 from tests.campaigns.engine.helpers import campaign_with_message, launched, reachable_shopper
 from tests.test_celery_worker import not_eager, start_worker, stop_worker  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("not_eager", "daytime"),
+]
 
 SHOPPERS = 300
 KILL_AFTER = 100  # hand-offs recorded before the kill: the batch of 300 is a third through
@@ -97,7 +101,7 @@ def _broadcast_killed_mid_batch(merchant, tmp_path, *, channel, shoppers, kill_a
     return campaign, address_of, handed
 
 
-def test_a_worker_killed_mid_batch_loses_no_email_and_sends_none_twice(merchant, daytime, not_eager, tmp_path):  # noqa: F811
+def test_a_worker_killed_mid_batch_loses_no_email_and_sends_none_twice(merchant, tmp_path):
     campaign, address_of, handed = _broadcast_killed_mid_batch(
         merchant, tmp_path, channel="email", shoppers=300, kill_after=100
     )
@@ -118,12 +122,7 @@ def test_a_worker_killed_mid_batch_loses_no_email_and_sends_none_twice(merchant,
     assert len(handed) - 300 <= EmailChannel.record_group
 
 
-def test_a_worker_killed_mid_batch_sends_no_text_twice_and_loses_at_most_the_one_in_flight(
-    merchant,
-    daytime,
-    not_eager,
-    tmp_path,  # noqa: F811
-):
+def test_a_worker_killed_mid_batch_sends_no_text_twice_and_loses_at_most_the_one_in_flight(merchant, tmp_path):
     campaign, address_of, handed = _broadcast_killed_mid_batch(
         merchant, tmp_path, channel="sms", shoppers=60, kill_after=20
     )
