@@ -497,16 +497,17 @@ UPDATE campaigns_outboxmessage AS message
 def _commits_without_waiting_for_disk() -> Iterator[None]:
     """Commits of this connection do not wait for the disk, except those that say so (`_mark_handing` of texts).
 
-    Why: the `sent` mark is one statement per message; waiting for the disk on each would cap a worker at the
-    disk's flush rate, and losing one (only a crash of the database server can) leaves the row `handing`,
-    which the sweep resolves without sending twice.
+    Why: the `sent` mark is one statement per few emails or per text; waiting for the disk on each would cap
+    a worker at the disk's flush rate, and losing one (only a crash of the database server can) leaves its
+    rows `handing`, which the sweep resolves without a second message reaching anyone.
     """
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
     try:
         yield
     finally:
-        with contextlib.suppress(Exception), connection.cursor() as cursor:  # a broken connection resets itself
+        # A broken connection is replaced, and a new one starts with the server's default.
+        with contextlib.suppress(Exception), connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
 
 
