@@ -26,6 +26,8 @@ Exactly-once effect, with tasks that run at least once and workers that may be k
      has no idempotency key, so a text that may have gone out is never sent again; handing texts over one at
      a time makes that at most the one in flight.
    A row that has been claimed `MAX_ATTEMPTS` times and still dies with its worker is marked `interrupted`.
+   A sender that was not dead but stalled past its lease (a hand-off that hung) learns at its next renewal
+   which rows are still its own, and hands over only those.
 
 Only when the channel could not be reached at all (`ChannelUnavailable`: nothing was handed over) do rows go
 back to `queued`, with a backoff.
@@ -132,19 +134,30 @@ def outbox_claim(*, message_ids: Sequence[int] | None = None, limit: int = BATCH
 
 
 class _Lease:
-    """The sender's claim on its rows, renewed every HEARTBEAT while it works."""
+    """The sender's claim on its rows, renewed every HEARTBEAT while it works.
+
+    A sender that stalled past CLAIM_LEASE (a hand-off that hung) may have had rows released by the sweep and
+    claimed by another sender: after each renewal it hands over only the rows the renewal found still its own.
+    """
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.renewed = monotonic()
+        self.held: set[int] | None = None  # None: every row of the claim (no renewal came late)
 
     def renew_if_due(self) -> None:
-        if monotonic() - self.renewed < HEARTBEAT.total_seconds():
+        since = monotonic() - self.renewed
+        if since < HEARTBEAT.total_seconds():
             return
-        OutboxMessage.objects.filter(
-            claimed_by=self.token, status__in=(OutboxStatus.SENDING, OutboxStatus.HANDING)
-        ).update(claimed_at=timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute(_RENEW_SQL, {"claimed_by": self.token, "now": timezone.now()})
+            held = {row[0] for row in cursor.fetchall()}
+        if since >= (CLAIM_LEASE - HEARTBEAT).total_seconds():  # late: the sweep may have released rows
+            self.held = held if self.held is None else self.held & held
         self.renewed = monotonic()
+
+    def holds(self, message_id: int) -> bool:
+        return self.held is None or message_id in self.held
 
     def rows(self, ids: Sequence[int], status: str = OutboxStatus.SENDING):  # type: ignore[no-untyped-def]
         """These rows, if this claim still holds them in `status`."""
@@ -270,7 +283,8 @@ def _hand_over(
                     [item.message_id for item in group], lease, durable=not channel.resends_uncertain
                 )
                 for item in group:
-                    if item.message_id in marked:  # else the lease ran out and the row is no longer ours
+                    lease.renew_if_due()
+                    if item.message_id in marked and lease.holds(item.message_id):  # else no longer ours
                         if not unrecorded:
                             oldest_unrecorded = monotonic()
                         unrecorded.append((channel.hand_over(item), item))
@@ -472,6 +486,12 @@ def _link(url_name: str, token: str, *, language: str | None = None) -> str:
     before, after = _path_around_token(url_name)
     return profile_links.absolute_url(f"{before}{token}{after}", language)
 
+
+_RENEW_SQL = """
+UPDATE campaigns_outboxmessage SET claimed_at = %(now)s
+ WHERE claimed_by = %(claimed_by)s AND status IN ('sending', 'handing')
+RETURNING id
+"""
 
 _HANDING_SQL = """
 UPDATE campaigns_outboxmessage SET status = 'handing', claimed_at = %(now)s

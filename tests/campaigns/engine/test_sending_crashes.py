@@ -217,3 +217,41 @@ def test_a_sender_whose_lease_ran_out_cannot_hand_over_rows_claimed_again(mercha
 
     assert sending._mark_handing([message_id], late, durable=True) == set()
     assert _statuses(campaign) == [OutboxStatus.SENDING]
+
+
+class StallingEmailBackend:
+    """The first hand-off hangs past the lease: meanwhile the sweep releases the claim and another sender
+    claims the rows (done here, as it happens while the call hangs)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        mail.outbox.extend(messages)
+        if len(mail.outbox) == 1:
+            StallingEmailBackend.clock += 60
+            sending.outbox_release_stale(now=timezone.now() + sending.CLAIM_LEASE + timedelta(seconds=1))
+            sending.outbox_claim(claimed_by="next worker")
+        return len(messages)
+
+
+def test_a_sender_that_hung_past_its_lease_hands_over_nothing_it_no_longer_holds(merchant, daytime, monkeypatch):
+    campaign, _shoppers = _queued(merchant, count=3)
+    StallingEmailBackend.clock = 0.0
+    monkeypatch.setattr(sending, "monotonic", lambda: StallingEmailBackend.clock)
+
+    with override_settings(EMAIL_BACKEND=f"{__name__}.StallingEmailBackend"):
+        sending.outbox_send()
+    assert len(mail.outbox) == 1  # the stalled sender stopped after the hand-off that hung
+    _after_the_lease()  # the next sender died too: its claim is released, and the messages go
+
+    assert _statuses(campaign) == [OutboxStatus.SENT] * 3
+    message_ids = [email.extra_headers["Message-ID"] for email in mail.outbox]
+    assert len(message_ids) == 4  # the one in flight during the hang went again, under its Message-ID
+    assert len(set(message_ids)) == 3
