@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         connection.close()
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            pending = OutboxMessage.objects.filter(campaign=campaign, status__in=("queued", "sending")).count()
+            unfinished = ("queued", "sending", "handing")
+            pending = OutboxMessage.objects.filter(campaign=campaign, status__in=unfinished).count()
             written = campaign.runs.filter(finished_at__isnull=False).exists()
             if written and pending == 0:
                 break

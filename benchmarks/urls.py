@@ -8,3 +8,4 @@ urlpatterns = [
 ]
 
 handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -16,7 +16,7 @@ SCHEDULE = [
         expires_seconds=55,
     ),
     PeriodicTask(
-        name="Campaigns: send due messages (after quiet hours), close interrupted ones, resume lost chunks",
+        name="Campaigns: release a dead worker's claims, send due messages (after quiet hours), resume lost chunks",
         task="campaigns.send_due_messages",
         minute="*",
         expires_seconds=55,

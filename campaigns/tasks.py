@@ -48,10 +48,13 @@ def send_messages(message_ids: list[int]) -> int:
 
 @shared_task(name="campaigns.send_due_messages")
 def send_due_messages() -> int:
-    """Every minute: messages whose quiet hours ended (or whose task was lost), stale claims, lost chunks."""
-    interrupted = sending.outbox_release_stale()
-    if interrupted:
-        logger.warning("campaign_messages_interrupted", count=interrupted)
+    """Every minute: a dead worker's claims, messages whose quiet hours ended (or whose task was lost), lost chunks.
+
+    The claims are released first, so that what they re-queue is handed out in this same run.
+    """
+    released = sending.outbox_release_stale()
+    if released.requeued or released.interrupted:
+        logger.warning("campaign_claims_released", requeued=released.requeued, interrupted=released.interrupted)
     launch.campaigns_end_due()
     for run_id, index in broadcasts.broadcast_runs_resume():
         write_broadcast_chunk.delay(run_id, index)

@@ -19,8 +19,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def worker():
+def start_worker(*, log: Path | None = None, **environment: str) -> subprocess.Popen:
+    """A worker process (one, solo pool) on the test database and the configured broker; `environment` adds to it.
+
+    Its output is read from `stdout`, or written to `log` (for a worker that logs more than a pipe holds).
+    """
     database = settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -28,8 +31,9 @@ def worker():
         "CELERY_TASK_ALWAYS_EAGER": "0",
         # The worker must see the rows this test commits: point it at the test database.
         "DATABASE_URL": _database_url(database),
+        **environment,
     }
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -47,16 +51,25 @@ def worker():
         ],
         cwd=BASE_DIR,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if log is None else log.open("w"),
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def worker():
+    process = start_worker()
+    yield process
+    stop_worker(process)
 
 
 def _database_url(database):

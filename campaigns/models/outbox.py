@@ -10,6 +10,7 @@ from profiles.models import ConsentChannel, Shopper
 class OutboxStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SENDING = "sending", _("Sending")
+    HANDING = "handing", _("Being handed to the channel")
     SENT = "sent", _("Handed to the channel")
     SUPPRESSED = "suppressed", _("Not sent (guard rail)")
     FAILED = "failed", _("Failed")
@@ -33,6 +34,9 @@ class OutboxMessage(models.Model):
     # Quiet hours push a message to the next allowed moment in the shopper's timezone.
     not_before = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The claim: who holds the row (a token unique to one sender's claim, so a sender whose lease ran out cannot
+    # touch a row another sender claimed since) and when that sender last said it was alive (its lease).
+    claimed_by = models.CharField(max_length=64, blank=True, db_default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # What was handed over, kept for the shopper's message history.
@@ -55,6 +59,12 @@ class OutboxMessage(models.Model):
                 condition=models.Q(status="queued"),
             ),
             models.Index(fields=["shopper", "sent_at"], name="outbox_shopper_sent"),
+            # The stale-claim sweep, every minute, reads only the few rows being sent.
+            models.Index(
+                fields=["claimed_at"],
+                name="outbox_claimed",
+                condition=models.Q(status__in=["sending", "handing"]),
+            ),
         ]
 
     def __str__(self) -> str:

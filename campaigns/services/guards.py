@@ -63,7 +63,7 @@ SELECT shopper.id,
        (SELECT count(*) FROM campaigns_outboxmessage AS message
          WHERE message.shopper_id = shopper.id AND NOT (message.id = ANY(%(excluding)s))
            AND (   (message.status = 'sent' AND message.sent_at >= %(since)s)
-                OR (message.status = 'sending' AND message.claimed_at >= %(since)s)))
+                OR (message.status IN ('sending', 'handing') AND message.claimed_at >= %(since)s)))
   FROM profiles_shopper AS shopper
   LEFT JOIN merchants_store AS store ON store.id = shopper.home_store_id
  WHERE shopper.id = ANY(%(ids)s)

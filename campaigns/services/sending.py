@@ -1,38 +1,61 @@
 """The sender: claims due outbox rows, checks the guard rails, renders, hands over, records what was sent.
 
-Exactly-once effect, with tasks that run at least once:
+Exactly-once effect, with tasks that run at least once and workers that may be killed at any instruction:
 
-1. Claim. One statement moves due rows `queued → sending` (`FOR UPDATE SKIP LOCKED`, so two senders
-   never take the same row), stamps `claimed_at` and commits. From here on no other run picks the row.
+1. Claim. One statement moves due rows `queued → sending` (`FOR UPDATE SKIP LOCKED`, so two senders never take
+   the same row), stamps `claimed_by` (a token unique to this claim) and `claimed_at` (the lease) and commits.
+   Every later write of the sender names its token, so a sender whose lease ran out cannot touch a row that
+   the sweep released and another sender claimed since.
 2. Guard rails, read for the whole batch: current consent for the campaign's channel and purpose, a
    confirmed contact, erased-contact suppression, the live offer, quiet hours in the shopper's timezone
    (the row goes back to `queued` with `not_before` at their end) and the frequency cap across all
    campaigns. Rows that fail are `suppressed` with the reason, before anything is handed over.
-3. Render and hand over, then mark `sent` with `sent_at` (the hand-off moment) and what was sent.
+3. Render, then hand over. Rows are marked `handing` and committed before their messages go to the channel,
+   and marked `sent` (with `sent_at` and what was sent) as the channel takes them, committed without waiting
+   for the disk (a killed worker loses nothing the server received). The grain is the channel's
+   (`campaigns.channels`): a text is marked, handed over and recorded on its own, its mark waiting for the
+   disk; emails are marked per batch and recorded per 50 or within 50 ms (`RECORD_WITHIN`), whichever comes
+   first, since an interrupted email goes again under its own Message-ID whether or not its hand-off had
+   begun (a statement per email cost three quarters of the broadcast rate; see `EmailChannel.record_group`).
+4. Lease. While it works the sender renews `claimed_at` of its rows every `HEARTBEAT` (15 s); a claim not
+   renewed for `CLAIM_LEASE` (45 s) belongs to a dead worker. `outbox_release_stale` (every minute) then:
+   - re-queues rows still `sending`: their hand-off never started, nothing reached the channel;
+   - rows left `handing` (the message in flight; for email also those handed over but not yet recorded, and
+     those of the batch not yet handed over): re-queues email, handed over again under the same `Message-ID`
+     (the channel's own idempotency), and marks texts `failed`, reason `interrupted`: Twilio's Messages API
+     has no idempotency key, so a text that may have gone out is never sent again; handing texts over one at
+     a time makes that at most the one in flight.
+   A row that has been claimed `MAX_ATTEMPTS` times and still dies with its worker is marked `interrupted`.
+   A sender that was not dead but stalled past its lease (a hand-off that hung) learns at its next renewal
+   which rows are still its own, and hands over only those.
 
-A row left in `sending` means the worker died between 1 and 3: its message may or may not have been
-handed over. It is never sent again automatically: `outbox_release_stale` marks it `failed` with the
-reason `interrupted` (neither SMTP nor Twilio's Messages API offers an idempotency key that would make a
-resend safe). Only when the channel could not be reached at all (`ChannelUnavailable`: nothing was
-handed over) do rows go back to `queued`, with a backoff.
+Only when the channel could not be reached at all (`ChannelUnavailable`: nothing was handed over) do rows go
+back to `queued`, with a backoff.
 """
 
+import contextlib
+import os
+import secrets
+import socket
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
+from time import monotonic
 
 import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.channels import ChannelUnavailable, Delivery, Outgoing, channel_for
+from campaigns.channels import ChannelUnavailable, Delivery, EmailChannel, Outgoing, SmsChannel, channel_for
+from campaigns.channels import resends_uncertain as channel_resends_uncertain
 from campaigns.models import (
     Campaign,
     CampaignSettings,
@@ -55,14 +78,19 @@ logger = structlog.get_logger(__name__)
 
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
-# A claim older than this belongs to a worker that died (a batch takes seconds).
-STALE_CLAIM = timedelta(minutes=10)
+# A live sender renews the lease of its claimed rows this often; a lease not renewed for CLAIM_LEASE belongs to
+# a worker that died (three missed renewals; no single hand-off may block longer: Twilio's timeout is 10 s).
+HEARTBEAT = timedelta(seconds=15)
+CLAIM_LEASE = timedelta(seconds=45)
+# A hand-off is recorded within this long (or with the channel's `record_group` of them, whichever comes first):
+# a kill leaves unrecorded only what the channel took in the last moments, whatever the channel's speed.
+RECORD_WITHIN = timedelta(milliseconds=50)
 # Scheduled: a recurring broadcast between runs still sends what its last run queued.
 SENDABLE_CAMPAIGN_STATUSES = (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED, CampaignStatus.COMPLETED)
 
 _CLAIM_SQL = """
 UPDATE campaigns_outboxmessage AS message
-   SET status = 'sending', claimed_at = %(now)s, attempts = message.attempts + 1
+   SET status = 'sending', claimed_by = %(claimed_by)s, claimed_at = %(now)s, attempts = message.attempts + 1
  WHERE message.id IN (
         SELECT candidate.id FROM campaigns_outboxmessage AS candidate
           JOIN campaigns_campaign AS campaign ON campaign.id = candidate.campaign_id
@@ -89,15 +117,51 @@ class SendReport:
         return self.sent + self.suppressed + self.deferred + self.failed + self.requeued
 
 
-def outbox_claim(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_SIZE) -> list[int]:
-    """Move due queued rows to `sending` and commit; the ids claimed. Call outside a transaction."""
+def claim_token() -> str:
+    """A token for one claim: which worker process (for people reading the table) and a random part."""
+    return f"{socket.gethostname()[:32]}/{os.getpid()}/{secrets.token_hex(6)}"
+
+
+def outbox_claim(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_SIZE, claimed_by: str) -> list[int]:
+    """Move due queued rows to `sending` under `claimed_by` and commit; the ids claimed. Call outside a transaction."""
     only = "AND candidate.id = ANY(%(ids)s)" if message_ids is not None else ""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             _CLAIM_SQL.format(only=only),
-            {"now": timezone.now(), "limit": limit, "ids": list(message_ids or [])},
+            {"now": timezone.now(), "limit": limit, "ids": list(message_ids or []), "claimed_by": claimed_by},
         )
         return sorted(row[0] for row in cursor.fetchall())
+
+
+class _Lease:
+    """The sender's claim on its rows, renewed every HEARTBEAT while it works.
+
+    A sender that stalled past CLAIM_LEASE (a hand-off that hung) may have had rows released by the sweep and
+    claimed by another sender: after each renewal it hands over only the rows the renewal found still its own.
+    """
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.renewed = monotonic()
+        self.held: set[int] | None = None  # None: every row of the claim (no renewal came late)
+
+    def renew_if_due(self) -> None:
+        since = monotonic() - self.renewed
+        if since < HEARTBEAT.total_seconds():
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(_RENEW_SQL, {"claimed_by": self.token, "now": timezone.now()})
+            held = {row[0] for row in cursor.fetchall()}
+        if since >= (CLAIM_LEASE - HEARTBEAT).total_seconds():  # late: the sweep may have released rows
+            self.held = held if self.held is None else self.held & held
+        self.renewed = monotonic()
+
+    def holds(self, message_id: int) -> bool:
+        return self.held is None or message_id in self.held
+
+    def rows(self, ids: Sequence[int], status: str = OutboxStatus.SENDING):  # type: ignore[no-untyped-def]
+        """These rows, if this claim still holds them in `status`."""
+        return OutboxMessage.objects.filter(pk__in=ids, status=status, claimed_by=self.token)
 
 
 def _settings_for(merchant: Merchant) -> CampaignSettings:
@@ -124,7 +188,8 @@ class _Decision:
 def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_SIZE) -> SendReport:
     """Claim up to `limit` due messages (of `message_ids` if given), check, render and hand them over."""
     report = SendReport()
-    claimed = outbox_claim(message_ids=message_ids, limit=limit)
+    lease = _Lease(claim_token())
+    claimed = outbox_claim(message_ids=message_ids, limit=limit, claimed_by=lease.token)
     if not claimed:
         return report
     # Only what the checks and the message need: a broadcast batch loads hundreds of rows.
@@ -157,35 +222,84 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
             message.campaign = campaign
         if campaign.merchant_id not in settings_by_merchant:
             settings_by_merchant[campaign.merchant_id] = _settings_for(campaign.merchant)
-        _send_campaign_batch(campaign, campaign_messages, settings_by_merchant[campaign.merchant_id], report)
+        lease.renew_if_due()
+        _send_campaign_batch(campaign, campaign_messages, settings_by_merchant[campaign.merchant_id], lease, report)
     return report
 
 
 def _send_campaign_batch(
-    campaign: Campaign, messages: list[OutboxMessage], campaign_settings: CampaignSettings, report: SendReport
+    campaign: Campaign,
+    messages: list[OutboxMessage],
+    campaign_settings: CampaignSettings,
+    lease: _Lease,
+    report: SendReport,
 ) -> None:
     now = timezone.now()
     decisions = _guard(campaign, messages, campaign_settings, now)
-    _record_decisions(messages, decisions, report)
+    _record_decisions(messages, decisions, lease, report)
     passing = [message for message in messages if decisions[message.pk].status == OutboxStatus.SENDING]
     if not passing:
         return
     outgoing, rendered_by_id, coupons, failed = _render(campaign, passing, now)
     if failed:
-        _finish_failed(failed, reason="render_error")
+        _finish_failed(failed, lease, reason="render_error")
         report.failed += len(failed)
     if not outgoing:
         return
     channel = channel_for(
         campaign.channel, from_email=_from_email(campaign_settings), reply_to=campaign_settings.reply_to
     )
+    not_handed = _hand_over(channel, outgoing, rendered_by_id, coupons, lease, report)
+    if not_handed:
+        report.requeued += _requeue(not_handed, lease, now=now)
+
+
+def _hand_over(
+    channel: EmailChannel | SmsChannel,
+    outgoing: list[Outgoing],
+    rendered_by_id: dict[int, rendering.RenderedMessage],
+    coupons: dict[int, int],
+    lease: _Lease,
+    report: SendReport,
+) -> list[int]:
+    """Mark each group `handing` (committed), hand its messages over one by one, record them as they go.
+
+    Returns the ids not handed over because the channel could not be reached (none when all went).
+    """
+    handed = 0  # outgoing[:handed] are with the channel (or refused by it)
+    unrecorded: list[tuple[Delivery, Outgoing]] = []
+    oldest_unrecorded = 0.0
+
+    def record() -> None:
+        _record_deliveries(unrecorded, rendered_by_id, coupons, lease, report)
+        unrecorded.clear()
+        lease.renew_if_due()
+
     try:
-        deliveries = channel.deliver(outgoing)
+        with channel.opened(), _commits_without_waiting_for_disk():
+            for start in range(0, len(outgoing), channel.handoff_group):
+                group = outgoing[start : start + channel.handoff_group]
+                marked = _mark_handing(
+                    [item.message_id for item in group], lease, durable=not channel.resends_uncertain
+                )
+                for item in group:
+                    lease.renew_if_due()
+                    if item.message_id in marked and lease.holds(item.message_id):  # else no longer ours
+                        if not unrecorded:
+                            oldest_unrecorded = monotonic()
+                        unrecorded.append((channel.hand_over(item), item))
+                        if (
+                            len(unrecorded) >= channel.record_group
+                            or monotonic() - oldest_unrecorded >= RECORD_WITHIN.total_seconds()
+                        ):
+                            record()
+                    handed += 1
+                record()
     except ChannelUnavailable as error:
-        logger.warning("campaign_channel_unavailable", campaign=campaign.pk, channel=campaign.channel, error=str(error))
-        report.requeued += _requeue([item.message_id for item in outgoing], now=now)
-        return
-    _record_deliveries(deliveries, {item.message_id: item.to for item in outgoing}, rendered_by_id, coupons, report)
+        logger.warning("campaign_channel_unavailable", channel=type(channel).__name__, error=str(error))
+        record()
+        return [item.message_id for item in outgoing[handed:]]
+    return []
 
 
 def _from_email(campaign_settings: CampaignSettings) -> str | None:
@@ -252,7 +366,9 @@ def _guard(
     return decisions
 
 
-def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decision], report: SendReport) -> None:
+def _record_decisions(
+    messages: list[OutboxMessage], decisions: dict[int, _Decision], lease: _Lease, report: SendReport
+) -> None:
     suppressed: dict[str, list[int]] = defaultdict(list)
     deferred: list[tuple[int, datetime | None]] = []
     for message in messages:
@@ -262,19 +378,17 @@ def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decis
         elif decision.status == OutboxStatus.QUEUED:
             deferred.append((message.pk, decision.not_before))
     for reason, ids in suppressed.items():
-        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
-            status=OutboxStatus.SUPPRESSED, reason=reason
-        )
+        lease.rows(ids).update(status=OutboxStatus.SUPPRESSED, reason=reason)
         report.suppressed += len(ids)
     # Shoppers of one timezone share the end of their quiet hours: one update per moment.
     by_moment: dict[datetime | None, list[int]] = defaultdict(list)
     for pk, not_before in deferred:
         by_moment[not_before].append(pk)
     for not_before, ids in by_moment.items():
-        changes: dict[str, object] = {"status": OutboxStatus.QUEUED, "claimed_at": None}
+        changes: dict[str, object] = {"status": OutboxStatus.QUEUED, "claimed_by": "", "claimed_at": None}
         if not_before is not None:
             changes["not_before"] = not_before
-        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(**changes)
+        lease.rows(ids).update(**changes)
         report.deferred += len(ids)
 
 
@@ -373,6 +487,18 @@ def _link(url_name: str, token: str, *, language: str | None = None) -> str:
     return profile_links.absolute_url(f"{before}{token}{after}", language)
 
 
+_RENEW_SQL = """
+UPDATE campaigns_outboxmessage SET claimed_at = %(now)s
+ WHERE claimed_by = %(claimed_by)s AND status IN ('sending', 'handing')
+RETURNING id
+"""
+
+_HANDING_SQL = """
+UPDATE campaigns_outboxmessage SET status = 'handing', claimed_at = %(now)s
+ WHERE id = ANY(%(ids)s) AND status = 'sending' AND claimed_by = %(claimed_by)s
+RETURNING id
+"""
+
 _SENT_SQL = """
 UPDATE campaigns_outboxmessage AS message
    SET status = CASE WHEN done.error = '' THEN 'sent' ELSE 'failed' END,
@@ -383,68 +509,120 @@ UPDATE campaigns_outboxmessage AS message
   FROM unnest(%(ids)s::bigint[], %(handed)s::timestamptz[], %(recipients)s::text[], %(subjects)s::text[],
               %(bodies)s::text[], %(providers)s::text[], %(coupons)s::bigint[], %(errors)s::text[])
        AS done(id, handed_at, recipient, subject, body, provider_id, coupon_id, error)
- WHERE message.id = done.id AND message.status = 'sending'
+ WHERE message.id = done.id AND message.status = 'handing' AND message.claimed_by = %(claimed_by)s
 """
 
 
+@contextlib.contextmanager
+def _commits_without_waiting_for_disk() -> Iterator[None]:
+    """Commits of this connection do not wait for the disk, except those that say so (`_mark_handing` of texts).
+
+    Why: the `sent` mark is one statement per few emails or per text; waiting for the disk on each would cap
+    a worker at the disk's flush rate, and losing one (only a crash of the database server can) leaves its
+    rows `handing`, which the sweep resolves without a second message reaching anyone.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        # A broken connection is replaced, and a new one starts with the server's default.
+        with contextlib.suppress(Exception), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def _mark_handing(ids: list[int], lease: _Lease, *, durable: bool) -> set[int]:
+    """Mark these rows `handing` and commit: from here on they are never re-queued as if never handed over.
+
+    `durable`: wait for the disk. A channel that never resends an interrupted message needs it (were the mark
+    lost with the database server, the row would read `sending` and go again); for one that resends under the
+    message's own id (email) `sending` and `handing` end the same way, so the mark need not wait.
+    The ids this claim still held (all of them, unless the lease ran out and the sweep released some).
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        if durable:
+            cursor.execute("SET LOCAL synchronous_commit = on")
+        cursor.execute(_HANDING_SQL, {"ids": ids, "claimed_by": lease.token, "now": timezone.now()})
+        return {row[0] for row in cursor.fetchall()}
+
+
 def _record_deliveries(
-    deliveries: list[Delivery],
-    recipients: dict[int, str],
+    deliveries: list[tuple[Delivery, Outgoing]],
     rendered_by_id: dict[int, rendering.RenderedMessage],
     coupons: dict[int, int],
+    lease: _Lease,
     report: SendReport,
 ) -> None:
-    params: dict[str, list[object]] = {
+    if not deliveries:
+        return
+    columns: dict[str, list[object]] = {
         key: [] for key in ("ids", "handed", "recipients", "subjects", "bodies", "providers", "coupons", "errors")
     }
-    for delivery in deliveries:
+    for delivery, item in deliveries:
         rendered = rendered_by_id[delivery.message_id]
-        params["ids"].append(delivery.message_id)
-        params["handed"].append(delivery.handed_at)
-        params["recipients"].append(recipients.get(delivery.message_id, ""))
-        params["subjects"].append(rendered.subject)
-        params["bodies"].append(rendered.body)
-        params["providers"].append(delivery.provider_id[:200])
-        params["coupons"].append(coupons.get(delivery.message_id))
-        params["errors"].append(delivery.error)
+        columns["ids"].append(delivery.message_id)
+        columns["handed"].append(delivery.handed_at)
+        columns["recipients"].append(item.to)
+        columns["subjects"].append(rendered.subject)
+        columns["bodies"].append(rendered.body)
+        columns["providers"].append(delivery.provider_id[:200])
+        columns["coupons"].append(coupons.get(delivery.message_id))
+        columns["errors"].append(delivery.error)
         if delivery.error:
             report.failed += 1
             logger.warning("campaign_handoff_failed", message=delivery.message_id, error=delivery.error)
         else:
             report.sent += 1
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Safe without waiting for the disk: if this commit were lost, the rows would stay `sending` and be
-        # marked interrupted, never sent again. (The claim, by contrast, is committed synchronously.)
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute(_SENT_SQL, params)
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL, {"claimed_by": lease.token, **columns})
 
 
-def _finish_failed(ids: list[int], *, reason: str) -> None:
-    OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
-        status=OutboxStatus.FAILED, reason=reason
-    )
+def _finish_failed(ids: list[int], lease: _Lease, *, reason: str) -> None:
+    lease.rows(ids).update(status=OutboxStatus.FAILED, reason=reason)
 
 
-def _requeue(ids: list[int], *, now: datetime) -> int:
+def _requeue(ids: list[int], lease: _Lease, *, now: datetime) -> int:
     """Nothing of these was handed over: queue them again after a backoff, or give up after MAX_ATTEMPTS."""
     requeued = 0
-    for message in OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).only("pk", "attempts"):
+    mine = OutboxMessage.objects.filter(
+        pk__in=ids, status__in=(OutboxStatus.SENDING, OutboxStatus.HANDING), claimed_by=lease.token
+    )
+    for message in mine.only("pk", "attempts", "status"):
         if message.attempts >= MAX_ATTEMPTS:
-            _finish_failed([message.pk], reason="channel_unavailable")
+            lease.rows([message.pk], message.status).update(status=OutboxStatus.FAILED, reason="channel_unavailable")
             continue
         backoff = timedelta(seconds=min(3600, 30 * 2 ** (message.attempts - 1)))
-        requeued += OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
-            status=OutboxStatus.QUEUED, claimed_at=None, not_before=now + backoff
+        requeued += lease.rows([message.pk], message.status).update(
+            status=OutboxStatus.QUEUED, claimed_by="", claimed_at=None, not_before=now + backoff
         )
     return requeued
 
 
-def outbox_release_stale(*, now: datetime | None = None) -> int:
-    """Rows left in `sending` by a worker that died: maybe handed over, so never resent; marked failed."""
+@dataclass
+class ReleasedClaims:
+    requeued: int = 0  # never handed over, or email handed over again under the same Message-ID
+    interrupted: int = 0  # texts that may have gone out: never sent again
+
+
+def outbox_release_stale(*, now: datetime | None = None) -> ReleasedClaims:
+    """Claims whose lease ran out (their worker died): re-queue what may be handed over, close the rest.
+
+    Rows still `sending` never reached the channel; rows `handing` may have, and go again only on a channel
+    that resends without a second message reaching the shopper (email, by its Message-ID). A row claimed
+    MAX_ATTEMPTS times is closed too: it keeps dying with its worker.
+    """
     now = now or timezone.now()
-    return OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
-        status=OutboxStatus.FAILED, reason="interrupted"
+    stale = OutboxMessage.objects.filter(
+        status__in=(OutboxStatus.SENDING, OutboxStatus.HANDING), claimed_at__lt=now - CLAIM_LEASE
     )
+    resending_channels = [channel for channel in ConsentChannel.values if channel_resends_uncertain(channel)]
+    may_go_again = Q(status=OutboxStatus.SENDING) | Q(status=OutboxStatus.HANDING, channel__in=resending_channels)
+    released = ReleasedClaims()
+    released.requeued = stale.filter(may_go_again, attempts__lt=MAX_ATTEMPTS).update(
+        status=OutboxStatus.QUEUED, claimed_by="", claimed_at=None
+    )
+    released.interrupted = stale.update(status=OutboxStatus.FAILED, reason="interrupted")
+    return released
 
 
 def outbox_due_ids(*, limit: int = 50_000) -> list[int]:

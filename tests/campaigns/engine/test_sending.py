@@ -324,82 +324,17 @@ def test_deciding_twice_queues_once(merchant, daytime):
     assert OutboxMessage.objects.filter(campaign=campaign).count() == 1
 
 
-class ExplodingBackend:
-    """An email backend whose connection opens, and which dies (like a killed worker) while handing over."""
+class UnreachableBackend:
+    """An email backend whose connection cannot be opened: nothing is handed over."""
 
     def __init__(self, *args, **kwargs):
         pass
 
     def open(self):
-        return True
+        raise ConnectionRefusedError("smtp down")
 
     def close(self):
         pass
-
-    def send_messages(self, messages):
-        mail.outbox.extend(messages)  # handed over...
-        raise SystemExit("worker killed during the hand-off")  # ...and the worker dies before recording it
-
-
-class UnreachableBackend(ExplodingBackend):
-    def open(self):
-        raise ConnectionRefusedError("smtp down")
-
-
-def test_a_worker_killed_during_the_hand_off_never_sends_again(merchant, daytime):
-    shopper = reachable_shopper(merchant)
-    campaign = campaign_with_message(merchant)
-    _queued(campaign, [shopper])
-
-    with (
-        override_settings(EMAIL_BACKEND="tests.campaigns.engine.test_sending.ExplodingBackend"),
-        pytest.raises(SystemExit),
-    ):
-        sending.outbox_send()
-    assert len(mail.outbox) == 1
-    assert _message(campaign, shopper).status == OutboxStatus.SENDING
-
-    # The tasks run again, now and after the claim went stale: nothing more is sent.
-    sending.outbox_send()
-    later = timezone.now() + sending.STALE_CLAIM + timedelta(seconds=1)
-    assert sending.outbox_release_stale(now=later) == 1
-    sending.outbox_send()
-
-    assert len(mail.outbox) == 1
-    message = _message(campaign, shopper)
-    assert (message.status, message.reason) == (OutboxStatus.FAILED, "interrupted")
-
-
-def test_a_worker_killed_after_the_claim_and_before_the_hand_off_sends_nothing_twice(merchant, daytime):
-    shopper = reachable_shopper(merchant)
-    campaign = campaign_with_message(merchant)
-    _queued(campaign, [shopper])
-
-    claimed = sending.outbox_claim()  # committed; the worker dies here
-    sending.outbox_send()  # another run finds nothing to claim
-
-    assert claimed and mail.outbox == []
-    assert _message(campaign, shopper).status == OutboxStatus.SENDING
-
-
-def test_a_worker_killed_after_the_hand_off_before_recording_never_sends_again(merchant, daytime, monkeypatch):
-    shopper = reachable_shopper(merchant)
-    campaign = campaign_with_message(merchant)
-    _queued(campaign, [shopper])
-
-    def die(*args, **kwargs):
-        raise SystemExit("worker killed after the hand-off")
-
-    monkeypatch.setattr(sending, "_record_deliveries", die)
-    with pytest.raises(SystemExit):
-        sending.outbox_send()
-    monkeypatch.undo()
-    sending.outbox_send()
-    sending.outbox_release_stale(now=timezone.now() + sending.STALE_CLAIM + timedelta(seconds=1))
-    sending.outbox_send()
-
-    assert len(mail.outbox) == 1
-    assert _message(campaign, shopper).reason == "interrupted"
 
 
 def test_an_unreachable_channel_queues_the_message_again_and_it_goes_later(merchant, daytime):
