@@ -32,11 +32,11 @@ from campaigns.models import (
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
-from profiles.models import Shopper, ShopperRollup, ShopperStatus
+from profiles.models import Purchase, Shopper, ShopperRollup, ShopperStatus
 
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window].
 # The purchase_shopper_timeline index (shopper, -occurred_at) serves each shopper's range.
-_GROUP_SUMS_SQL = """
+_GROUP_SUMS_SQL = f"""
     WITH assigned AS MATERIALIZED (
         SELECT id, shopper_id, campaign_id, "group", variant_id, assigned_at
           FROM campaigns_assignment
@@ -52,7 +52,7 @@ _GROUP_SUMS_SQL = """
     ),
     in_window AS (
         SELECT p.shopper_id, p.occurred_at, p.amount_minor - p.refunded_minor AS net
-          FROM profiles_purchase p, bounds
+          FROM {Purchase._meta.db_table} p, bounds
          WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
            AND p.occurred_at > bounds.first_at AND p.occurred_at <= bounds.last_at
     ),
@@ -70,7 +70,7 @@ _GROUP_SUMS_SQL = """
            COALESCE(SUM(revenue), 0), COALESCE(SUM(revenue::numeric * revenue), 0), COALESCE(SUM(purchases), 0)
       FROM per_assignment
      GROUP BY campaign_id, grp, variant_id
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 
 
 @dataclass(frozen=True)

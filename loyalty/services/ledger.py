@@ -183,17 +183,17 @@ def earning_post(*, earning: Earning, entries: Sequence[Entry]) -> bool:
 # Settlement: clearing and refunds
 
 
-_SETTLE_SQL = """
+_SETTLE_SQL = f"""
     SELECT earning.id
       FROM loyalty_purchaseearning AS earning
-      JOIN profiles_purchase AS purchase ON purchase.id = earning.purchase_id
-     WHERE earning.merchant_id = %(merchant)s AND earning.is_open {account_filter}
+      JOIN {Purchase._meta.db_table} AS purchase ON purchase.id = earning.purchase_id
+     WHERE earning.merchant_id = %(merchant)s AND earning.is_open {{account_filter}}
        AND (purchase.amount_minor <> earning.seen_amount_minor
             OR purchase.refunded_minor <> earning.seen_refunded_minor
             OR (earning.bucket = 'pending' AND purchase.state <> 'authorised'))
      ORDER BY earning.id
      LIMIT %(limit)s
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 
 
 @transaction.atomic
