@@ -175,7 +175,7 @@ def _broadcast(merchant: Merchant, shoppers: list[int], rng: random.Random) -> C
             merchant.default_language,
         ),
     }
-    first_names = dict(Shopper.objects.filter(pk__in=shoppers).values_list("pk", "first_name"))
+    first_names = dict(Shopper.objects.filter(merchant=merchant, pk__in=shoppers).values_list("pk", "first_name"))
     subjects = {"A": lambda _name: "15 % off, just for you", "B": lambda name: f"We miss you, {name}".rstrip(", ")}
     assignments = []
     for shopper_id in shoppers:

@@ -38,7 +38,7 @@ class MerchantAPIKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API key has expired.")
         now = timezone.now()
         if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_RESOLUTION:
-            MerchantAPIKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            MerchantAPIKey.objects.filter(merchant=api_key.merchant, pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
             request_cache.api_key_remember(api_key)
         cast(APIRequest, request).merchant = api_key.merchant

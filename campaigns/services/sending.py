@@ -127,9 +127,10 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
     claimed = outbox_claim(message_ids=message_ids, limit=limit)
     if not claimed:
         return report
-    # Only what the checks and the message need: a broadcast batch loads hundreds of rows.
+    # The sender serves every merchant: a claim takes whatever is due. Only what the checks and the message
+    # need: a broadcast batch loads hundreds of rows.
     messages = list(
-        OutboxMessage.objects.filter(pk__in=claimed)
+        OutboxMessage.all_merchants.filter(pk__in=claimed)
         .select_related("shopper")
         .only(
             "campaign_id",
@@ -149,7 +150,7 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
     by_campaign: dict[int, list[OutboxMessage]] = defaultdict(list)
     for message in messages:
         by_campaign[message.campaign_id].append(message)
-    campaigns = Campaign.objects.select_related("merchant__campaign_settings", "offer").in_bulk(list(by_campaign))
+    campaigns = Campaign.all_merchants.select_related("merchant__campaign_settings", "offer").in_bulk(list(by_campaign))
     settings_by_merchant: dict[int, CampaignSettings] = {}
     for campaign_id, campaign_messages in by_campaign.items():
         campaign = campaigns[campaign_id]
@@ -166,13 +167,13 @@ def _send_campaign_batch(
 ) -> None:
     now = timezone.now()
     decisions = _guard(campaign, messages, campaign_settings, now)
-    _record_decisions(messages, decisions, report)
+    _record_decisions(campaign, messages, decisions, report)
     passing = [message for message in messages if decisions[message.pk].status == OutboxStatus.SENDING]
     if not passing:
         return
     outgoing, rendered_by_id, coupons, failed = _render(campaign, passing, now)
     if failed:
-        _finish_failed(failed, reason="render_error")
+        _finish_failed(campaign.merchant, failed, reason="render_error")
         report.failed += len(failed)
     if not outgoing:
         return
@@ -183,7 +184,7 @@ def _send_campaign_batch(
         deliveries = channel.deliver(outgoing)
     except ChannelUnavailable as error:
         logger.warning("campaign_channel_unavailable", campaign=campaign.pk, channel=campaign.channel, error=str(error))
-        report.requeued += _requeue([item.message_id for item in outgoing], now=now)
+        report.requeued += _requeue(campaign.merchant, [item.message_id for item in outgoing], now=now)
         return
     _record_deliveries(deliveries, {item.message_id: item.to for item in outgoing}, rendered_by_id, coupons, report)
 
@@ -252,7 +253,10 @@ def _guard(
     return decisions
 
 
-def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decision], report: SendReport) -> None:
+def _record_decisions(
+    campaign: Campaign, messages: list[OutboxMessage], decisions: dict[int, _Decision], report: SendReport
+) -> None:
+    outbox = OutboxMessage.objects.for_merchant(campaign.merchant)
     suppressed: dict[str, list[int]] = defaultdict(list)
     deferred: list[tuple[int, datetime | None]] = []
     for message in messages:
@@ -262,9 +266,7 @@ def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decis
         elif decision.status == OutboxStatus.QUEUED:
             deferred.append((message.pk, decision.not_before))
     for reason, ids in suppressed.items():
-        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
-            status=OutboxStatus.SUPPRESSED, reason=reason
-        )
+        outbox.filter(pk__in=ids, status=OutboxStatus.SENDING).update(status=OutboxStatus.SUPPRESSED, reason=reason)
         report.suppressed += len(ids)
     # Shoppers of one timezone share the end of their quiet hours: one update per moment.
     by_moment: dict[datetime | None, list[int]] = defaultdict(list)
@@ -274,7 +276,7 @@ def _record_decisions(messages: list[OutboxMessage], decisions: dict[int, _Decis
         changes: dict[str, object] = {"status": OutboxStatus.QUEUED, "claimed_at": None}
         if not_before is not None:
             changes["not_before"] = not_before
-        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(**changes)
+        outbox.filter(pk__in=ids, status=OutboxStatus.SENDING).update(**changes)
         report.deferred += len(ids)
 
 
@@ -282,11 +284,11 @@ def _render(
     campaign: Campaign, messages: list[OutboxMessage], now: datetime
 ) -> tuple[list[Outgoing], dict[int, rendering.RenderedMessage], dict[int, int], list[int]]:
     variant_ids = sorted({message.variant_id for message in messages if message.variant_id})
-    templates = rendering.variant_templates(variant_ids)
+    templates = rendering.variant_templates(merchant=campaign.merchant, variant_ids=variant_ids)
     balances = dict(
-        Account.objects.filter(shopper_id__in=[message.shopper_id for message in messages]).values_list(
-            "shopper_id", "points_balance"
-        )
+        Account.objects.for_merchant(campaign.merchant)
+        .filter(shopper_id__in=[message.shopper_id for message in messages])
+        .values_list("shopper_id", "points_balance")
     )
     outgoing: list[Outgoing] = []
     rendered_by_id: dict[int, rendering.RenderedMessage] = {}
@@ -419,38 +421,39 @@ def _record_deliveries(
         cursor.execute(_SENT_SQL, params)
 
 
-def _finish_failed(ids: list[int], *, reason: str) -> None:
-    OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).update(
+def _finish_failed(merchant: Merchant, ids: list[int], *, reason: str) -> None:
+    OutboxMessage.objects.for_merchant(merchant).filter(pk__in=ids, status=OutboxStatus.SENDING).update(
         status=OutboxStatus.FAILED, reason=reason
     )
 
 
-def _requeue(ids: list[int], *, now: datetime) -> int:
+def _requeue(merchant: Merchant, ids: list[int], *, now: datetime) -> int:
     """Nothing of these was handed over: queue them again after a backoff, or give up after MAX_ATTEMPTS."""
     requeued = 0
-    for message in OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING).only("pk", "attempts"):
+    outbox = OutboxMessage.objects.for_merchant(merchant)
+    for message in outbox.filter(pk__in=ids, status=OutboxStatus.SENDING).only("pk", "attempts"):
         if message.attempts >= MAX_ATTEMPTS:
-            _finish_failed([message.pk], reason="channel_unavailable")
+            _finish_failed(merchant, [message.pk], reason="channel_unavailable")
             continue
         backoff = timedelta(seconds=min(3600, 30 * 2 ** (message.attempts - 1)))
-        requeued += OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
+        requeued += outbox.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
             status=OutboxStatus.QUEUED, claimed_at=None, not_before=now + backoff
         )
     return requeued
 
 
 def outbox_release_stale(*, now: datetime | None = None) -> int:
-    """Rows left in `sending` by a worker that died: maybe handed over, so never resent; marked failed."""
+    """Rows left in `sending` by a worker that died, of any merchant: maybe handed over, so never resent; failed."""
     now = now or timezone.now()
-    return OutboxMessage.objects.filter(status=OutboxStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
+    return OutboxMessage.all_merchants.filter(status=OutboxStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
         status=OutboxStatus.FAILED, reason="interrupted"
     )
 
 
 def outbox_due_ids(*, limit: int = 50_000) -> list[int]:
-    """Queued rows whose time has come, of campaigns that may send (for the periodic sweep to hand out)."""
+    """Queued rows of any merchant whose time has come, of campaigns that may send (for the periodic sweep)."""
     return list(
-        OutboxMessage.objects.filter(
+        OutboxMessage.all_merchants.filter(
             status=OutboxStatus.QUEUED,
             not_before__lte=timezone.now(),
             campaign__status__in=SENDABLE_CAMPAIGN_STATUSES,

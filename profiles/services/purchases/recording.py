@@ -71,7 +71,7 @@ def effective_shopper(shopper: Shopper | None) -> Shopper | None:
             return shopper
         if shopper.status != ShopperStatus.MERGED or not shopper.merged_into_id:
             return None
-        shopper = Shopper.objects.filter(pk=shopper.merged_into_id).first()
+        shopper = Shopper.objects.filter(merchant=shopper.merchant_id, pk=shopper.merged_into_id).first()
     return None
 
 
