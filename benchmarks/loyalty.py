@@ -17,7 +17,7 @@ def bench_program_seed(*, merchant: Any, store_ids: list[int]) -> None:
     from merchants.models import Store
 
     program = program_services.program_create(merchant=merchant, actor=None, name="Bench Rewards")
-    first, second = (Store.objects.get(pk=pk) for pk in store_ids[:2])
+    first, second = (Store.objects.for_merchant(merchant).get(pk=pk) for pk in store_ids[:2])
     rules: list[dict[str, Any]] = [
         {"name": "Shoes x2", "kind": RuleKind.CATEGORY, "category": "Shoes", "multiplier": Decimal(2)},
         {"name": "Tops x1.5", "kind": RuleKind.CATEGORY, "category": "Tops", "multiplier": Decimal("1.5")},

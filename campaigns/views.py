@@ -30,6 +30,7 @@ from campaigns.services.rendering import message_preview
 from campaigns.services.sending import message_test_send
 from core.errors import ApplicationError, form_add_error
 from merchants.decorators import merchant_permission_required
+from merchants.http import MerchantRequest
 from merchants.models import Merchant
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
@@ -38,16 +39,16 @@ from profiles.models import ConsentChannel, ConsentPurpose
 CAMPAIGNS_PER_PAGE = 25
 
 
-def _can_manage(request: HttpRequest) -> bool:
-    return role_has_permission(request.membership.role, "campaigns.manage")  # type: ignore[attr-defined]
+def _can_manage(request: MerchantRequest) -> bool:
+    return role_has_permission(request.membership.role, "campaigns.manage")
 
 
 def _in_merchant_time(view: Any) -> Any:
     """Forms read and show datetimes in the merchant's timezone."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with timezone.override(request.merchant.timezone):  # type: ignore[attr-defined]
+    def wrapper(request: MerchantRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with timezone.override(request.merchant.timezone):
             return view(request, *args, **kwargs)
 
     return wrapper
@@ -58,8 +59,8 @@ def _in_merchant_time(view: Any) -> Any:
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def campaign_list(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     status = request.GET.get("status") or None
     if status not in CampaignStatus.values:
         status = None
@@ -97,9 +98,9 @@ def _builder_context(request: HttpRequest, form: forms.CampaignForm, campaign: C
 @merchant_permission_required("campaigns.manage")
 @require_http_methods(["GET", "POST"])
 @_in_merchant_time
-def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpResponse:
+def campaign_edit(request: MerchantRequest, campaign_id: int | None = None) -> HttpResponse:
     """Create a draft, or change one. Launched campaigns are not edited: they go to their report."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id) if campaign_id else None
     if campaign is not None and campaign.status != CampaignStatus.DRAFT:
         messages.info(request, "This campaign has been launched; only drafts can be edited.")
@@ -129,8 +130,8 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
 
 @merchant_permission_required("campaigns.manage")
 @require_POST
-def campaign_delete(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def campaign_delete(request: MerchantRequest, campaign_id: int) -> HttpResponse:
+    merchant = request.merchant
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
     try:
         drafts.campaign_draft_delete(merchant=merchant, campaign=campaign)
@@ -151,9 +152,9 @@ def _reachable_count(merchant: Merchant, *, segment: Any, snapshot: Any, channel
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def audience_hint(request: HttpRequest) -> HttpResponse:
+def audience_hint(request: MerchantRequest) -> HttpResponse:
     """htmx: the audience's size and what lift it can show, as the builder's fields change."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     form = forms.AudienceHintForm(request.GET, merchant=merchant)
     context: dict[str, Any] = {}
     if form.is_valid():
@@ -185,14 +186,14 @@ def audience_hint(request: HttpRequest) -> HttpResponse:
 
 
 def _message_panel(
-    request: HttpRequest,
+    request: MerchantRequest,
     campaign_id: int,
     form: forms.PreviewForm,
     invalid: str,
     act: Callable[[Campaign, Variant, dict[str, Any]], dict[str, Any]],
 ) -> HttpResponse:
     """The preview panel after `act` on one saved variant of the campaign: its result, or why not."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
     context: dict[str, Any] = {"campaign": campaign}
     if not form.is_valid():
@@ -209,7 +210,7 @@ def _message_panel(
 
 @merchant_permission_required("campaigns.manage")
 @require_POST
-def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
+def campaign_preview(request: MerchantRequest, campaign_id: int) -> HttpResponse:
     """htmx: the message as a shopper would get it (the engine renders it)."""
 
     def preview(campaign: Campaign, variant: Variant, data: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @merchant_permission_required("campaigns.manage")
 @require_POST
-def campaign_test_send(request: HttpRequest, campaign_id: int) -> HttpResponse:
+def campaign_test_send(request: MerchantRequest, campaign_id: int) -> HttpResponse:
     def test_send(campaign: Campaign, variant: Variant, data: dict[str, Any]) -> dict[str, Any]:
         message_test_send(
             campaign=campaign, variant=variant, language=data["language"], to=data["to"], actor=request.user
@@ -243,8 +244,8 @@ _ACTIONS = {
 
 @merchant_permission_required("campaigns.manage")
 @require_POST
-def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def campaign_action(request: MerchantRequest, campaign_id: int, action: str) -> HttpResponse:
+    merchant = request.merchant
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
     if action not in _ACTIONS:
         raise Http404
@@ -260,8 +261,8 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def campaign_report(request: MerchantRequest, campaign_id: int) -> HttpResponse:
+    merchant = request.merchant
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
     report = selectors.campaign_report(merchant=merchant, campaign=campaign)
     hint = None
@@ -299,8 +300,8 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def offer_list(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def offer_list(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     now = timezone.now()
     offers = [
         (offer, offer_selectors.offer_is_live(offer, at=now)) for offer in offer_selectors.offer_list(merchant=merchant)
@@ -312,8 +313,8 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 @merchant_permission_required("campaigns.manage")
 @require_http_methods(["GET", "POST"])
 @_in_merchant_time
-def offer_edit(request: HttpRequest, offer_id: int | None = None) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def offer_edit(request: MerchantRequest, offer_id: int | None = None) -> HttpResponse:
+    merchant = request.merchant
     offer = offer_selectors.offer_get(merchant=merchant, offer_id=offer_id) if offer_id else None
     if request.method == "POST":
         form = forms.OfferForm(request.POST, merchant=merchant)
@@ -337,8 +338,8 @@ def offer_edit(request: HttpRequest, offer_id: int | None = None) -> HttpRespons
 
 @merchant_permission_required("campaigns.manage")
 @require_http_methods(["GET", "POST"])
-def campaign_settings(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def campaign_settings(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     current = drafts.campaign_settings_get(merchant=merchant)
     form = forms.CampaignSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
@@ -358,8 +359,8 @@ def campaign_settings(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def feedback_dashboard(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def feedback_dashboard(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(merchant.timezone)).date()
     start, end, store = today - timedelta(days=29), today, None
     form = forms.FeedbackFilterForm(request.GET or None, initial={"start": start, "end": end}, merchant=merchant)
@@ -380,8 +381,8 @@ def feedback_dashboard(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def shopper_panel(request: HttpRequest, public_id: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def shopper_panel(request: MerchantRequest, public_id: str) -> HttpResponse:
+    merchant = request.merchant
     shopper = profile_selectors.shopper_get(merchant=merchant, public_id=public_id)
     context = {
         "shopper": shopper,

@@ -191,7 +191,7 @@ def _backfill(merchant: Merchant, program: Program) -> None:
             " WHERE account.id = sums.account_id",
             [merchant.pk],
         )
-    Program.objects.filter(pk=program.pk).update(rules_version=F("rules_version") + 1)
+    Program.objects.filter(merchant=merchant, pk=program.pk).update(rules_version=F("rules_version") + 1)
 
 
 def _partners(stdout: Any) -> None:

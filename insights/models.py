@@ -5,10 +5,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Merchant, TenantQuerySet
+from merchants.models import Merchant, TenantModel
 
 
-class InsightSettings(models.Model):
+class InsightSettings(TenantModel):
     """A merchant's lifecycle thresholds and staffing assumption, shown and editable on the insight pages."""
 
     merchant = models.OneToOneField(
@@ -46,8 +46,6 @@ class InsightSettings(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         db_table = "profiles_insightsettings"  # created by profiles, which owned it first
         constraints = [
@@ -62,19 +60,16 @@ class InsightSettings(models.Model):
         return f"Insight settings of {self.merchant_id}"
 
 
-class InsightSnapshot(models.Model):
+class InsightSnapshot(TenantModel):
     """Figures that no rollup can give cheaply (distinct shoppers, stages, cohorts, pairs), precomputed.
 
     Written only by insights.services.insights_refresh; each section is replaced whole.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     # "overview", "lifecycle", …, or "daily:<scope>" (a region's name may be long).
     section = models.CharField(max_length=120)
     computed_at = models.DateTimeField()
     data = models.JSONField(default=dict)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         db_table = "profiles_insightsnapshot"  # created by profiles, which owned it first

@@ -29,7 +29,30 @@ from insights.periods import ALL, ONLINE, PERIODS, Period, local_today, period_f
 from insights.stages import STAGES, stage_parameters, stage_sql
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
-from profiles.models import ConsentEvent, MergeEvent, StoreHourRollup
+from profiles.models import (
+    Card,
+    ConsentEvent,
+    ContactPoint,
+    LineItem,
+    MergeEvent,
+    Purchase,
+    Shopper,
+    StoreHourRollup,
+    Visit,
+)
+
+# Other apps' tables, named through their models.
+MERCHANT = Merchant._meta.db_table
+MERCHANT_NETWORKS = Merchant.networks.through._meta.db_table
+STORE = Store._meta.db_table
+SHOPPER = Shopper._meta.db_table
+CONTACT_POINT = ContactPoint._meta.db_table
+CONSENT_EVENT = ConsentEvent._meta.db_table
+CARD = Card._meta.db_table
+PURCHASE = Purchase._meta.db_table
+LINE_ITEM = LineItem._meta.db_table
+VISIT = Visit._meta.db_table
+STORE_HOUR_ROLLUP = StoreHourRollup._meta.db_table
 
 PRODUCT_DAYS = 90
 COHORT_MONTHS = 12
@@ -149,18 +172,18 @@ _TEMPORARY_TABLES = ("insight_purchase", "insight_first", "insight_presence", "i
 def _load_purchases(cursor: Any, merchant: Merchant) -> None:
     """Every counting purchase of the merchant, with its local days, once for all sections."""
     cursor.execute(
-        """
+        f"""
         CREATE TEMP TABLE insight_purchase ON COMMIT DROP AS
         SELECT p.id, p.shopper_id, p.store_id, p.channel, p.occurred_at,
                CASE WHEN p.store_id IS NULL THEN NULL ELSE COALESCE(s.region, '') END AS region,
                (p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))::date AS day,
                (p.occurred_at AT TIME ZONE m.timezone)::date AS merchant_day,
                p.amount_minor - p.refunded_minor AS net
-          FROM profiles_purchase p
-          JOIN merchants_merchant m ON m.id = p.merchant_id
-          LEFT JOIN merchants_store s ON s.id = p.store_id
+          FROM {PURCHASE} p
+          JOIN {MERCHANT} m ON m.id = p.merchant_id
+          LEFT JOIN {STORE} s ON s.id = p.store_id
          WHERE p.merchant_id = %s AND p.amount_minor > p.refunded_minor
-        """,
+        """,  # noqa: S608 - table names from the models; values are bound
         [merchant.pk],
     )
     cursor.execute(
@@ -463,26 +486,26 @@ def _channels(cursor: Any, merchant: Merchant, settings: InsightSettings, end: d
 def _reach(cursor: Any, merchant: Merchant) -> dict[str, int]:
     """Active shoppers reachable for marketing: a contact on the channel and the latest consent a grant."""
     cursor.execute(
-        """
+        f"""
         WITH consent AS (
             SELECT DISTINCT ON (shopper_id, channel) shopper_id, channel, is_granted
-              FROM profiles_consentevent
+              FROM {CONSENT_EVENT}
              WHERE merchant_id = %(merchant)s AND purpose = 'marketing'
              ORDER BY shopper_id, channel, occurred_at DESC, id DESC
         ), reach AS (
             SELECT s.id,
-                   EXISTS (SELECT 1 FROM profiles_contactpoint c WHERE c.shopper_id = s.id AND c.kind = 'email')
+                   EXISTS (SELECT 1 FROM {CONTACT_POINT} c WHERE c.shopper_id = s.id AND c.kind = 'email')
                        AND COALESCE(bool_or(k.is_granted) FILTER (WHERE k.channel = 'email'), FALSE) AS by_email,
-                   EXISTS (SELECT 1 FROM profiles_contactpoint c WHERE c.shopper_id = s.id AND c.kind = 'phone')
+                   EXISTS (SELECT 1 FROM {CONTACT_POINT} c WHERE c.shopper_id = s.id AND c.kind = 'phone')
                        AND COALESCE(bool_or(k.is_granted) FILTER (WHERE k.channel = 'sms'), FALSE) AS by_sms
-              FROM profiles_shopper s LEFT JOIN consent k ON k.shopper_id = s.id
+              FROM {SHOPPER} s LEFT JOIN consent k ON k.shopper_id = s.id
              WHERE s.merchant_id = %(merchant)s AND s.status = 'active'
              GROUP BY s.id
         )
         SELECT COUNT(*), COUNT(*) FILTER (WHERE by_email), COUNT(*) FILTER (WHERE by_sms),
                COUNT(*) FILTER (WHERE by_email AND by_sms), COUNT(*) FILTER (WHERE NOT by_email AND NOT by_sms)
           FROM reach
-        """,
+        """,  # noqa: S608 - table names from the models; values are bound
         {"merchant": merchant.pk},
     )
     shoppers, email, sms, both, neither = cursor.fetchone()
@@ -498,7 +521,7 @@ def _visits(cursor: Any, merchant: Merchant, periods: list[Period]) -> dict[str,
         WITH w(label, start_day, end_day) AS (VALUES {values}),
         local AS (
             SELECT v.store_id, v.occurred_at AT TIME ZONE s.timezone AS at
-              FROM profiles_visit v JOIN merchants_store s ON s.id = v.store_id
+              FROM {VISIT} v JOIN {STORE} s ON s.id = v.store_id
              WHERE v.merchant_id = %s AND v.occurred_at >= %s::date - interval '2 days'
         )
         SELECT w.label, GROUPING(local.store_id), local.store_id,
@@ -554,13 +577,13 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
     """Last 90 days: categories and SKUs by value; categories bought together (support, confidence, lift)."""
     start = end - timedelta(days=PRODUCT_DAYS - 1)
     cursor.execute(
-        """
+        f"""
         CREATE TEMP TABLE insight_item ON COMMIT DROP AS
         SELECT li.purchase_id, t.store_id, li.sku, li.name, li.category, li.quantity,
                li.quantity * li.unit_price_minor AS value
-          FROM profiles_lineitem li JOIN insight_purchase t ON t.id = li.purchase_id
+          FROM {LINE_ITEM} li JOIN insight_purchase t ON t.id = li.purchase_id
          WHERE t.day BETWEEN %s AND %s
-        """,
+        """,  # noqa: S608 - table names from the models; values are bound
         [start, end],
     )
     cursor.execute(
@@ -632,23 +655,23 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
 MIN_SHOPPERS_PER_CELL = 10
 NETWORK_DAYS = 90
 
-_NETWORK_SHARING = """
-    members AS (SELECT merchant_id FROM merchants_merchant_networks WHERE network_id = %(network)s),
+_NETWORK_SHARING = f"""
+    members AS (SELECT merchant_id FROM {MERCHANT_NETWORKS} WHERE network_id = %(network)s),
     latest AS (
         SELECT DISTINCT ON (e.shopper_id, e.channel) e.shopper_id, e.is_granted
-          FROM profiles_consentevent e
+          FROM {CONSENT_EVENT} e
          WHERE e.merchant_id IN (SELECT merchant_id FROM members) AND e.purpose = 'network_sharing'
          ORDER BY e.shopper_id, e.channel, e.occurred_at DESC, e.id DESC
     ),
     sharing AS (SELECT shopper_id FROM latest GROUP BY shopper_id HAVING bool_or(is_granted))
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 
 _NETWORK_CATEGORIES_SQL = f"""
     WITH {_NETWORK_SHARING}
     SELECT p.merchant_id, li.category, COUNT(DISTINCT p.shopper_id), SUM(li.quantity * li.unit_price_minor)
-      FROM profiles_purchase p
+      FROM {PURCHASE} p
       JOIN sharing ON sharing.shopper_id = p.shopper_id
-      JOIN profiles_lineitem li ON li.purchase_id = p.id
+      JOIN {LINE_ITEM} li ON li.purchase_id = p.id
      WHERE p.merchant_id IN (SELECT merchant_id FROM members)
        AND p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
      GROUP BY 1, 2
@@ -659,21 +682,21 @@ _NETWORK_CATEGORIES_SQL = f"""
 _NETWORK_ELSEWHERE_SQL = f"""
     WITH {_NETWORK_SHARING},
     own AS (
-        SELECT DISTINCT c.shopper_id, c.fingerprint FROM profiles_card c
+        SELECT DISTINCT c.shopper_id, c.fingerprint FROM {CARD} c
           JOIN sharing ON sharing.shopper_id = c.shopper_id
          WHERE c.merchant_id = %(merchant)s AND c.status = 'active'
     ),
     twin AS (
         SELECT DISTINCT own.shopper_id AS own_shopper, c.shopper_id AS other_shopper
           FROM own
-          JOIN profiles_card c ON c.fingerprint = own.fingerprint AND c.status = 'active'
+          JOIN {CARD} c ON c.fingerprint = own.fingerprint AND c.status = 'active'
           JOIN sharing ON sharing.shopper_id = c.shopper_id
          WHERE c.merchant_id <> %(merchant)s AND c.merchant_id IN (SELECT merchant_id FROM members)
     )
     SELECT p.merchant_id, li.category, COUNT(DISTINCT twin.own_shopper), SUM(li.quantity * li.unit_price_minor)
       FROM twin
-      JOIN profiles_purchase p ON p.shopper_id = twin.other_shopper
-      JOIN profiles_lineitem li ON li.purchase_id = p.id
+      JOIN {PURCHASE} p ON p.shopper_id = twin.other_shopper
+      JOIN {LINE_ITEM} li ON li.purchase_id = p.id
      WHERE p.occurred_at >= %(since)s AND p.amount_minor > p.refunded_minor
      GROUP BY 1, 2
 """  # noqa: S608

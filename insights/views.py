@@ -20,6 +20,7 @@ from insights.forms import InsightFilterForm, InsightSettingsForm
 from insights.periods import DEFAULT_PERIOD
 from insights.selectors import WEEKDAYS
 from merchants.decorators import merchant_permission_required
+from merchants.http import MerchantRequest
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
 
@@ -32,8 +33,8 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def _filters(request: HttpRequest, *, with_online: bool = True) -> tuple[InsightFilterForm, str, selectors.Scope]:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def _filters(request: MerchantRequest, *, with_online: bool = True) -> tuple[InsightFilterForm, str, selectors.Scope]:
+    merchant = request.merchant
     params = request.GET.copy()
     params.setdefault("period", DEFAULT_PERIOD)
     form = InsightFilterForm(params, merchant=merchant, with_online=with_online)
@@ -62,20 +63,20 @@ def _chart(kind: str, labels: Sequence[Any], datasets: list[dict[str, Any]], **o
     }
 
 
-def _page(request: HttpRequest, name: str, context: dict[str, Any]) -> HttpResponseBase:
+def _page(request: MerchantRequest, name: str, context: dict[str, Any]) -> HttpResponseBase:
     """The whole page, or for htmx the fragment the page includes."""
     query = request.GET.copy()
     query.pop("format", None)
     context = {"tab": name, "tabs": TABS, "query": query.urlencode(), **context}
     fragment = f"insights/_{name}.html"
-    return render(request, fragment if request.htmx else f"insights/{name}.html", context)  # type: ignore[attr-defined]
+    return render(request, fragment if request.htmx else f"insights/{name}.html", context)
 
 
 @merchant_permission_required("insights.view")
 @require_GET
-def overview(request: HttpRequest) -> HttpResponseBase:
+def overview(request: MerchantRequest) -> HttpResponseBase:
     form, period, scope = _filters(request)
-    data = selectors.overview_get(merchant=request.merchant, period_key=period, scope=scope)  # type: ignore[attr-defined]
+    data = selectors.overview_get(merchant=request.merchant, period_key=period, scope=scope)
     if _wants_csv(request):
         return _csv(
             "overview-daily",
@@ -92,8 +93,8 @@ def overview(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def lifecycle(request: HttpRequest) -> HttpResponseBase:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def lifecycle(request: MerchantRequest) -> HttpResponseBase:
+    merchant = request.merchant
     data = selectors.lifecycle_get(merchant=merchant)
     if _wants_csv(request):
         return _csv(
@@ -101,7 +102,7 @@ def lifecycle(request: HttpRequest) -> HttpResponseBase:
             ["stage", "shoppers", "spend_minor", "purchases", "online_spend_minor"],
             ((row.label, row.shoppers, row.total_minor, row.purchases, row.online_minor) for row in data.stages),
         )
-    can_manage = role_has_permission(request.membership.role, "insights.manage")  # type: ignore[attr-defined]
+    can_manage = role_has_permission(request.membership.role, "insights.manage")
     settings_form = InsightSettingsForm(instance=data.settings) if can_manage else None
     return _page(
         request, "lifecycle", {"data": data, "settings_form": settings_form, "charts": _lifecycle_charts(data)}
@@ -119,8 +120,8 @@ def _lifecycle_charts(data: selectors.Lifecycle) -> dict[str, Any]:
 
 @merchant_permission_required("insights.manage")
 @require_POST
-def lifecycle_settings(request: HttpRequest) -> HttpResponseBase:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def lifecycle_settings(request: MerchantRequest) -> HttpResponseBase:
+    merchant = request.merchant
     # A model form writes its input onto its instance: the page's text must describe the stored thresholds.
     current = services.insight_settings_get(merchant=merchant)
     form = InsightSettingsForm(request.POST, instance=services.insight_settings_get(merchant=merchant))
@@ -141,15 +142,15 @@ def lifecycle_settings(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def channels(request: HttpRequest) -> HttpResponseBase:
-    data = selectors.channels_get(merchant=request.merchant)  # type: ignore[attr-defined]
+def channels(request: MerchantRequest) -> HttpResponseBase:
+    data = selectors.channels_get(merchant=request.merchant)
     if _wants_csv(request):
         return _csv(
             "channel-conversion",
             ["month", "store_only_shoppers_at_start", "went_online"],
             ((month["month"], month["store_only"], month["converted"]) for month in data.conversion),
         )
-    can_export = role_has_permission(request.membership.role, "shoppers.manage")  # type: ignore[attr-defined]
+    can_export = role_has_permission(request.membership.role, "shoppers.manage")
     conversion = _chart(
         "line",
         [month["month"][:7] for month in data.conversion],
@@ -165,9 +166,9 @@ def channels(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("shoppers.manage")
 @require_GET
-def store_only_regulars_csv(request: HttpRequest) -> HttpResponseBase:
+def store_only_regulars_csv(request: MerchantRequest) -> HttpResponseBase:
     """The whole audience of store-only regulars, for a campaign: every row, streamed."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     settings = services.insight_settings_get(merchant=merchant)
     shoppers = selectors.store_only_regulars(merchant=merchant, min_purchases=settings.regular_min_purchases)
     return _csv(
@@ -190,9 +191,9 @@ def store_only_regulars_csv(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def traffic(request: HttpRequest) -> HttpResponseBase:
+def traffic(request: MerchantRequest) -> HttpResponseBase:
     form, period, scope = _filters(request, with_online=False)
-    data = selectors.traffic_get(merchant=request.merchant, period_key=period, scope=scope)  # type: ignore[attr-defined]
+    data = selectors.traffic_get(merchant=request.merchant, period_key=period, scope=scope)
     if _wants_csv(request):
         if request.GET.get("table") == "forecast":
             return _csv(
@@ -226,8 +227,8 @@ def traffic(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def reach(request: HttpRequest) -> HttpResponseBase:
-    data = selectors.reach_get(merchant=request.merchant)  # type: ignore[attr-defined]
+def reach(request: MerchantRequest) -> HttpResponseBase:
+    data = selectors.reach_get(merchant=request.merchant)
     if _wants_csv(request):
         return _csv(
             "reach",
@@ -256,10 +257,10 @@ def reach(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def stores(request: HttpRequest) -> HttpResponseBase:
+def stores(request: MerchantRequest) -> HttpResponseBase:
     form, period, _scope = _filters(request)
     del form.fields["scope"]  # the page compares every store: only the period applies
-    data = selectors.stores_get(merchant=request.merchant, period_key=period)  # type: ignore[attr-defined]
+    data = selectors.stores_get(merchant=request.merchant, period_key=period)
     if _wants_csv(request):
         return _csv(
             "stores",
@@ -294,10 +295,10 @@ def stores(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def products(request: HttpRequest) -> HttpResponseBase:
+def products(request: MerchantRequest) -> HttpResponseBase:
     form, _period, scope = _filters(request)
     del form.fields["period"]  # always the last 90 days: baskets cost more to count than days
-    data = selectors.products_get(merchant=request.merchant, scope=scope)  # type: ignore[attr-defined]
+    data = selectors.products_get(merchant=request.merchant, scope=scope)
     if _wants_csv(request):
         if request.GET.get("table") == "pairs":
             return _csv(
@@ -325,8 +326,8 @@ def products(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
-def network(request: HttpRequest) -> HttpResponseBase:
-    views, computed_at = selectors.network_views_get(merchant=request.merchant)  # type: ignore[attr-defined]
+def network(request: MerchantRequest) -> HttpResponseBase:
+    views, computed_at = selectors.network_views_get(merchant=request.merchant)
     if _wants_csv(request):
         return _csv(
             "mall-network",
@@ -347,8 +348,8 @@ def network(request: HttpRequest) -> HttpResponseBase:
 
 @merchant_permission_required("shoppers.view")
 @require_GET
-def shopper_panel(request: HttpRequest, public_id: str) -> HttpResponseBase:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def shopper_panel(request: MerchantRequest, public_id: str) -> HttpResponseBase:
+    merchant = request.merchant
     shopper = profile_selectors.shopper_get(merchant=merchant, public_id=public_id)
     insight = selectors.shopper_insight_for(merchant=merchant, shopper=shopper)
     return render(request, "insights/_shopper_panel.html", {"insight": insight})

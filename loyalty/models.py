@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Merchant, Store, TenantQuerySet
+from merchants.models import Merchant, Store, TenantModel
 from profiles.models import Channel, Purchase, Shopper
 
 
@@ -42,7 +42,7 @@ class TierBasis(models.TextChoices):
     POINTS = "points", _("Points earned, last 12 months")
 
 
-class Program(models.Model):
+class Program(TenantModel):
     merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="loyalty_program")
     name = models.CharField(_("display name"), max_length=100)
     kind = models.CharField(max_length=10, choices=ProgramKind.choices, default=ProgramKind.POINTS)
@@ -69,8 +69,6 @@ class Program(models.Model):
     rules_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -99,7 +97,7 @@ class RuleKind(models.TextChoices):
     SPEND_BONUS = "spend_bonus", _("Minimum-spend bonus")
 
 
-class EarnRule(models.Model):
+class EarnRule(TenantModel):
     """Extra points on top of the program's base rate, for the part of a purchase the rule concerns.
 
     A multiplier of 2 doubles the base points of what matches (the rule adds the second half);
@@ -107,7 +105,6 @@ class EarnRule(models.Model):
     may ever earn from this rule.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rules")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=RuleKind.choices)
@@ -133,8 +130,6 @@ class EarnRule(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["program", "is_active"], name="rule_program_active")]
@@ -175,8 +170,7 @@ class EarnRule(models.Model):
         return self.name
 
 
-class Tier(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Tier(TenantModel):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="tiers")
     name = models.CharField(max_length=50)
     # Minor units of spend, or points, over the last 12 months (the program's tier basis).
@@ -185,8 +179,6 @@ class Tier(models.Model):
         max_digits=4, decimal_places=2, default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
     benefits = models.TextField(blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["threshold"]
@@ -199,7 +191,7 @@ class Tier(models.Model):
         return self.name
 
 
-class Account(models.Model):
+class Account(TenantModel):
     """A shopper's membership: the balance row every change of points goes through."""
 
     # Both covered: merchant by the enrolments index, program is one per merchant.
@@ -215,8 +207,6 @@ class Account(models.Model):
     enrolled_at = models.DateTimeField()
     enrolled_via = models.CharField(max_length=20)
     last_activity_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "enrolled_at"], name="account_enrolments")]
@@ -249,7 +239,7 @@ class Reason(models.TextChoices):
 EARNING_REASONS = (Reason.EARN, Reason.RULE, Reason.TIER, Reason.OFFER, Reason.PARTNER)
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(TenantModel):
     """Append-only: one signed movement of points in one bucket, and why.
 
     Clearing moves points between buckets with two entries (pending −n, available +n).
@@ -281,8 +271,6 @@ class LedgerEntry(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [
             models.Index(fields=["account", "created_at"], name="ledger_account_time"),
@@ -297,7 +285,7 @@ class LedgerEntry(models.Model):
         return f"{self.points:+d} {self.bucket} ({self.reason})"
 
 
-class PurchaseEarning(models.Model):
+class PurchaseEarning(TenantModel):
     """What one purchase earned, and the purchase state it was last settled against.
 
     Clearing and refunds change the purchase without a signal; the settlement
@@ -316,8 +304,6 @@ class PurchaseEarning(models.Model):
     is_open = models.BooleanField(default=True)
     created_at = models.DateTimeField()
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [models.Index(fields=["merchant", "created_at"], name="earning_open", condition=Q(is_open=True))]
 
@@ -331,8 +317,7 @@ class RewardKind(models.TextChoices):
     FREE_ITEM = "free_item", _("Free item")
 
 
-class Reward(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Reward(TenantModel):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rewards")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
@@ -347,8 +332,6 @@ class Reward(models.Model):
     available_until = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["points_cost", "pk"]
@@ -379,8 +362,7 @@ class RedemptionStatus(models.TextChoices):
     REVERSED = "reversed", _("Reversed")
 
 
-class Redemption(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Redemption(TenantModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="redemptions")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -390,8 +372,6 @@ class Redemption(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [models.Index(fields=["merchant", "created_at"], name="redemption_merchant_time")]
 
@@ -399,11 +379,10 @@ class Redemption(models.Model):
         return f"{self.points} points for reward {self.reward_id} ({self.status})"
 
 
-class Offer(models.Model):
+class Offer(TenantModel):
     """Card-linked: spend at least `minimum_spend_minor` (at `store`, if given) between two moments,
     with a linked card, and get points or a credit, once per shopper, until the budget is spent."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="offers")
     name = models.CharField(max_length=100)
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -417,8 +396,6 @@ class Offer(models.Model):
     award_cost_minor = models.PositiveBigIntegerField(default=0, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -438,7 +415,7 @@ class Offer(models.Model):
         return self.name
 
 
-class OfferBudgetSlot(models.Model):
+class OfferBudgetSlot(TenantModel):
     """A share of an offer's budget, counted in awards.
 
     The budget is spread over a few rows so that purchases qualifying at the same moment take
@@ -451,8 +428,6 @@ class OfferBudgetSlot(models.Model):
     slot = models.PositiveSmallIntegerField()
     awards_left = models.PositiveIntegerField()
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         constraints = [models.UniqueConstraint(fields=["offer", "slot"], name="offer_slot_unique")]
 
@@ -460,8 +435,7 @@ class OfferBudgetSlot(models.Model):
         return f"Offer {self.offer_id} slot {self.slot}: {self.awards_left} left"
 
 
-class OfferAward(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class OfferAward(TenantModel):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="awards")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
     purchase = models.ForeignKey(Purchase, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -469,8 +443,6 @@ class OfferAward(models.Model):
     credit_minor = models.PositiveIntegerField(default=0)
     cost_minor = models.PositiveBigIntegerField()
     created_at = models.DateTimeField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["offer", "shopper"], name="offer_once_per_shopper")]
@@ -485,21 +457,18 @@ class PartnerStatus(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
-class PartnerAgreement(models.Model):
+class PartnerAgreement(TenantModel):
     """A purchase at `merchant` earns bonus points in `partner`'s program, paid for by `merchant`.
 
     Only for shoppers who consented to sharing with the mall network, and who are
     known to the partner by the same card.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     partner = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     bonus_points_per_unit = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     unit_minor = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
     status = models.CharField(max_length=10, choices=PartnerStatus.choices, default=PartnerStatus.PROPOSED)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -511,10 +480,9 @@ class PartnerAgreement(models.Model):
         return f"{self.merchant} → {self.partner}"
 
 
-class PartnerAward(models.Model):
+class PartnerAward(TenantModel):
     """Bonus points the partner awarded for a purchase at `merchant`, and what `merchant` owes for them."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     agreement = models.ForeignKey(PartnerAgreement, on_delete=models.CASCADE, related_name="awards")
     purchase = models.ForeignKey(Purchase, null=True, on_delete=models.SET_NULL, related_name="+")
     partner_account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
@@ -524,8 +492,6 @@ class PartnerAward(models.Model):
     seen_refunded_minor = models.BigIntegerField(default=0)
     owed_minor = models.PositiveBigIntegerField()
     created_at = models.DateTimeField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agreement", "purchase"], name="partner_award_once")]
@@ -538,32 +504,26 @@ class PartnerAward(models.Model):
         return f"{self.points} partner points for purchase {self.purchase_id}"
 
 
-class ReconciliationRun(models.Model):
+class ReconciliationRun(TenantModel):
     """What a ledger reconciliation found: accounts whose cached balance differed from their ledger."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     accounts_checked = models.PositiveIntegerField()
     mismatches = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Reconciliation of {self.created_at:%Y-%m-%d %H:%M}: {len(self.mismatches)} mismatches"
 
 
-class LedgerMonth(models.Model):
+class LedgerMonth(TenantModel):
     """Points moved per month and reason, for closed months: the insights' trend reads this, not the ledger.
 
     Rebuilt from the ledger by the nightly reconciliation; the current month is read live.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     reason = models.CharField(max_length=20, choices=Reason.choices)
     points = models.BigIntegerField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "month", "reason"], name="ledger_month_unique")]

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,27 +18,28 @@ from loyalty.models import Program
 from loyalty.services import earn, ledger, partners
 from loyalty.services import program as program_services
 from merchants.decorators import merchant_permission_required
+from merchants.http import MerchantRequest
 from merchants.permissions import role_has_permission
 from profiles import selectors as profile_selectors
 
 
-def _can_manage(request: HttpRequest) -> bool:
-    return role_has_permission(request.membership.role, "loyalty.manage")  # type: ignore[attr-defined]
+def _can_manage(request: MerchantRequest) -> bool:
+    return role_has_permission(request.membership.role, "loyalty.manage")
 
 
-def _program_or_404(request: HttpRequest) -> Program:
-    program = selectors.program_get(merchant=request.merchant)  # type: ignore[attr-defined]
+def _program_or_404(request: MerchantRequest) -> Program:
+    program = selectors.program_get(merchant=request.merchant)
     if program is None:
         raise Http404("No loyalty program yet.")
-    program.merchant = request.merchant  # type: ignore[attr-defined]
+    program.merchant = request.merchant
     return program
 
 
 @merchant_permission_required("loyalty.view")
 @require_GET
-def program_list(request: HttpRequest) -> HttpResponse:
+def program_list(request: MerchantRequest) -> HttpResponse:
     """The loyalty home: the program, its rules, tiers, rewards and offers (or how to start one)."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     program = selectors.program_get(merchant=merchant)
     context = {
         "program": program,
@@ -54,8 +55,8 @@ def program_list(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("loyalty.manage")
 @require_http_methods(["GET", "POST"])
-def program_settings(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def program_settings(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     program = selectors.program_get(merchant=merchant)
     form = forms.ProgramForm(request.POST or None, instance=program, merchant=merchant)
     if request.method == "POST" and form.is_valid():
@@ -76,9 +77,9 @@ def program_settings(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("loyalty.manage")
 @require_http_methods(["GET", "POST"])
-def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+def rule_edit(request: MerchantRequest, rule_id: int | None = None) -> HttpResponse:
     """Create or change an earn rule, with a live preview of what a purchase would earn."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     program = _program_or_404(request)
     rule = selectors.rule_get(merchant=merchant, rule_id=rule_id) if rule_id is not None else None
     form = forms.RuleForm(request.POST or None, instance=rule, merchant=merchant)
@@ -102,9 +103,9 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
 
 @merchant_permission_required("loyalty.manage")
 @require_POST
-def rule_preview(request: HttpRequest) -> HttpResponse:
+def rule_preview(request: MerchantRequest) -> HttpResponse:
     """htmx: what the made-up purchase earns under the program's rules with the rule as typed so far."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     program = _program_or_404(request)
     rule_id = request.POST.get("rule_id") or None
     editing = selectors.rule_get(merchant=merchant, rule_id=int(rule_id)) if rule_id and rule_id.isdigit() else None
@@ -145,8 +146,8 @@ def _preview_facts(merchant: Any, data: dict[str, Any]) -> earn.PurchaseFacts:
     )
 
 
-def _simple_create(request: HttpRequest, form_class: Any, service: Any, title: str, success: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def _simple_create(request: MerchantRequest, form_class: Any, service: Any, title: str, success: str) -> HttpResponse:
+    merchant = request.merchant
     program = _program_or_404(request)
     form = form_class(request.POST or None, merchant=merchant)
     if request.method == "POST" and form.is_valid():
@@ -163,13 +164,13 @@ def _simple_create(request: HttpRequest, form_class: Any, service: Any, title: s
 
 @merchant_permission_required("loyalty.manage")
 @require_http_methods(["GET", "POST"])
-def tier_create(request: HttpRequest) -> HttpResponse:
+def tier_create(request: MerchantRequest) -> HttpResponse:
     return _simple_create(request, forms.TierForm, program_services.tier_create, "New tier", "The tier is added.")
 
 
 @merchant_permission_required("loyalty.manage")
 @require_http_methods(["GET", "POST"])
-def reward_create(request: HttpRequest) -> HttpResponse:
+def reward_create(request: MerchantRequest) -> HttpResponse:
     return _simple_create(
         request, forms.RewardForm, program_services.reward_create, "New reward", "The reward is in the catalogue."
     )
@@ -177,7 +178,7 @@ def reward_create(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("loyalty.manage")
 @require_http_methods(["GET", "POST"])
-def offer_create(request: HttpRequest) -> HttpResponse:
+def offer_create(request: MerchantRequest) -> HttpResponse:
     return _simple_create(
         request,
         forms.OfferForm,
@@ -190,8 +191,8 @@ def offer_create(request: HttpRequest) -> HttpResponse:
 # The shopper profile's loyalty section (loaded by the profile page with htmx)
 
 
-def _panel(request: HttpRequest, shopper: Any, adjust_form: Any = None, status: int = 200) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def _panel(request: MerchantRequest, shopper: Any, adjust_form: Any = None, status: int = 200) -> HttpResponse:
+    merchant = request.merchant
     context = {
         "loyalty": selectors.shopper_loyalty(merchant=merchant, shopper=shopper),
         "can_manage": _can_manage(request),
@@ -203,15 +204,15 @@ def _panel(request: HttpRequest, shopper: Any, adjust_form: Any = None, status: 
 
 @merchant_permission_required("loyalty.view")
 @require_GET
-def shopper_panel(request: HttpRequest, public_id: str) -> HttpResponse:
-    shopper = profile_selectors.shopper_get(merchant=request.merchant, public_id=public_id)  # type: ignore[attr-defined]
+def shopper_panel(request: MerchantRequest, public_id: str) -> HttpResponse:
+    shopper = profile_selectors.shopper_get(merchant=request.merchant, public_id=public_id)
     return _panel(request, shopper)
 
 
 @merchant_permission_required("loyalty.manage")
 @require_POST
-def points_adjust(request: HttpRequest, public_id: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def points_adjust(request: MerchantRequest, public_id: str) -> HttpResponse:
+    merchant = request.merchant
     shopper = profile_selectors.shopper_get(merchant=merchant, public_id=public_id)
     form = forms.AdjustForm(request.POST)
     loyalty = selectors.shopper_loyalty(merchant=merchant, shopper=shopper)
@@ -229,12 +230,12 @@ def points_adjust(request: HttpRequest, public_id: str) -> HttpResponse:
         except ApplicationError as error:
             form_add_error(form, error)
         else:
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 messages.success(request, "The points are adjusted.")
                 return redirect(reverse("profiles:shopper_detail", args=[shopper.public_id]) + "#loyalty")
             return _panel(request, shopper)
     # htmx swaps only 2xx answers: the fragment with its errors comes back as 200 to htmx, 400 otherwise.
-    return _panel(request, shopper, adjust_form=form, status=200 if request.htmx else 400)  # type: ignore[attr-defined]
+    return _panel(request, shopper, adjust_form=form, status=200 if request.htmx else 400)
 
 
 # Partners
@@ -242,8 +243,8 @@ def points_adjust(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @merchant_permission_required("loyalty.view")
 @require_http_methods(["GET", "POST"])
-def partner_list(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def partner_list(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     form = forms.PartnerProposeForm(request.POST or None, candidates=selectors.partner_candidates(merchant=merchant))
     if request.method == "POST":
         if not _can_manage(request):
@@ -262,8 +263,8 @@ def partner_list(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("loyalty.manage")
 @require_POST
-def partner_accept(request: HttpRequest, agreement_id: int) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def partner_accept(request: MerchantRequest, agreement_id: int) -> HttpResponse:
+    merchant = request.merchant
     agreement = selectors.partner_agreement_get(merchant=merchant, agreement_id=agreement_id)
     try:
         partners.partner_agreement_accept(partner=merchant, agreement_id=agreement.pk, actor=request.user)  # type: ignore[arg-type]
@@ -279,8 +280,8 @@ def partner_accept(request: HttpRequest, agreement_id: int) -> HttpResponse:
 
 @merchant_permission_required("loyalty.view")
 @require_GET
-def insights(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def insights(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     data = selectors.loyalty_insights(merchant=merchant)
     if data is None:
         raise Http404("No loyalty program yet.")

@@ -1,12 +1,55 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.db import models
+from django.db.models import QuerySet
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from rest_framework_api_key.models import APIKey
 
 from merchants import request_cache
 from merchants.decorators import user_has_totp
-from merchants.models import AuditEvent, Merchant, MerchantAPIKey, Network, StaffInvitation, StaffMembership, Store
+from merchants.models import (
+    AuditEvent,
+    Merchant,
+    MerchantAPIKey,
+    Network,
+    StaffInvitation,
+    StaffMembership,
+    Store,
+    TenantModel,
+    every_merchant_visible,
+)
+
+
+class _AllMerchantsRawIdWidget(ForeignKeyRawIdWidget):
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        with every_merchant_visible():  # Django reads the row through the default manager
+            return super().label_and_url_for_value(value)
+
+
+class AllMerchantsAdminMixin(admin.options.BaseModelAdmin):
+    """The admin is for superusers and sees every merchant's rows: lists and choices come from `all_merchants`."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = self.model.all_merchants.get_queryset()
+        ordering = self.get_ordering(request)
+        return rows.order_by(*ordering) if ordering else rows
+
+    def formfield_for_foreignkey(
+        self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        related = db_field.remote_field.model
+        if issubclass(related, TenantModel):
+            kwargs.setdefault("queryset", related.all_merchants.all())
+            if db_field.name in self.raw_id_fields:
+                kwargs.setdefault("widget", _AllMerchantsRawIdWidget(db_field.remote_field, self.admin_site))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class AllMerchantsAdmin(AllMerchantsAdminMixin, admin.ModelAdmin):
+    pass
 
 
 def require_mfa_for_admin(site: admin.AdminSite) -> None:
@@ -29,7 +72,7 @@ class NetworkAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class StoreInline(admin.TabularInline):
+class StoreInline(AllMerchantsAdminMixin, admin.TabularInline):
     model = Store
     extra = 0
     fields = ["name", "region", "timezone", "is_active"]
@@ -51,7 +94,7 @@ class MerchantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(AllMerchantsAdmin):
     list_display = ["name", "merchant", "region", "timezone", "is_active"]
     list_filter = ["merchant", "is_active"]
     search_fields = ["name", "merchant__name"]
@@ -71,7 +114,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(AllMerchantsAdmin):
     list_display = ["user", "merchant", "role", "store"]
     list_filter = ["role", "merchant"]
     search_fields = ["user__email", "merchant__name"]
@@ -79,14 +122,14 @@ class StaffMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffInvitation)
-class StaffInvitationAdmin(admin.ModelAdmin):
+class StaffInvitationAdmin(AllMerchantsAdmin):
     list_display = ["email", "merchant", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     exclude = ["token_hash"]
     readonly_fields = ["accepted_at", "revoked_at"]
 
 
 @admin.register(MerchantAPIKey)
-class MerchantAPIKeyAdmin(admin.ModelAdmin):
+class MerchantAPIKeyAdmin(AllMerchantsAdmin):
     list_display = ["name", "merchant", "prefix", "scopes", "created", "last_used_at", "revoked"]
     list_filter = ["revoked", "merchant"]
     readonly_fields = ["prefix", "created", "last_used_at", "revoked_at"]
@@ -110,7 +153,7 @@ class MerchantAPIKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AllMerchantsAdmin):
     list_display = ["created_at", "merchant", "actor", "action", "subject"]
     list_filter = ["action", "merchant"]
 

@@ -1,10 +1,10 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.schema import error_responses
 from merchants import selectors
+from merchants.http import APIRequest
 from merchants.serializers import StoreOutputSerializer, WhoAmIOutputSerializer
 
 
@@ -14,10 +14,10 @@ class WhoAmIApi(APIView):
     @extend_schema(
         responses={200: WhoAmIOutputSerializer, **error_responses(401, 429)}, tags=["merchant"], operation_id="whoami"
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: APIRequest) -> Response:
         api_key = request.auth
         data = {
-            "merchant": request.merchant,  # type: ignore[attr-defined]
+            "merchant": request.merchant,
             "key_name": api_key.name,
             "key_prefix": api_key.prefix,
             "scopes": api_key.scopes,
@@ -33,8 +33,8 @@ class StoreListApi(APIView):
         tags=["merchant"],
         operation_id="stores_list",
     )
-    def get(self, request: Request) -> Response:
-        stores = selectors.store_list(merchant=request.merchant)  # type: ignore[attr-defined]
+    def get(self, request: APIRequest) -> Response:
+        stores = selectors.store_list(merchant=request.merchant)
         return Response(StoreOutputSerializer(stores, many=True).data)
 
 
@@ -46,6 +46,6 @@ class StoreDetailApi(APIView):
         tags=["merchant"],
         operation_id="stores_retrieve",
     )
-    def get(self, request: Request, store_id: int) -> Response:
-        store = selectors.store_get(merchant=request.merchant, store_id=store_id)  # type: ignore[attr-defined]
+    def get(self, request: APIRequest, store_id: int) -> Response:
+        store = selectors.store_get(merchant=request.merchant, store_id=store_id)
         return Response(StoreOutputSerializer(store).data)

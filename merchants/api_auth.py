@@ -1,7 +1,7 @@
 """API authentication: `Authorization: Api-Key <prefix.secret>` sets request.merchant."""
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -10,6 +10,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from merchants import request_cache
+from merchants.http import APIRequest, StaffRequest
 from merchants.models import MerchantAPIKey
 
 # last_used_at is written at most this often per key, not on every request.
@@ -37,11 +38,11 @@ class MerchantAPIKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API key has expired.")
         now = timezone.now()
         if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_RESOLUTION:
-            MerchantAPIKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            MerchantAPIKey.objects.filter(merchant=api_key.merchant, pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
             request_cache.api_key_remember(api_key)
-        request.merchant = api_key.merchant  # type: ignore[attr-defined]
-        request._request.merchant = api_key.merchant  # type: ignore[attr-defined]
+        cast(APIRequest, request).merchant = api_key.merchant
+        cast(StaffRequest, request._request).merchant = api_key.merchant
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from merchants.http import StaffRequest
 from merchants.selectors import membership_for_user
 
 
@@ -15,14 +16,14 @@ class CurrentMerchantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
-        request.merchant = None  # type: ignore[attr-defined]
+    def __call__(self, request: StaffRequest) -> HttpResponse:
+        request.membership = None
+        request.merchant = None
         if request.user.is_authenticated and not request.path.startswith("/api/"):
             membership = membership_for_user(
                 user=request.user, merchant_id=request.session.get(settings.CURRENT_MERCHANT_SESSION_KEY)
             )
             if membership is not None:
-                request.membership = membership  # type: ignore[attr-defined]
-                request.merchant = membership.merchant  # type: ignore[attr-defined]
+                request.membership = membership
+                request.merchant = membership.merchant
         return self.get_response(request)

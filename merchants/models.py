@@ -1,6 +1,10 @@
 """Tenants: merchants, their stores and the malls they sit in, staff and API keys."""
 
 import zoneinfo
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -27,11 +31,157 @@ def validate_currency(value: str) -> None:
         raise ValidationError(_("Use a three-letter ISO 4217 currency code, e.g. EUR."))
 
 
-class TenantQuerySet(models.QuerySet):
-    """Every tenant-owned model's manager: reads go through `for_merchant`."""
+class UnscopedTenantQuery(Exception):
+    """A query reached a tenant model's rows without saying whose."""
 
-    def for_merchant(self, merchant: "Merchant") -> "TenantQuerySet":
+
+def _names_the_tenant(lookup: str, value: object) -> bool:
+    """True for `merchant=`, `merchant_id=`, `merchant__in=`, `merchant__networks=`…, or a loaded tenant row."""
+    if lookup.split("__")[0] in ("merchant", "merchant_id"):
+        return True
+    # A row already fetched for one merchant scopes what hangs off it, as its related manager would.
+    return isinstance(value, TenantModel | Merchant)
+
+
+def _condition_names_the_tenant(condition: object) -> bool:
+    """True for a Q that pins the merchant: in one of its AND-ed parts, or in each of its OR-ed ones."""
+    if not isinstance(condition, models.Q) or condition.negated:
+        return False
+    parts = (
+        _names_the_tenant(*child) if isinstance(child, tuple) else _condition_names_the_tenant(child)
+        for child in condition.children
+    )
+    return any(parts) if condition.connector == models.Q.AND else all(parts)
+
+
+# Set only around Django machinery that reads through the default manager with no say in it: a row's own unique
+# checks (see TenantModel) and the admin's raw-id widget (merchants.admin).
+_every_merchant_visible: ContextVar[bool] = ContextVar("every_merchant_visible", default=False)
+
+
+@contextmanager
+def every_merchant_visible() -> Iterator[None]:
+    """Only for Django's own machinery above; code of ours names the merchant or uses `all_merchants`."""
+    token = _every_merchant_visible.set(True)
+    try:
+        yield
+    finally:
+        _every_merchant_visible.reset(token)
+
+
+class TenantQuerySet(models.QuerySet):
+    """The queryset of every tenant model: it refuses to reach rows before it is scoped to a merchant.
+
+    Scoped means: `.for_merchant(m)`, a filter on `merchant` (`merchant_id`, `merchant__in`, `merchant__…`) or on a
+    row of a tenant model, or a related manager of a loaded row (`shopper.purchases`). The places that must see every
+    merchant (system-wide tasks, a task fetching a row by id, the admin, management commands) say so by using
+    the model's `all_merchants` manager. Subqueries are compiled into their outer query and are not checked.
+    """
+
+    _is_scoped = False
+
+    def for_merchant(self, merchant: "Merchant") -> Self:
         return self.filter(merchant=merchant)
+
+    def _clone(self) -> Self:
+        clone = super()._clone()
+        clone._is_scoped = self._is_scoped
+        return clone
+
+    def _scoped(self) -> Self:
+        self._is_scoped = True
+        return self
+
+    def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> Self:
+        clone = super()._filter_or_exclude(negate, args, kwargs)
+        if not negate and (
+            any(_names_the_tenant(lookup, value) for lookup, value in kwargs.items())
+            or any(_condition_names_the_tenant(condition) for condition in args)
+        ):
+            clone._is_scoped = True
+        return clone
+
+    def none(self) -> Self:
+        return super().none()._scoped()
+
+    def _check_scoped(self) -> None:
+        if self._is_scoped or _every_merchant_visible.get():
+            return
+        if isinstance(self._hints.get("instance"), TenantModel | Merchant):
+            return
+        raise UnscopedTenantQuery(
+            f"A query on {self.model._meta.label} names no merchant: use .for_merchant(merchant), filter on "
+            f"merchant, or {self.model.__name__}.all_merchants where every merchant must be seen."
+        )
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._check_scoped()
+        super()._fetch_all()
+
+    def iterator(self, chunk_size: int | None = None) -> Any:
+        self._check_scoped()
+        return super().iterator(chunk_size=chunk_size)
+
+    def count(self) -> int:
+        if self._result_cache is None:
+            self._check_scoped()
+        return super().count()
+
+    def exists(self) -> bool:
+        if self._result_cache is None:
+            self._check_scoped()
+        return super().exists()
+
+    def contains(self, obj: models.Model) -> bool:
+        self._check_scoped()
+        return super().contains(obj)
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        self._check_scoped()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        self._check_scoped()
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._check_scoped()
+        return super().delete()
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        # The rows are the loaded objects given, as with each one's save().
+        return super(TenantQuerySet, self._chain()._scoped()).bulk_update(objs, fields, batch_size=batch_size)
+
+
+class AllMerchantsManager(models.Manager):
+    """A tenant model's explicitly unscoped manager, for the places that must see every merchant."""
+
+    def get_queryset(self) -> TenantQuerySet:
+        return TenantQuerySet(self.model, using=self._db, hints=self._hints)._scoped()
+
+
+class TenantModel(models.Model):
+    """A row owned by one merchant. Subclasses may redeclare `merchant` (a related name, no index, a one-to-one key)."""
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
+
+    # The default manager, used by related managers and model validation too: it refuses unscoped queries.
+    objects = TenantQuerySet.as_manager()
+    all_merchants = AllMerchantsManager()
+
+    class Meta:
+        abstract = True
+
+    # Django asks the default manager whether another row holds a unique value (a public id, a token). The
+    # database constraint being mirrored spans every merchant, and only "taken or not" comes back.
+    def validate_unique(self, exclude: Collection[str] | None = None) -> None:
+        with every_merchant_visible():
+            super().validate_unique(exclude=exclude)
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        with every_merchant_visible():
+            super().validate_constraints(exclude=exclude)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -112,7 +262,7 @@ class Merchant(models.Model):
         return self.name
 
 
-class Store(models.Model):
+class Store(TenantModel):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="stores")
     name = models.CharField(max_length=200)
     address = models.TextField(blank=True)
@@ -140,8 +290,6 @@ class Store(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -159,15 +307,13 @@ class Store(models.Model):
         return self.name
 
 
-class StaffMembership(models.Model):
+class StaffMembership(TenantModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     # Store staff may be limited to one store; null means every store.
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="staff")
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["merchant__name"]
@@ -179,7 +325,7 @@ class StaffMembership(models.Model):
         return f"{self.user} · {self.merchant} ({self.get_role_display()})"
 
 
-class StaffInvitation(models.Model):
+class StaffInvitation(TenantModel):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -191,8 +337,6 @@ class StaffInvitation(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -212,7 +356,11 @@ class MerchantAPIKeyManager(BaseAPIKeyManager.from_queryset(TenantQuerySet)):  #
     pass
 
 
-class MerchantAPIKey(AbstractAPIKey):
+class AllMerchantsAPIKeyManager(AllMerchantsManager, BaseAPIKeyManager):
+    """Keys of every merchant: authentication finds a key by its prefix before it knows the merchant."""
+
+
+class MerchantAPIKey(TenantModel, AbstractAPIKey):
     """An integrator's key. The secret is shown once; only its hash is stored."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
@@ -222,13 +370,17 @@ class MerchantAPIKey(AbstractAPIKey):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = MerchantAPIKeyManager()
+    all_merchants = AllMerchantsAPIKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
 
+    def __str__(self) -> str:
+        return str(self.name)
 
-class AuditEvent(models.Model):
+
+class AuditEvent(TenantModel):
     """Who changed what in a merchant's settings, and when: appended, never edited."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="audit_events")
@@ -237,8 +389,6 @@ class AuditEvent(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -37,7 +37,8 @@ def api_key_for_prefix(prefix: str) -> MerchantAPIKey | None:
     """The key with this prefix and its merchant, or None. Unknown prefixes are not cached."""
     api_key = cache.get(_key_entry(prefix)) if _seconds() else None
     if api_key is None:
-        api_key = MerchantAPIKey.objects.select_related("merchant").filter(prefix=prefix).first()
+        # The key says which merchant the request is for: it is looked up among every merchant's keys.
+        api_key = MerchantAPIKey.all_merchants.select_related("merchant").filter(prefix=prefix).first()
         if api_key is not None and _seconds():
             cache.set(_key_entry(prefix), api_key, _seconds())
     return api_key

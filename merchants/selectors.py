@@ -16,7 +16,10 @@ from merchants.models import (
 
 
 def memberships_for_user(*, user: User) -> QuerySet[StaffMembership]:
-    return StaffMembership.objects.filter(user=user).select_related("merchant", "store").order_by("merchant__name")
+    """A person's memberships in every merchant they work for (the switcher), so across merchants."""
+    return (
+        StaffMembership.all_merchants.filter(user=user).select_related("merchant", "store").order_by("merchant__name")
+    )
 
 
 def membership_for_user(*, user: User, merchant_id: int | None) -> StaffMembership | None:

@@ -272,8 +272,8 @@ def staff_invite(
 
 
 def invitation_get_open(*, token: str) -> StaffInvitation:
-    invitation = (
-        StaffInvitation.objects.select_related("merchant", "store")
+    invitation = (  # the token decides the merchant
+        StaffInvitation.all_merchants.select_related("merchant", "store")
         .filter(token_hash=_hash_token(token), accepted_at__isnull=True, revoked_at__isnull=True)
         .first()
     )
@@ -291,9 +291,9 @@ def invitation_accept(*, token: str, user: User) -> StaffMembership:
             f"This invitation was sent to {invitation.email}. Sign in with that address to accept it.",
             code="invitation_other_email",
         )
-    updated = StaffInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-        accepted_at=timezone.now()
-    )
+    updated = StaffInvitation.objects.filter(
+        merchant=invitation.merchant_id, pk=invitation.pk, accepted_at__isnull=True
+    ).update(accepted_at=timezone.now())
     if updated != 1:
         raise ConflictError("This invitation was already used.", code="invitation_used")
     membership, created = StaffMembership.objects.get_or_create(
@@ -392,7 +392,7 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: MerchantAPIKey, actor: User | None) -> MerchantAPIKey:
-    updated = MerchantAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(
+    updated = MerchantAPIKey.objects.filter(merchant=api_key.merchant_id, pk=api_key.pk, revoked=False).update(
         revoked=True, revoked_at=timezone.now()
     )
     request_cache.api_key_forget(prefixes=[api_key.prefix])

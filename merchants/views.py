@@ -19,11 +19,12 @@ from merchants.forms import (
     MerchantSwitchForm,
     StoreForm,
 )
+from merchants.http import MerchantRequest
 
 
 @merchant_permission_required("dashboard.view")
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
     stores = selectors.store_list(merchant=merchant, include_inactive=False)
     if request.membership.store_id:
@@ -52,7 +53,7 @@ def merchant_switch(request: HttpRequest) -> HttpResponse:
 
 
 @merchant_permission_required("stores.view")
-def settings_home(request: HttpRequest) -> HttpResponse:
+def settings_home(request: MerchantRequest) -> HttpResponse:
     return redirect("settings_stores")
 
 
@@ -61,7 +62,7 @@ def settings_home(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("merchant.manage")
 @require_http_methods(["GET", "POST"])
-def settings_general(request: HttpRequest) -> HttpResponse:
+def settings_general(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
     form = MerchantSettingsForm(request.POST or None, instance=merchant)
     if request.method == "POST" and form.is_valid():
@@ -88,14 +89,14 @@ def settings_general(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("stores.view")
 @require_GET
-def store_list(request: HttpRequest) -> HttpResponse:
+def store_list(request: MerchantRequest) -> HttpResponse:
     stores = selectors.store_list(merchant=request.merchant)
     return render(request, "merchants/store_list.html", {"stores": stores, "tab": "stores"})
 
 
 @merchant_permission_required("stores.manage")
 @require_http_methods(["GET", "POST"])
-def store_create(request: HttpRequest) -> HttpResponse:
+def store_create(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
     form = StoreForm(request.POST or None, initial={"timezone": merchant.timezone})
     if request.method == "POST" and form.is_valid():
@@ -122,7 +123,7 @@ def store_create(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("stores.manage")
 @require_http_methods(["GET", "POST"])
-def store_edit(request: HttpRequest, store_id: int) -> HttpResponse:
+def store_edit(request: MerchantRequest, store_id: int) -> HttpResponse:
     store = selectors.store_get(merchant=request.merchant, store_id=store_id)
     form = StoreForm(request.POST or None, instance=store)
     if request.method == "POST" and form.is_valid():
@@ -143,7 +144,7 @@ def store_edit(request: HttpRequest, store_id: int) -> HttpResponse:
 # Staff
 
 
-def _staff_page(request: HttpRequest, invitation_form: InvitationForm, status: int = 200) -> HttpResponse:
+def _staff_page(request: MerchantRequest, invitation_form: InvitationForm, status: int = 200) -> HttpResponse:
     merchant = request.merchant
     context = {
         "memberships": selectors.staff_list(merchant=merchant),
@@ -156,13 +157,13 @@ def _staff_page(request: HttpRequest, invitation_form: InvitationForm, status: i
 
 @merchant_permission_required("staff.manage")
 @require_GET
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: MerchantRequest) -> HttpResponse:
     return _staff_page(request, InvitationForm(merchant=request.merchant))
 
 
 @merchant_permission_required("staff.manage")
 @require_POST
-def staff_invite(request: HttpRequest) -> HttpResponse:
+def staff_invite(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
     form = InvitationForm(request.POST, merchant=merchant)
     if form.is_valid():
@@ -184,7 +185,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("staff.manage")
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: MerchantRequest, invitation_id: int) -> HttpResponse:
     invitation = selectors.invitation_get(merchant=request.merchant, invitation_id=invitation_id)
     services.invitation_revoke(invitation=invitation, actor=request.user)
     messages.success(request, f"Invitation for {invitation.email} withdrawn.")
@@ -193,7 +194,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 @merchant_permission_required("staff.manage")
 @require_http_methods(["GET", "POST"])
-def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_edit(request: MerchantRequest, membership_id: int) -> HttpResponse:
     merchant = request.merchant
     membership = selectors.membership_get(merchant=merchant, membership_id=membership_id)
     form = MembershipForm(
@@ -217,7 +218,7 @@ def membership_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @merchant_permission_required("staff.manage")
 @require_POST
-def membership_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_remove(request: MerchantRequest, membership_id: int) -> HttpResponse:
     membership = selectors.membership_get(merchant=request.merchant, membership_id=membership_id)
     try:
         services.membership_remove(membership=membership, actor=request.user)
@@ -254,7 +255,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 NEW_API_KEY_SESSION_KEY = "new_api_key"
 
 
-def _api_keys_page(request: HttpRequest, form: APIKeyForm, **extra: object) -> HttpResponse:
+def _api_keys_page(request: MerchantRequest, form: APIKeyForm, **extra: object) -> HttpResponse:
     context = {
         "api_keys": selectors.api_key_list(merchant=request.merchant),
         "form": form,
@@ -267,7 +268,7 @@ def _api_keys_page(request: HttpRequest, form: APIKeyForm, **extra: object) -> H
 
 @merchant_permission_required("api_keys.manage")
 @require_http_methods(["GET", "POST"])
-def api_key_list(request: HttpRequest) -> HttpResponse:
+def api_key_list(request: MerchantRequest) -> HttpResponse:
     form = APIKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -293,7 +294,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("api_keys.manage")
 @require_POST
-def api_key_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
+def api_key_revoke(request: MerchantRequest, prefix: str) -> HttpResponse:
     api_key = selectors.api_key_get(merchant=request.merchant, prefix=prefix)
     services.api_key_revoke(api_key=api_key, actor=request.user)
     if request.htmx:
@@ -304,6 +305,6 @@ def api_key_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
 
 @merchant_permission_required("merchant.manage")
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: MerchantRequest) -> HttpResponse:
     events = selectors.audit_event_list(merchant=request.merchant, limit=200)
     return render(request, "merchants/audit_log.html", {"events": events, "tab": "audit"})

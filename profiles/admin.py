@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from merchants.admin import AllMerchantsAdmin, AllMerchantsAdminMixin
 from profiles.models import (
     Card,
     ConsentEvent,
@@ -14,7 +15,7 @@ from profiles.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AllMerchantsAdmin):
     """Ledgers and raw events are evidence: readable, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -27,7 +28,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(AllMerchantsAdminMixin, admin.TabularInline):
     model = ContactPoint
     extra = 0
     fields = ["kind", "value", "is_verified", "verified_at"]
@@ -35,7 +36,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Shopper)
-class ShopperAdmin(admin.ModelAdmin):
+class ShopperAdmin(AllMerchantsAdmin):
     list_display = ["public_id", "first_name", "last_name", "merchant", "joined_via", "status", "created_at"]
     list_filter = ["status", "joined_via", "merchant"]
     search_fields = ["first_name", "last_name", "contacts__value", "public_id"]
@@ -45,7 +46,7 @@ class ShopperAdmin(admin.ModelAdmin):
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(AllMerchantsAdmin):
     list_display = ["__str__", "merchant", "shopper", "status", "linked_via", "linked_at"]
     list_filter = ["status", "scheme", "merchant"]
     exclude = ["token", "fingerprint"]
@@ -78,7 +79,7 @@ class MergeEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(NetworkConnection)
-class NetworkConnectionAdmin(admin.ModelAdmin):
+class NetworkConnectionAdmin(AllMerchantsAdmin):
     list_display = ["name", "merchant", "public_id", "is_active", "created_at"]
     readonly_fields = ["public_id", "signing_secret"]
 

@@ -396,7 +396,7 @@ class NetworkWebhookApi(APIView):
         ),
     )
     def post(self, request: Request, connection_id: str) -> Response:
-        connection = get_object_or_404(NetworkConnection.objects.filter(is_active=True), public_id=connection_id)
+        connection = get_object_or_404(NetworkConnection.all_merchants.filter(is_active=True), public_id=connection_id)
         received = network.network_event_receive(
             connection=connection,
             body=request.body,

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Merchant, Store, TenantQuerySet
+from merchants.models import Merchant, Store, TenantModel
 
 
 class JoinedVia(models.TextChoices):
@@ -32,7 +32,7 @@ class ShopperStatus(models.TextChoices):
     ERASED = "erased", _("Erased")
 
 
-class Shopper(models.Model):
+class Shopper(TenantModel):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="shoppers")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     first_name = models.CharField(max_length=100, blank=True)
@@ -46,8 +46,6 @@ class Shopper(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -70,18 +68,15 @@ class ContactKind(models.TextChoices):
     PHONE = "phone", _("Phone")
 
 
-class ContactPoint(models.Model):
+class ContactPoint(TenantModel):
     """An email address or an E.164 phone number. Verified ones identify a shopper."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="contacts")
     kind = models.CharField(max_length=10, choices=ContactKind.choices)
     value = models.CharField(max_length=254)
     is_verified = models.BooleanField(default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -123,10 +118,9 @@ class ConsentSource(models.TextChoices):
     IMPORT = "import", _("Import")
 
 
-class ConsentEvent(models.Model):
+class ConsentEvent(TenantModel):
     """Append-only. The current consent per channel and purpose is the latest event."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="consent_events")
     channel = models.CharField(max_length=10, choices=ConsentChannel.choices)
     purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
@@ -138,8 +132,6 @@ class ConsentEvent(models.Model):
     wording_version = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [
             models.Index(fields=["shopper", "channel", "purpose", "-occurred_at", "-id"], name="consent_current"),
@@ -149,10 +141,9 @@ class ConsentEvent(models.Model):
         return f"{self.channel}/{self.purpose}: {'granted' if self.is_granted else 'withdrawn'}"
 
 
-class ShopperPreferences(models.Model):
+class ShopperPreferences(TenantModel):
     """First-party preferences the shopper told us."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, related_name="preferences")
     sizes = ArrayField(models.CharField(max_length=30), default=list, blank=True)
     colours = ArrayField(models.CharField(max_length=30), default=list, blank=True)
@@ -160,8 +151,6 @@ class ShopperPreferences(models.Model):
     styles = ArrayField(models.CharField(max_length=60), default=list, blank=True)
     favourite_categories = ArrayField(models.CharField(max_length=60), default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Preferences of {self.shopper_id}"
@@ -182,10 +171,9 @@ class CardStatus(models.TextChoices):
     UNLINKED = "unlinked", _("Unlinked")
 
 
-class Card(models.Model):
+class Card(TenantModel):
     """A linked payment card, known by the processor's token, never by its number."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="cards")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     token = models.CharField(max_length=200, help_text=_("The processor's or network's card id."))
@@ -204,8 +192,6 @@ class Card(models.Model):
     status = models.CharField(max_length=10, choices=CardStatus.choices, default=CardStatus.ACTIVE)
     linked_at = models.DateTimeField(auto_now_add=True)
     unlinked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -238,7 +224,7 @@ class PurchaseState(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
 
 
-class Purchase(models.Model):
+class Purchase(TenantModel):
     # No single-column indexes where a composite one below leads with the column:
     # every index is paid on each insert of the one table that grows without bound.
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -263,8 +249,6 @@ class Purchase(models.Model):
     state = models.CharField(max_length=12, choices=PurchaseState.choices, default=PurchaseState.CLEARED)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -310,7 +294,7 @@ class Purchase(models.Model):
         return self.source != PurchaseSource.NETWORK or self.basket_external_id is not None
 
 
-class LineItem(models.Model):
+class LineItem(TenantModel):
     # The tenancy column: every writer copies it from the line item's purchase (an application rule; the database
     # never checked that the two agree). No constraint of its own: the purchase's foreign key holds the line item
     # to a stored purchase of a stored merchant, and checking this one too was a quarter of a batch's
@@ -325,8 +309,6 @@ class LineItem(models.Model):
     quantity = models.PositiveIntegerField(default=1)
     unit_price_minor = models.BigIntegerField()
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [models.Index(fields=["merchant", "category"], name="line_item_category")]
 
@@ -340,15 +322,12 @@ class VisitSource(models.TextChoices):
     KIOSK = "kiosk", _("Kiosk")
 
 
-class Visit(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Visit(TenantModel):
     shopper = models.ForeignKey(Shopper, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     occurred_at = models.DateTimeField()
     source = models.CharField(max_length=10, choices=VisitSource.choices)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -360,13 +339,12 @@ class Visit(models.Model):
         return f"{self.get_source_display()} visit at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
-class ShopperRollup(models.Model):
+class ShopperRollup(TenantModel):
     """Per-shopper totals, kept in step with purchases in the same transaction.
 
     A purchase counts while it is not fully refunded; totals are net of refunds.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, primary_key=True, related_name="rollup")
     first_purchase_at = models.DateTimeField(null=True)
     last_purchase_at = models.DateTimeField(null=True)
@@ -380,8 +358,6 @@ class ShopperRollup(models.Model):
     last_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_store_purchase_at = models.DateTimeField(null=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [
             models.Index(fields=["merchant", "last_purchase_at"], name="rollup_recency"),
@@ -392,18 +368,15 @@ class ShopperRollup(models.Model):
         return f"Rollup of {self.shopper_id}"
 
 
-class StoreHourRollup(models.Model):
+class StoreHourRollup(TenantModel):
     """Purchases per store, local day and local hour (store=None: online, in the merchant's time zone)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     store = models.ForeignKey(Store, null=True, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     hour = models.PositiveSmallIntegerField(validators=[MaxValueValidator(23)])
     purchase_count = models.IntegerField(default=0)
     total_minor = models.BigIntegerField(default=0)
     identified_count = models.IntegerField(default=0)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -416,10 +389,9 @@ class StoreHourRollup(models.Model):
         return f"{self.store_id} {self.day} {self.hour}h"
 
 
-class MergeEvent(models.Model):
+class MergeEvent(TenantModel):
     """One merge of two profiles: who, why, and every row that moved, so it can be undone."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     survivor = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
     merged = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -429,21 +401,16 @@ class MergeEvent(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
-    objects = TenantQuerySet.as_manager()
-
     def __str__(self) -> str:
         return f"Merge {self.merged_id} → {self.survivor_id}"
 
 
-class ErasedContact(models.Model):
+class ErasedContact(TenantModel):
     """An HMAC of an erased shopper's contact, so suppression still works after erasure."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=ContactKind.choices)
     value_hmac = models.CharField(max_length=64)
     erased_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -454,7 +421,7 @@ class ErasedContact(models.Model):
         return f"erased {self.kind}"
 
 
-class NetworkConnection(models.Model):
+class NetworkConnection(TenantModel):
     """A card-network feed: its webhook URL carries `public_id`; events are signed with `signing_secret`."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="network_connections")
@@ -463,8 +430,6 @@ class NetworkConnection(models.Model):
     signing_secret = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
@@ -477,10 +442,9 @@ class NetworkEventStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class NetworkEvent(models.Model):
+class NetworkEvent(TenantModel):
     """A raw transaction event as received, kept for replay and audit."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     connection = models.ForeignKey(NetworkConnection, on_delete=models.CASCADE, related_name="events")
     event_id = models.CharField(max_length=100)
     event_type = models.CharField(max_length=30)
@@ -490,8 +454,6 @@ class NetworkEvent(models.Model):
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -508,14 +470,13 @@ class SignupPointKind(models.TextChoices):
     WIFI = "wifi", _("Wi-Fi portal")
 
 
-class SignupPoint(models.Model):
+class SignupPoint(TenantModel):
     """Where shoppers sign themselves up: a kiosk device in a mall, or a store's Wi-Fi captive portal.
 
     Its page lives at a URL carrying a random token; only the token's SHA-256 is
     stored, so the URL is shown to staff once. Revoking it closes the page at once.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=SignupPointKind.choices, default=SignupPointKind.KIOSK)
     name = models.CharField(max_length=100)
@@ -531,8 +492,6 @@ class SignupPoint(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "-created_at"], name="signup_point_recent")]

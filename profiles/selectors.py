@@ -444,7 +444,7 @@ def signup_point_get(*, merchant: Merchant, point_id: int) -> SignupPoint:
 def signup_point_by_token(*, token: str, kind: str) -> SignupPoint | None:
     """The open kiosk or portal a page URL's token names (the token decides the merchant), or None."""
     return (
-        SignupPoint.objects.filter(token_hash=signup_point_token_hash(token), kind=kind, revoked_at__isnull=True)
+        SignupPoint.all_merchants.filter(token_hash=signup_point_token_hash(token), kind=kind, revoked_at__isnull=True)
         .select_related("merchant", "store")
         .first()
     )
@@ -456,13 +456,17 @@ def signup_point_by_token(*, token: str, kind: str) -> SignupPoint | None:
 def shopper_for_link(*, public_id: str) -> Shopper | None:
     """The shopper a signed link names (the link decides the merchant), or the profile it was merged into."""
     try:
-        shopper = Shopper.objects.select_related("merchant").filter(public_id=public_id).first()
+        shopper = Shopper.all_merchants.select_related("merchant").filter(public_id=public_id).first()
     except ValidationError:
         return None
     seen = set()
     while shopper is not None and shopper.status == ShopperStatus.MERGED and shopper.merged_into_id not in seen:
         seen.add(shopper.pk)
-        shopper = Shopper.objects.select_related("merchant").filter(pk=shopper.merged_into_id).first()
+        shopper = (
+            Shopper.objects.select_related("merchant")
+            .filter(merchant=shopper.merchant_id, pk=shopper.merged_into_id)
+            .first()
+        )
     return shopper
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError, form_add_error
 from merchants.decorators import merchant_permission_required
+from merchants.http import MerchantRequest
 from profiles import selectors
 from profiles.forms import SignupPointForm
 from profiles.models import SignupPointKind
@@ -27,7 +28,7 @@ def _page_url(request: HttpRequest, kind: str, token: str) -> str:
 
 @merchant_permission_required("stores.manage")
 @require_http_methods(["GET", "POST"])
-def signup_point_list(request: HttpRequest) -> HttpResponse:
+def signup_point_list(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
     form = SignupPointForm(request.POST or None, merchant=merchant)
     if request.method == "POST" and form.is_valid():
@@ -60,7 +61,7 @@ def signup_point_list(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("stores.manage")
 @require_POST
-def signup_point_revoke(request: HttpRequest, point_id: int) -> HttpResponse:
+def signup_point_revoke(request: MerchantRequest, point_id: int) -> HttpResponse:
     point = selectors.signup_point_get(merchant=request.merchant, point_id=point_id)
     signup.signup_point_revoke(point=point, actor=request.user)
     messages.success(request, f"“{point.name}” revoked: its page no longer opens.")

@@ -26,10 +26,10 @@ def process_network_event(event_id: int) -> str | None:
 
 @shared_task(name="profiles.process_pending_network_events")
 def process_pending_network_events() -> int:
-    """A safety net: events whose queued task was lost are picked up here."""
+    """A safety net: events, of every merchant, whose queued task was lost are picked up here."""
     stale = timezone.now() - timezone.timedelta(minutes=2)
     pending = list(
-        NetworkEvent.objects.filter(status=NetworkEventStatus.PENDING, received_at__lt=stale)
+        NetworkEvent.all_merchants.filter(status=NetworkEventStatus.PENDING, received_at__lt=stale)
         .order_by("received_at")
         .values_list("pk", flat=True)[:5000]
     )

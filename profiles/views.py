@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import ApplicationError
 from merchants.decorators import merchant_permission_required
+from merchants.http import MerchantRequest
 from merchants.permissions import role_has_permission
 from profiles import selectors
 from profiles.forms import EraseForm, MergeForm, ShopperSearchForm
@@ -22,14 +23,14 @@ from profiles.services import identity
 PAGE_SIZE = 25
 
 
-def _can_manage(request: HttpRequest) -> bool:
-    return role_has_permission(request.membership.role, "shoppers.manage")  # type: ignore[attr-defined]
+def _can_manage(request: MerchantRequest) -> bool:
+    return role_has_permission(request.membership.role, "shoppers.manage")
 
 
 @merchant_permission_required("shoppers.view")
 @require_GET
-def shopper_list(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def shopper_list(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     form = ShopperSearchForm(request.GET, merchant=merchant)
     query, store = "", None
     if form.is_valid():
@@ -38,7 +39,7 @@ def shopper_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(shoppers, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "query": query, "search_params": _search_params(request)}
     # The live search asks for the table only; the page includes the same fragment.
-    template = "profiles/_shopper_table.html" if request.htmx else "profiles/shopper_list.html"  # type: ignore[attr-defined]
+    template = "profiles/_shopper_table.html" if request.htmx else "profiles/shopper_list.html"
     return render(request, template, context)
 
 
@@ -50,8 +51,8 @@ def _search_params(request: HttpRequest) -> str:
 
 @merchant_permission_required("shoppers.view")
 @require_GET
-def shopper_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def shopper_detail(request: MerchantRequest, public_id: str) -> HttpResponse:
+    merchant = request.merchant
     shopper = selectors.shopper_get(merchant=merchant, public_id=public_id)
     profile = selectors.shopper_profile(merchant=merchant, shopper=shopper)
     context = {
@@ -62,13 +63,13 @@ def shopper_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "profiles/shopper_detail.html", context)
 
 
-def _profile_panels(request: HttpRequest, shopper: Shopper) -> list[str]:
+def _profile_panels(request: MerchantRequest, shopper: Shopper) -> list[str]:
     """Sections other apps add to the profile page, loaded with htmx so profiles imports none of them.
 
     An app lists them on its AppConfig as `shopper_profile_panels = ((url name, permission), …)`;
     the url takes the shopper's public id.
     """
-    role = request.membership.role  # type: ignore[attr-defined]
+    role = request.membership.role
     return [
         reverse(url_name, args=[shopper.public_id])
         for config in apps.get_app_configs()
@@ -79,9 +80,9 @@ def _profile_panels(request: HttpRequest, shopper: Shopper) -> list[str]:
 
 @merchant_permission_required("shoppers.manage")
 @require_POST
-def shopper_export(request: HttpRequest, public_id: str) -> HttpResponse:
+def shopper_export(request: MerchantRequest, public_id: str) -> HttpResponse:
     """A download of everything held about the shopper. POST only: every export is logged."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     shopper = selectors.shopper_get(merchant=merchant, public_id=public_id)
     data = identity.shopper_export_record(merchant=merchant, shopper=shopper, actor=request.user)  # type: ignore[arg-type]
     response = HttpResponse(
@@ -95,8 +96,8 @@ def shopper_export(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @merchant_permission_required("shoppers.manage")
 @require_http_methods(["GET", "POST"])
-def shopper_erase(request: HttpRequest, public_id: str) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def shopper_erase(request: MerchantRequest, public_id: str) -> HttpResponse:
+    merchant = request.merchant
     shopper = selectors.shopper_get(merchant=merchant, public_id=public_id)
     form = EraseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -118,8 +119,8 @@ def shopper_erase(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @merchant_permission_required("shoppers.view")
 @require_GET
-def duplicate_list(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def duplicate_list(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     context = {
         "pairs": selectors.duplicate_candidates(merchant=merchant),
         "merges": selectors.merge_event_list(merchant=merchant),
@@ -130,8 +131,8 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("shoppers.manage")
 @require_POST
-def shopper_merge(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def shopper_merge(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     form = MergeForm(request.POST)
     if not form.is_valid():
         problems = "; ".join(str(message) for field_messages in form.errors.values() for message in field_messages)
@@ -156,8 +157,8 @@ def shopper_merge(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("shoppers.manage")
 @require_POST
-def merge_undo(request: HttpRequest, merge_event_id: int) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def merge_undo(request: MerchantRequest, merge_event_id: int) -> HttpResponse:
+    merchant = request.merchant
     event = selectors.merge_event_get(merchant=merchant, merge_event_id=merge_event_id)
     try:
         identity.merge_undo(merchant=merchant, merge_event=event, actor=request.user)  # type: ignore[arg-type]

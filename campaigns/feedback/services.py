@@ -29,8 +29,8 @@ def _message_id(token: str, *, salt: str, max_age: timedelta | None) -> int:
 def feedback_link_message(token: str) -> OutboxMessage:
     """The message a survey link was sent in; LinkError if expired, forged or the message is gone."""
     message_id = _message_id(token, salt=FEEDBACK_SALT, max_age=FEEDBACK_LINK_MAX_AGE)
-    message = (
-        OutboxMessage.objects.select_related("merchant", "shopper", "campaign", "assignment")
+    message = (  # the signed link decides the merchant
+        OutboxMessage.all_merchants.select_related("merchant", "shopper", "campaign", "assignment")
         .filter(pk=message_id)
         .first()
     )
@@ -42,8 +42,8 @@ def feedback_link_message(token: str) -> OutboxMessage:
 def offer_link_message(token: str) -> OutboxMessage:
     """The message an offer link was sent in; whether its offer still shows is the offer's own window."""
     message_id = _message_id(token, salt=OFFER_SALT, max_age=None)
-    message = (
-        OutboxMessage.objects.select_related(
+    message = (  # the signed link decides the merchant
+        OutboxMessage.all_merchants.select_related(
             "merchant", "shopper", "campaign__offer__store", "campaign__offer__card_linked_offer", "coupon"
         )
         .filter(pk=message_id)

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Merchant, Store, TenantQuerySet
+from merchants.models import Merchant, Store, TenantModel
 from profiles.models import ConsentChannel, ConsentPurpose, Shopper
 
 
@@ -63,8 +63,7 @@ class CampaignStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class Campaign(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Campaign(TenantModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=CampaignKind.choices)
@@ -99,8 +98,6 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         indexes = [models.Index(fields=["merchant", "status", "kind"], name="campaign_status_kind")]
 
@@ -108,15 +105,12 @@ class Campaign(models.Model):
         return self.name
 
 
-class Variant(models.Model):
+class Variant(TenantModel):
     """An A/B arm of a campaign; a campaign without a test has one variant, "A"."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
     key = models.CharField(max_length=1, default="A")
     weight = models.PositiveSmallIntegerField(default=100, validators=[MinValueValidator(1)])
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "key"], name="variant_key_unique")]
@@ -125,16 +119,13 @@ class Variant(models.Model):
         return f"{self.campaign} {self.key}"
 
 
-class MessageTemplate(models.Model):
+class MessageTemplate(TenantModel):
     """One variant's message in one language; the shopper's language is used, else the merchant's default."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="templates")
     language = models.CharField(max_length=10, choices=settings.LANGUAGES)
     subject = models.CharField(max_length=200, blank=True)  # email only
     body = models.TextField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["variant", "language"], name="template_language_unique")]
@@ -148,13 +139,12 @@ class AssignmentGroup(models.TextChoices):
     HOLDOUT = "holdout", _("Held out")
 
 
-class Assignment(models.Model):
+class Assignment(TenantModel):
     """A shopper entered a campaign (once per dedupe key): the group is drawn and recorded at that moment.
 
     Held-out shoppers get no message; their purchases in the attribution window are the control.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments", db_index=False)
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="campaign_assignments")
     # What made this entry unique: "broadcast", a run date, a purchase id, a visit day, a birthday year...
@@ -162,8 +152,6 @@ class Assignment(models.Model):
     group = models.CharField(max_length=10, choices=AssignmentGroup.choices)
     variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     assigned_at = models.DateTimeField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -174,7 +162,7 @@ class Assignment(models.Model):
         return f"{self.campaign_id}/{self.shopper_id}/{self.dedupe_key}: {self.group}"
 
 
-class CampaignSettings(models.Model):
+class CampaignSettings(TenantModel):
     """Guard rails that hold across all of a merchant's campaigns."""
 
     merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="campaign_settings")
@@ -191,7 +179,7 @@ class CampaignSettings(models.Model):
         return f"Campaign settings of {self.merchant}"
 
 
-class CampaignRun(models.Model):
+class CampaignRun(TenantModel):
     """One run of a broadcast (the one-off run, or one date of a recurring one), claimed by inserting this row.
 
     The unique (campaign, dedupe_key) is the claim: two beat processes, or a task run twice, insert one
@@ -200,7 +188,6 @@ class CampaignRun(models.Model):
     one changes nothing (its assignments and outbox rows are unique too).
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs", db_index=False)
     dedupe_key = models.CharField(max_length=100)
     started_at = models.DateTimeField()
@@ -209,8 +196,6 @@ class CampaignRun(models.Model):
     chunk_bounds = models.JSONField(default=list)
     chunks_done = ArrayField(models.PositiveIntegerField(), default=list)
     finished_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "dedupe_key"], name="campaign_run_unique")]

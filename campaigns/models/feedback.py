@@ -4,12 +4,11 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 
-from merchants.models import Merchant, Store, TenantQuerySet
+from merchants.models import Store, TenantModel
 from profiles.models import Purchase, Shopper
 
 
-class FeedbackResponse(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class FeedbackResponse(TenantModel):
     campaign = models.ForeignKey("campaigns.Campaign", null=True, on_delete=models.SET_NULL, related_name="+")
     shopper = models.ForeignKey(Shopper, null=True, on_delete=models.SET_NULL, related_name="feedback")
     # The message whose link was answered: one answer per message (and per purchase).
@@ -22,8 +21,6 @@ class FeedbackResponse(models.Model):
     comment = models.TextField(blank=True, max_length=2000)
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Offer as CardLinkedOffer
-from merchants.models import Merchant, Store, TenantQuerySet
+from merchants.models import Store, TenantModel
 from profiles.models import Purchase, Shopper
 
 
@@ -16,8 +16,7 @@ class OfferKind(models.TextChoices):
     CARD_LINKED = "card_linked", _("Card-linked (applies itself)")
 
 
-class Offer(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Offer(TenantModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=OfferKind.choices)
@@ -38,8 +37,6 @@ class Offer(models.Model):
     max_redemptions = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -59,16 +56,13 @@ class Offer(models.Model):
         return self.name
 
 
-class Coupon(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class Coupon(TenantModel):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="coupons")
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="coupons")
     code = models.CharField(max_length=20)
     issued_at = models.DateTimeField()
     redeemed_at = models.DateTimeField(null=True, blank=True)
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [

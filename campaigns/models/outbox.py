@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Merchant, TenantQuerySet
+from merchants.models import TenantModel
 from profiles.models import ConsentChannel, Shopper
 
 
@@ -17,8 +17,7 @@ class OutboxStatus(models.TextChoices):
     BOUNCED = "bounced", _("Bounced")
 
 
-class OutboxMessage(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+class OutboxMessage(TenantModel):
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="messages", db_index=False
     )
@@ -45,8 +44,6 @@ class OutboxMessage(models.Model):
     body = models.TextField(blank=True)
     provider_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [

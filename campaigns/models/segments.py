@@ -3,14 +3,13 @@
 from django.conf import settings
 from django.db import models
 
-from merchants.models import Merchant, TenantQuerySet
+from merchants.models import Merchant, TenantModel
 from profiles.models import Shopper
 
 
-class Segment(models.Model):
+class Segment(TenantModel):
     """A dynamic audience: `rules` is evaluated whenever the segment is used."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
     # {"match": "all" | "any", "conditions": [{"field": ..., "op": ..., "value": ...}, ...]}
@@ -19,8 +18,6 @@ class Segment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantQuerySet.as_manager()
-
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "name"], name="segment_name_unique")]
 
@@ -28,18 +25,15 @@ class Segment(models.Model):
         return self.name
 
 
-class SegmentSnapshot(models.Model):
+class SegmentSnapshot(TenantModel):
     """A segment's audience frozen at one moment: the same shoppers however they change later."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     segment = models.ForeignKey(Segment, null=True, on_delete=models.SET_NULL, related_name="snapshots")
     name = models.CharField(max_length=100)
     rules = models.JSONField(default=dict)
     shopper_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
@@ -56,18 +50,15 @@ class SegmentSnapshotMember(models.Model):
         return f"Snapshot {self.snapshot_id}: shopper {self.shopper_id}"
 
 
-class ShopperScore(models.Model):
+class ShopperScore(TenantModel):
     """Lifecycle stage and RFM scores per shopper, refreshed in the background, for segment rules."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
     shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, primary_key=True, related_name="score")
     lifecycle_stage = models.CharField(max_length=20, blank=True)
     recency = models.PositiveSmallIntegerField(default=0)  # 1..5, 0 = never purchased
     frequency = models.PositiveSmallIntegerField(default=0)
     monetary = models.PositiveSmallIntegerField(default=0)
     computed_at = models.DateTimeField()
-
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "lifecycle_stage"], name="shopper_score_stage")]
@@ -76,7 +67,7 @@ class ShopperScore(models.Model):
         return f"Shopper {self.shopper_id}: {self.lifecycle_stage} R{self.recency}F{self.frequency}M{self.monetary}"
 
 
-class ShopperScoreRefresh(models.Model):
+class ShopperScoreRefresh(TenantModel):
     """When a merchant's scores were last recomputed: rules on stages and RFM are as fresh as this."""
 
     merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, primary_key=True, related_name="+")
@@ -84,8 +75,6 @@ class ShopperScoreRefresh(models.Model):
     # Shoppers with a purchase (scored) at that moment, and how long the statement took.
     scored_shoppers = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
-
-    objects = TenantQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Scores of {self.merchant_id} at {self.refreshed_at:%Y-%m-%d %H:%M}"

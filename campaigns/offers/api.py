@@ -62,5 +62,7 @@ class CouponRedeemApi(MerchantAPIView):
         coupon = services.coupon_redeem(
             merchant=self.merchant, code=code, at=timezone.now(), purchase=data.get("purchase_id")
         )
-        coupon = Coupon.objects.select_related("offer", "shopper", "purchase").get(pk=coupon.pk)
+        coupon = (
+            Coupon.objects.for_merchant(self.merchant).select_related("offer", "shopper", "purchase").get(pk=coupon.pk)
+        )
         return Response(s.CouponOutputSerializer(coupon).data, status=status.HTTP_200_OK)

@@ -79,7 +79,11 @@ def coupon_redeem(*, merchant: Merchant, code: str, at: datetime, purchase: Purc
         raise NotFoundError("No coupon has this code.", code="coupon_not_found")
     if coupon.redeemed_at is not None:
         raise ConflictError("This coupon was already used.", code="coupon_already_redeemed")
-    offer = Offer.objects.select_for_update(of=("self",)).select_related("merchant", "store").get(pk=coupon.offer_id)
+    offer = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("merchant", "store")
+        .get(merchant=merchant, pk=coupon.offer_id)
+    )
     refusal = _unavailable_reason(offer, at)
     if refusal is not None:
         raise refusal

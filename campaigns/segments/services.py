@@ -16,6 +16,7 @@ from insights import services as insights
 from insights import stages
 from merchants.models import Merchant, User
 from merchants.services import audit_event_record
+from profiles.models import Shopper, ShopperRollup
 
 # Scores older than this are refreshed when a segment is saved; the periodic task runs as often.
 SCORES_MAX_AGE = timedelta(minutes=15)
@@ -143,12 +144,12 @@ def audience_export_record(
 # The insight dashboard's stage rules (insights.stages), fed from the per-shopper rollup
 # instead of the raw purchases: the rollup holds the same figures (purchases not fully refunded, net
 # of refunds), so a shopper's stage here is the stage the lifecycle dashboard counts them in.
-_ROLLUP_AS_OF = """
+_ROLLUP_AS_OF = f"""
     SELECT shopper_id, first_purchase_at AS first_at, last_purchase_at AS last_at, purchase_count AS frequency,
            total_minor AS monetary, online_total_minor AS online_minor
-      FROM profiles_shopperrollup
+      FROM {ShopperRollup._meta.db_table}
      WHERE merchant_id = %(merchant)s AND purchase_count > 0 AND first_purchase_at < %(cutoff)s
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 _STAGES_FROM_ROLLUP = stages.stage_sql(_ROLLUP_AS_OF)
 
 # Stages and quintiles of the merchant's active shoppers who bought, upserted (changed rows only) and
@@ -162,8 +163,8 @@ _REFRESH_SQL = f"""
                NTILE(5) OVER (ORDER BY st.frequency, st.shopper_id) AS frequency,
                NTILE(5) OVER (ORDER BY st.monetary, st.shopper_id) AS monetary
           FROM staged st
-          JOIN profiles_shopperrollup r ON r.shopper_id = st.shopper_id
-          JOIN profiles_shopper s ON s.id = st.shopper_id AND s.status = 'active'
+          JOIN {ShopperRollup._meta.db_table} r ON r.shopper_id = st.shopper_id
+          JOIN {Shopper._meta.db_table} s ON s.id = st.shopper_id AND s.status = 'active'
     ),
     upserted AS (
         INSERT INTO campaigns_shopperscore (shopper_id, merchant_id, lifecycle_stage, recency, frequency, monetary,

@@ -18,11 +18,12 @@ from campaigns.segments import compiler, forms, selectors, services
 from core.csv_export import csv_download
 from core.errors import ApplicationError, form_add_error
 from merchants.decorators import merchant_permission_required
+from merchants.http import MerchantRequest
 from merchants.permissions import role_has_permission
 
 
-def _can_manage(request: HttpRequest) -> bool:
-    return role_has_permission(request.membership.role, "campaigns.manage")  # type: ignore[attr-defined]
+def _can_manage(request: MerchantRequest) -> bool:
+    return role_has_permission(request.membership.role, "campaigns.manage")
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -31,8 +32,8 @@ def _forbidden(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_GET
-def segment_list(request: HttpRequest) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def segment_list(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
     context = {
         "segments": selectors.segment_list(merchant=merchant),
         "can_manage": _can_manage(request),
@@ -41,9 +42,9 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/segments/segment_list.html", context)
 
 
-def _count_context(request: HttpRequest, rules: dict[str, Any]) -> dict[str, Any]:
+def _count_context(request: MerchantRequest, rules: dict[str, Any]) -> dict[str, Any]:
     """The live count of rules as typed, or what stops them from being counted."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     try:
         checked = compiler.rules_check(merchant=merchant, rules=rules)
     except ApplicationError as error:
@@ -66,14 +67,14 @@ def _problem_label(key: str) -> str:
 
 
 def _builder(
-    request: HttpRequest,
+    request: MerchantRequest,
     *,
     segment: Segment | None,
     form: forms.SegmentForm,
     rules: dict[str, Any],
     status: int = 200,
 ) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     count = _count_context(request, rules)
     context = {
         "segment": segment,
@@ -88,8 +89,8 @@ def _builder(
     return render(request, "campaigns/segments/segment_form.html", context, status=status)
 
 
-def _save(request: HttpRequest, segment: Segment | None) -> HttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def _save(request: MerchantRequest, segment: Segment | None) -> HttpResponse:
+    merchant = request.merchant
     form = forms.SegmentForm(request.POST)
     rules = forms.rules_from_data(request.POST, currency=merchant.currency)
     if form.is_valid():
@@ -113,7 +114,7 @@ def _save(request: HttpRequest, segment: Segment | None) -> HttpResponse:
 
 @merchant_permission_required("campaigns.manage")
 @require_http_methods(["GET", "POST"])
-def segment_create(request: HttpRequest) -> HttpResponse:
+def segment_create(request: MerchantRequest) -> HttpResponse:
     if request.method == "POST":
         return _save(request, None)
     return _builder(
@@ -126,9 +127,9 @@ def segment_create(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_http_methods(["GET", "POST"])
-def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
+def segment_detail(request: MerchantRequest, segment_id: int) -> HttpResponse:
     """The builder of a saved segment (read-only for those who may not change it), with its snapshots."""
-    segment = selectors.segment_get(merchant=request.merchant, segment_id=segment_id)  # type: ignore[attr-defined]
+    segment = selectors.segment_get(merchant=request.merchant, segment_id=segment_id)
     if request.method == "POST":
         if not _can_manage(request):
             return _forbidden(request)
@@ -141,9 +142,9 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_POST
-def audience_count(request: HttpRequest) -> HttpResponse:
+def audience_count(request: MerchantRequest) -> HttpResponse:
     """htmx: the live count of the rules as typed so far; nothing is saved."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     rules = forms.rules_from_data(request.POST, currency=merchant.currency)
     count = _count_context(request, rules)
     # Each row's messages follow the rules as they are now (the rows themselves are not re-rendered).
@@ -156,9 +157,9 @@ def audience_count(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("campaigns.view")
 @require_POST
-def builder_rows(request: HttpRequest) -> HttpResponse:
+def builder_rows(request: MerchantRequest) -> HttpResponse:
     """htmx: the condition rows after adding, removing or re-fielding one, and (out of band) the new count."""
-    merchant = request.merchant  # type: ignore[attr-defined]
+    merchant = request.merchant
     rules = forms.rules_from_data(request.POST, currency=merchant.currency)
     conditions = rules["conditions"]
     indices = forms.row_indices(request.POST)
@@ -191,8 +192,8 @@ def builder_rows(request: HttpRequest) -> HttpResponse:
 
 @merchant_permission_required("campaigns.manage")
 @require_POST
-def snapshot_create(request: HttpRequest, segment_id: int) -> HttpResponse:
-    segment = selectors.segment_get(merchant=request.merchant, segment_id=segment_id)  # type: ignore[attr-defined]
+def snapshot_create(request: MerchantRequest, segment_id: int) -> HttpResponse:
+    segment = selectors.segment_get(merchant=request.merchant, segment_id=segment_id)
     snapshot = services.snapshot_create(segment=segment, actor=request.user, name=request.POST.get("name", ""))  # type: ignore[arg-type]
     messages.success(request, f"Snapshot “{snapshot.name}” frozen with {snapshot.shopper_count:,} shopper(s).")
     return redirect("segments:segment_detail", segment_id=segment.pk)
@@ -217,16 +218,16 @@ def _csv_rows(rows: Iterable[tuple[Any, ...]], currency: str) -> Iterator[list[A
         ]
 
 
-def _csv_response(request: HttpRequest, filename: str, audience: Any) -> StreamingHttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def _csv_response(request: MerchantRequest, filename: str, audience: Any) -> StreamingHttpResponse:
+    merchant = request.merchant
     rows = selectors.export_rows(merchant=merchant, audience=audience).iterator(chunk_size=2000)
     return csv_download(f"{filename}-{timezone.now():%Y%m%d-%H%M}", _csv_rows(rows, merchant.currency))
 
 
 @merchant_permission_required("campaigns.manage")
 @require_GET
-def segment_export(request: HttpRequest, segment_id: int) -> StreamingHttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def segment_export(request: MerchantRequest, segment_id: int) -> StreamingHttpResponse:
+    merchant = request.merchant
     segment = selectors.segment_get(merchant=merchant, segment_id=segment_id)
     services.audience_export_record(merchant=merchant, actor=request.user, segment=segment)  # type: ignore[arg-type]
     audience = selectors.audience_queryset(merchant=merchant, segment=segment)
@@ -235,8 +236,8 @@ def segment_export(request: HttpRequest, segment_id: int) -> StreamingHttpRespon
 
 @merchant_permission_required("campaigns.manage")
 @require_GET
-def snapshot_export(request: HttpRequest, snapshot_id: int) -> StreamingHttpResponse:
-    merchant = request.merchant  # type: ignore[attr-defined]
+def snapshot_export(request: MerchantRequest, snapshot_id: int) -> StreamingHttpResponse:
+    merchant = request.merchant
     snapshot: SegmentSnapshot = selectors.snapshot_get(merchant=merchant, snapshot_id=snapshot_id)
     services.audience_export_record(
         merchant=merchant,

@@ -62,7 +62,11 @@ class StartedRun:
 def broadcast_run_start(*, campaign: Campaign, now: datetime | None = None) -> StartedRun | None:
     """Claim the campaign's due run and fix its chunks; None if it is not due or another process claimed it."""
     now = now or timezone.now()
-    campaign = Campaign.objects.select_for_update().select_related("merchant").get(pk=campaign.pk)
+    campaign = (
+        Campaign.objects.select_for_update()
+        .select_related("merchant")
+        .get(merchant=campaign.merchant_id, pk=campaign.pk)
+    )
     if (
         campaign.kind not in BROADCAST_KINDS
         or campaign.status != CampaignStatus.SCHEDULED
@@ -82,16 +86,20 @@ def broadcast_run_start(*, campaign: Campaign, now: datetime | None = None) -> S
         while following <= now:  # after downtime: the next run is in the future, missed ones are not caught up
             following += timedelta(days=campaign.repeat_every_days)
         if campaign.ends_at and following >= campaign.ends_at:
-            Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE, next_run_at=None)
+            Campaign.objects.filter(merchant=campaign.merchant_id, pk=campaign.pk).update(
+                status=CampaignStatus.ACTIVE, next_run_at=None
+            )
         else:
-            Campaign.objects.filter(pk=campaign.pk).update(next_run_at=following)
+            Campaign.objects.filter(merchant=campaign.merchant_id, pk=campaign.pk).update(next_run_at=following)
     else:
-        Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE, next_run_at=None)
+        Campaign.objects.filter(merchant=campaign.merchant_id, pk=campaign.pk).update(
+            status=CampaignStatus.ACTIVE, next_run_at=None
+        )
     if claimed is None:
         return None
     ids = list(broadcast_audience(campaign).order_by("pk").values_list("pk", flat=True))
     bounds = [[ids[start], ids[min(start + CHUNK_SIZE, len(ids)) - 1]] for start in range(0, len(ids), CHUNK_SIZE)]
-    CampaignRun.objects.filter(pk=claimed[0]).update(
+    CampaignRun.objects.filter(merchant=campaign.merchant_id, pk=claimed[0]).update(
         audience_count=len(ids), chunk_bounds=bounds, finished_at=None if bounds else now
     )
     if not bounds:
@@ -101,8 +109,9 @@ def broadcast_run_start(*, campaign: Campaign, now: datetime | None = None) -> S
 
 
 def broadcast_runs_start(*, now: datetime | None = None) -> list[StartedRun]:
+    """Start the due broadcast runs of every merchant."""
     now = now or timezone.now()
-    due = Campaign.objects.filter(
+    due = Campaign.all_merchants.filter(
         kind__in=BROADCAST_KINDS, status=CampaignStatus.SCHEDULED, next_run_at__lte=now
     ).order_by("next_run_at", "pk")
     started = []
@@ -121,7 +130,7 @@ def _run_finished(campaign: Campaign) -> None:
 @transaction.atomic
 def broadcast_chunk_write(*, run_id: int, index: int) -> list[int]:
     """Write one chunk's assignments and outbox rows; the outbox ids made (none if already written or paused)."""
-    run = CampaignRun.objects.select_related("campaign__merchant").filter(pk=run_id).first()
+    run = CampaignRun.all_merchants.select_related("campaign__merchant").filter(pk=run_id).first()
     if run is None or index in run.chunks_done or index >= len(run.chunk_bounds):
         return []
     campaign = run.campaign
@@ -144,10 +153,11 @@ def broadcast_chunk_write(*, run_id: int, index: int) -> list[int]:
 
 
 def broadcast_runs_resume(*, now: datetime | None = None) -> list[tuple[int, int]]:
-    """(run id, chunk index) of every chunk a run started long enough ago still lacks, for sending again."""
+    """(run id, chunk index) of every chunk a run (of any merchant) started long enough ago still lacks, to send
+    again."""
     now = now or timezone.now()
     missing: list[tuple[int, int]] = []
-    runs = CampaignRun.objects.filter(
+    runs = CampaignRun.all_merchants.filter(
         finished_at=None,
         started_at__lt=now - RESUME_AFTER,
         campaign__status__in=(CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED),

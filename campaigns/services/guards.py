@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from campaigns.models import Campaign
 from campaigns.offers.selectors import offer_worth_sending
+from merchants.models import Store
 from profiles.models import ConsentChannel, ConsentEvent, ContactKind, ContactPoint, ErasedContact, Shopper
 from profiles.services.shoppers import contact_hmac
 
@@ -50,13 +51,13 @@ class ShopperFacts:
     recent_messages: int
 
 
-_FACTS_SQL = """
+_FACTS_SQL = f"""
 SELECT shopper.id,
-       coalesce((SELECT consent.is_granted FROM profiles_consentevent AS consent
+       coalesce((SELECT consent.is_granted FROM {ConsentEvent._meta.db_table} AS consent
                   WHERE consent.shopper_id = shopper.id AND consent.channel = %(channel)s
                     AND consent.purpose = %(purpose)s
                   ORDER BY consent.occurred_at DESC, consent.id DESC LIMIT 1), false),
-       (SELECT contact.value FROM profiles_contactpoint AS contact
+       (SELECT contact.value FROM {ContactPoint._meta.db_table} AS contact
          WHERE contact.shopper_id = shopper.id AND contact.kind = %(kind)s AND contact.is_verified
          ORDER BY contact.verified_at DESC NULLS LAST, contact.id DESC LIMIT 1),
        store.timezone,
@@ -64,10 +65,10 @@ SELECT shopper.id,
          WHERE message.shopper_id = shopper.id AND NOT (message.id = ANY(%(excluding)s))
            AND (   (message.status = 'sent' AND message.sent_at >= %(since)s)
                 OR (message.status IN ('sending', 'handing') AND message.claimed_at >= %(since)s)))
-  FROM profiles_shopper AS shopper
-  LEFT JOIN merchants_store AS store ON store.id = shopper.home_store_id
+  FROM {Shopper._meta.db_table} AS shopper
+  LEFT JOIN {Store._meta.db_table} AS store ON store.id = shopper.home_store_id
  WHERE shopper.id = ANY(%(ids)s)
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 
 
 def shopper_facts(

@@ -42,7 +42,7 @@ def _audit(campaign: Campaign, actor: User | None, action: str, **detail: object
 
 
 def _move(campaign: Campaign, *, from_statuses: tuple[str, ...], to: str, **changes: object) -> Campaign:
-    moved = Campaign.objects.filter(pk=campaign.pk, status__in=from_statuses).update(
+    moved = Campaign.objects.filter(merchant=campaign.merchant_id, pk=campaign.pk, status__in=from_statuses).update(
         status=to, updated_at=timezone.now(), **changes
     )
     if not moved:
@@ -108,7 +108,7 @@ def check_launchable(*, campaign: Campaign, now: datetime) -> None:
 def campaign_launch(*, campaign: Campaign, actor: User | None) -> Campaign:
     """Start a draft: broadcasts wait for their time (now if none), triggered campaigns listen at once."""
     now = timezone.now()
-    Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+    Campaign.objects.select_for_update().filter(merchant=campaign.merchant_id, pk=campaign.pk).first()
     campaign.refresh_from_db()
     if campaign.status != CampaignStatus.DRAFT:
         raise ConflictError("Only a draft can be launched.", code="campaign_status")
@@ -183,7 +183,7 @@ def campaign_cancel(*, campaign: Campaign, actor: User | None) -> Campaign:
 def campaign_complete(*, campaign: Campaign, actor: User | None = None) -> Campaign | None:
     """A broadcast whose audience was written, or a campaign past its end: no more entries. None if not live."""
     moved = Campaign.objects.filter(
-        pk=campaign.pk, status__in=(CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED)
+        merchant=campaign.merchant_id, pk=campaign.pk, status__in=(CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED)
     ).update(status=CampaignStatus.COMPLETED, completed_at=timezone.now(), updated_at=timezone.now())
     if not moved:
         return None
@@ -194,9 +194,9 @@ def campaign_complete(*, campaign: Campaign, actor: User | None = None) -> Campa
 
 
 def campaigns_end_due(*, now: datetime | None = None) -> int:
-    """Live campaigns past their end take no more entries (their queued messages still go)."""
+    """Live campaigns of every merchant past their end take no more entries (their queued messages still go)."""
     now = now or timezone.now()
-    ended = Campaign.objects.filter(
+    ended = Campaign.all_merchants.filter(
         status__in=(CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED), ends_at__isnull=False, ends_at__lte=now
     )
     return sum(1 for campaign in ended if campaign_complete(campaign=campaign) is not None)

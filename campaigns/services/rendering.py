@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from campaigns import links
 from campaigns.models import Campaign, MessageTemplate, Variant
 from core.errors import ApplicationError
+from merchants.models import Merchant
 from profiles import links as profile_links
 from profiles.models import ConsentChannel, Shopper
 
@@ -94,9 +95,9 @@ def template_pick(
     return templates[sorted(templates)[0]] if templates else None
 
 
-def variant_templates(variant_ids: list[int]) -> dict[int, dict[str, MessageTemplate]]:
+def variant_templates(*, merchant: Merchant, variant_ids: list[int]) -> dict[int, dict[str, MessageTemplate]]:
     found: dict[int, dict[str, MessageTemplate]] = {}
-    for template in MessageTemplate.objects.filter(variant_id__in=variant_ids):
+    for template in MessageTemplate.objects.for_merchant(merchant).filter(variant_id__in=variant_ids):
         found.setdefault(template.variant_id, {})[template.language] = template
     return found
 

@@ -161,7 +161,7 @@ class _Lease:
 
     def rows(self, ids: Sequence[int], status: str = OutboxStatus.SENDING):  # type: ignore[no-untyped-def]
         """These rows, if this claim still holds them in `status`."""
-        return OutboxMessage.objects.filter(pk__in=ids, status=status, claimed_by=self.token)
+        return OutboxMessage.all_merchants.filter(pk__in=ids, status=status, claimed_by=self.token)
 
 
 def _settings_for(merchant: Merchant) -> CampaignSettings:
@@ -192,9 +192,10 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
     claimed = outbox_claim(message_ids=message_ids, limit=limit, claimed_by=lease.token)
     if not claimed:
         return report
-    # Only what the checks and the message need: a broadcast batch loads hundreds of rows.
+    # The sender serves every merchant: a claim takes whatever is due. Only what the checks and the message
+    # need: a broadcast batch loads hundreds of rows.
     messages = list(
-        OutboxMessage.objects.filter(pk__in=claimed)
+        OutboxMessage.all_merchants.filter(pk__in=claimed)
         .select_related("shopper")
         .only(
             "campaign_id",
@@ -214,7 +215,7 @@ def outbox_send(*, message_ids: Sequence[int] | None = None, limit: int = BATCH_
     by_campaign: dict[int, list[OutboxMessage]] = defaultdict(list)
     for message in messages:
         by_campaign[message.campaign_id].append(message)
-    campaigns = Campaign.objects.select_related("merchant__campaign_settings", "offer").in_bulk(list(by_campaign))
+    campaigns = Campaign.all_merchants.select_related("merchant__campaign_settings", "offer").in_bulk(list(by_campaign))
     settings_by_merchant: dict[int, CampaignSettings] = {}
     for campaign_id, campaign_messages in by_campaign.items():
         campaign = campaigns[campaign_id]
@@ -396,11 +397,11 @@ def _render(
     campaign: Campaign, messages: list[OutboxMessage], now: datetime
 ) -> tuple[list[Outgoing], dict[int, rendering.RenderedMessage], dict[int, int], list[int]]:
     variant_ids = sorted({message.variant_id for message in messages if message.variant_id})
-    templates = rendering.variant_templates(variant_ids)
+    templates = rendering.variant_templates(merchant=campaign.merchant, variant_ids=variant_ids)
     balances = dict(
-        Account.objects.filter(shopper_id__in=[message.shopper_id for message in messages]).values_list(
-            "shopper_id", "points_balance"
-        )
+        Account.objects.for_merchant(campaign.merchant)
+        .filter(shopper_id__in=[message.shopper_id for message in messages])
+        .values_list("shopper_id", "points_balance")
     )
     outgoing: list[Outgoing] = []
     rendered_by_id: dict[int, rendering.RenderedMessage] = {}
@@ -584,7 +585,7 @@ def _finish_failed(ids: list[int], lease: _Lease, *, reason: str) -> None:
 def _requeue(ids: list[int], lease: _Lease, *, now: datetime) -> int:
     """Nothing of these was handed over: queue them again after a backoff, or give up after MAX_ATTEMPTS."""
     requeued = 0
-    mine = OutboxMessage.objects.filter(
+    mine = OutboxMessage.all_merchants.filter(
         pk__in=ids, status__in=(OutboxStatus.SENDING, OutboxStatus.HANDING), claimed_by=lease.token
     )
     for message in mine.only("pk", "attempts", "status"):
@@ -612,7 +613,7 @@ def outbox_release_stale(*, now: datetime | None = None) -> ReleasedClaims:
     MAX_ATTEMPTS times is closed too: it keeps dying with its worker.
     """
     now = now or timezone.now()
-    stale = OutboxMessage.objects.filter(
+    stale = OutboxMessage.all_merchants.filter(
         status__in=(OutboxStatus.SENDING, OutboxStatus.HANDING), claimed_at__lt=now - CLAIM_LEASE
     )
     resending_channels = [channel for channel in ConsentChannel.values if channel_resends_uncertain(channel)]
@@ -626,9 +627,9 @@ def outbox_release_stale(*, now: datetime | None = None) -> ReleasedClaims:
 
 
 def outbox_due_ids(*, limit: int = 50_000) -> list[int]:
-    """Queued rows whose time has come, of campaigns that may send (for the periodic sweep to hand out)."""
+    """Queued rows of any merchant whose time has come, of campaigns that may send (for the periodic sweep)."""
     return list(
-        OutboxMessage.objects.filter(
+        OutboxMessage.all_merchants.filter(
             status=OutboxStatus.QUEUED,
             not_before__lte=timezone.now(),
             campaign__status__in=SENDABLE_CAMPAIGN_STATUSES,

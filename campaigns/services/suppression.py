@@ -33,7 +33,7 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT
 
 
 def _withdraw(shopper: Shopper, *, channel: str, source: str, reference: str) -> list[ConsentEvent]:
-    Shopper.objects.select_for_update().filter(pk=shopper.pk).first()
+    Shopper.objects.select_for_update().filter(merchant=shopper.merchant_id, pk=shopper.pk).first()
     granted = [
         event.purpose
         for event in profile_selectors.consents_current(merchant=shopper.merchant, shopper=shopper)
@@ -49,9 +49,14 @@ def _withdraw(shopper: Shopper, *, channel: str, source: str, reference: str) ->
 
 
 def _shoppers_with(kind: str, value: str) -> list[Shopper]:
-    ids = ContactPoint.objects.filter(kind=kind, value=value, is_verified=True).values_list("shopper_id", flat=True)
+    """The shoppers, of every merchant, with this confirmed contact: a provider's report names no merchant."""
+    ids = ContactPoint.all_merchants.filter(kind=kind, value=value, is_verified=True).values_list(
+        "shopper_id", flat=True
+    )
     return list(
-        Shopper.objects.select_related("merchant").filter(pk__in=list(ids), status=ShopperStatus.ACTIVE).order_by("pk")
+        Shopper.all_merchants.select_related("merchant")
+        .filter(pk__in=list(ids), status=ShopperStatus.ACTIVE)
+        .order_by("pk")
     )
 
 
@@ -79,8 +84,8 @@ def email_feedback_record(*, event_type: str, message_id: str, recipient: str, e
     """An ESP's tracking event: "bounced" or "complained" (and the ESP's "unsubscribed") withdraw email consent."""
     if event_type not in ("bounced", "complained", "unsubscribed"):
         return []
-    message = (
-        OutboxMessage.objects.select_related("shopper__merchant")
+    message = (  # the ESP's message id is unique across merchants
+        OutboxMessage.all_merchants.select_related("shopper__merchant")
         .filter(channel=ConsentChannel.EMAIL, provider_id=message_id)
         .first()
         if message_id
@@ -92,7 +97,9 @@ def email_feedback_record(*, event_type: str, message_id: str, recipient: str, e
         address = ""
     if event_type == "bounced":
         if message is not None:
-            OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.BOUNCED, reason="bounced")
+            OutboxMessage.objects.filter(merchant=message.merchant_id, pk=message.pk).update(
+                status=OutboxStatus.BOUNCED, reason="bounced"
+            )
         shoppers = _shoppers_with(ContactKind.EMAIL, address or (message.to if message else ""))
         reference, source = f"bounce via {esp}", ConsentSource.BOUNCE
     else:

@@ -58,7 +58,7 @@ def _first_in_channel(purchase: Purchase, channel: str, other: str) -> bool:
     """
     if purchase.channel != channel:
         return False
-    rollup = ShopperRollup.objects.filter(shopper=purchase.shopper_id).first()
+    rollup = ShopperRollup.objects.filter(merchant=purchase.merchant_id, shopper=purchase.shopper_id).first()
     if rollup is None:
         return False
     count_here, count_other = (
@@ -91,7 +91,8 @@ def _purchase_fires(campaign: Campaign, purchase: Purchase) -> tuple[bool, str]:
 def purchase_triggers_evaluate(*, purchase_id: int, now: datetime | None = None) -> list[int]:
     """The merchant's live real-time campaigns this purchase starts; the outbox ids queued."""
     now = now or timezone.now()
-    purchase = Purchase.objects.filter(pk=purchase_id).first()
+    # A task: the purchase, of whichever merchant, is fetched again by id.
+    purchase = Purchase.all_merchants.filter(pk=purchase_id).first()
     # An imported or late-arriving old purchase is history, not a moment to write to the shopper.
     if purchase is None or purchase.shopper_id is None or purchase.occurred_at < now - PURCHASE_MAX_AGE:
         return []
@@ -170,10 +171,11 @@ def _is_leap(year: int) -> bool:
 
 
 def lifecycle_scan(*, now: datetime | None = None) -> list[int]:
-    """Every live lifecycle campaign's new entries; the outbox ids queued. Safe to run as often as wanted."""
+    """Every live lifecycle campaign's new entries, of every merchant; the outbox ids queued. Safe to run as often
+    as wanted."""
     now = now or timezone.now()
     made: list[int] = []
-    campaigns = Campaign.objects.filter(kind=CampaignKind.LIFECYCLE, status=CampaignStatus.ACTIVE).select_related(
+    campaigns = Campaign.all_merchants.filter(kind=CampaignKind.LIFECYCLE, status=CampaignStatus.ACTIVE).select_related(
         "merchant", "segment", "snapshot"
     )
     for campaign in campaigns.order_by("pk"):
@@ -200,7 +202,8 @@ class VisitScan:
 
 @transaction.atomic
 def visits_scan(*, now: datetime | None = None) -> VisitScan:
-    """New visits (by id, after the cursor) start the live location campaigns of their merchant, with a cooldown.
+    """New visits of every merchant (by id, after the cursor) start the live location campaigns of their merchant,
+    with a cooldown.
 
     The cursor row is locked for the scan and moves in the same transaction as the messages it queues,
     so each visit is read once; a second scan running meanwhile waits.
@@ -208,11 +211,11 @@ def visits_scan(*, now: datetime | None = None) -> VisitScan:
     now = now or timezone.now()
     if not TriggerCursor.objects.filter(name=VISIT_CURSOR).exists():
         # The first scan starts after the visits too old to message anyone about (read once, not again).
-        old = Visit.objects.filter(occurred_at__lt=now - VISIT_MAX_AGE).aggregate(last=Max("pk"))["last"]
+        old = Visit.all_merchants.filter(occurred_at__lt=now - VISIT_MAX_AGE).aggregate(last=Max("pk"))["last"]
         TriggerCursor.objects.get_or_create(name=VISIT_CURSOR, defaults={"last_id": old or 0})
     cursor = TriggerCursor.objects.select_for_update().get(name=VISIT_CURSOR)
     visits = list(
-        Visit.objects.filter(pk__gt=cursor.last_id)
+        Visit.all_merchants.filter(pk__gt=cursor.last_id)
         .order_by("pk")
         .values("pk", "merchant_id", "shopper_id", "store_id", "occurred_at", "created_at")[:VISIT_SCAN_LIMIT]
     )

@@ -48,7 +48,7 @@ from loyalty.services.partners import partner_bonus_apply
 from loyalty.services.rates import base_points, expiry_for, rounded
 from loyalty.services.tiers import tier_upgrade
 from merchants.models import Merchant
-from profiles.models import Purchase, PurchaseState
+from profiles.models import LineItem, Purchase, PurchaseState
 
 # Per merchant: the active program and its rules, as last loaded by this process. Every purchase
 # checks the program's rules_version in the statement that writes the account, and reloads on a change.
@@ -221,10 +221,10 @@ _FACTS_SQL = """
            {awarded} AS awarded
       FROM account
 """
-_CHANNELS_SQL = """(
-    SELECT coalesce(array_agg(DISTINCT channel), '{}') FROM profiles_purchase
+_CHANNELS_SQL = f"""(
+    SELECT coalesce(array_agg(DISTINCT channel), '{{}}') FROM {Purchase._meta.db_table}
      WHERE merchant_id = %(merchant)s AND shopper_id = %(shopper)s AND id <> %(purchase)s
-)"""
+)"""  # noqa: S608 - table names from the models; values are bound
 _CAPS_SQL = """(
     SELECT coalesce(json_object_agg(rule_id, total), '{}') FROM (
         SELECT rule_id, sum(points) AS total FROM loyalty_ledgerentry
@@ -234,10 +234,10 @@ _AWARDED_SQL = """(
     SELECT coalesce(array_agg(offer_id), '{}') FROM loyalty_offeraward
      WHERE shopper_id = %(shopper)s AND offer_id = ANY(%(offers)s)
 )"""
-_LINES_SQL = """(
+_LINES_SQL = f"""(
     SELECT coalesce(json_agg(json_build_array(sku, category, quantity, unit_price_minor)), '[]')
-      FROM profiles_lineitem WHERE purchase_id = %(purchase)s
-)"""
+      FROM {LineItem._meta.db_table} WHERE purchase_id = %(purchase)s
+)"""  # noqa: S608 - table names from the models; values are bound
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,11 @@ def points_expire(*, merchant: Merchant, now: datetime | None = None) -> int:
         return 0
     # Lock the accounts (in id order) and re-read what is due under the lock: a purchase or
     # redemption committing meanwhile changes the figures.
-    list(Account.objects.filter(pk__in=[item.account_id for item in due]).select_for_update().order_by("pk"))
+    list(
+        Account.objects.filter(merchant=merchant, pk__in=[item.account_id for item in due])
+        .select_for_update()
+        .order_by("pk")
+    )
     due = points_due(merchant=merchant, moment=now, now=now)
     ledger.entries_post(
         entries=[

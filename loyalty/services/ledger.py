@@ -183,17 +183,17 @@ def earning_post(*, earning: Earning, entries: Sequence[Entry]) -> bool:
 # Settlement: clearing and refunds
 
 
-_SETTLE_SQL = """
+_SETTLE_SQL = f"""
     SELECT earning.id
       FROM loyalty_purchaseearning AS earning
-      JOIN profiles_purchase AS purchase ON purchase.id = earning.purchase_id
-     WHERE earning.merchant_id = %(merchant)s AND earning.is_open {account_filter}
+      JOIN {Purchase._meta.db_table} AS purchase ON purchase.id = earning.purchase_id
+     WHERE earning.merchant_id = %(merchant)s AND earning.is_open {{account_filter}}
        AND (purchase.amount_minor <> earning.seen_amount_minor
             OR purchase.refunded_minor <> earning.seen_refunded_minor
             OR (earning.bucket = 'pending' AND purchase.state <> 'authorised'))
      ORDER BY earning.id
      LIMIT %(limit)s
-"""
+"""  # noqa: S608 - table names from the models; values are bound
 
 
 @transaction.atomic
@@ -213,7 +213,7 @@ def earnings_settle(*, merchant: Merchant, account_ids: Iterable[int] | None = N
     if not earning_ids:
         return 0
     earnings = list(
-        PurchaseEarning.objects.filter(pk__in=earning_ids)
+        PurchaseEarning.objects.filter(merchant=merchant, pk__in=earning_ids)
         .select_for_update(of=("self",))
         .select_related("purchase")
         .order_by("pk")
@@ -294,7 +294,7 @@ def points_adjust(*, merchant: Merchant, account: Account, points: int, reason: 
         raise ApplicationError("Give a number of points other than zero.", code="invalid", field="points")
     if points < 0:
         earnings_settle(merchant=merchant, account_ids=[account.pk])
-        taken = Account.objects.filter(pk=account.pk, points_balance__gte=-points).update(
+        taken = Account.objects.filter(merchant=merchant, pk=account.pk, points_balance__gte=-points).update(
             points_balance=F("points_balance") + points
         )
         if not taken:
@@ -303,7 +303,7 @@ def points_adjust(*, merchant: Merchant, account: Account, points: int, reason: 
                 code="insufficient_points",
                 field="points",
             )
-    program = Program.objects.get(pk=account.program_id)
+    program = Program.objects.get(merchant=merchant, pk=account.program_id)
     now = timezone.now()
     entries_post(
         entries=[
@@ -369,7 +369,7 @@ def ledger_reconcile(*, merchant: Merchant) -> ReconciliationRun:
     mismatches = [Mismatch(*row) for row in rows if row[1] != row[2] or row[3] != row[4]]
     for mismatch in mismatches:
         # By the difference, not to the value read: writers since the snapshot moved the cache correctly.
-        Account.objects.filter(pk=mismatch.account_id).update(
+        Account.objects.filter(merchant=merchant, pk=mismatch.account_id).update(
             points_balance=F("points_balance") + (mismatch.ledger_balance - mismatch.cached_balance),
             points_pending=F("points_pending") + (mismatch.ledger_pending - mismatch.cached_pending),
         )

@@ -84,7 +84,11 @@ def accounts_follow_undone_merges(*, merchant: Merchant) -> int:
             given.setdefault(account_id, {})[bucket] = -net
     if not given:
         return 0
-    restored = Account.objects.filter(pk__in=given).select_related("shopper").select_for_update(of=("self",))
+    restored = (
+        Account.objects.filter(merchant=merchant, pk__in=given)
+        .select_related("shopper")
+        .select_for_update(of=("self",))
+    )
     now = timezone.now()
     moved = 0
     for account in restored.order_by("pk"):

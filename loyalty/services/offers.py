@@ -128,7 +128,7 @@ def offers_apply(
             continue  # this shopper already had it
         if slot_id is None:
             if not _budget_take_waiting(offer):
-                OfferAward.objects.filter(pk=award_id).delete()  # the budget is spent
+                OfferAward.objects.filter(merchant=purchase.merchant_id, pk=award_id).delete()  # the budget is spent
                 continue
             PurchaseEarning.objects.filter(purchase_id=purchase.pk).update(
                 points_earned=F("points_earned") + offer.reward_points,

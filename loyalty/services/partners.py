@@ -38,7 +38,11 @@ def shares_with_network(*, merchant: Merchant, shopper_id: int) -> bool:
 def _partner_shopper_id(agreement: PartnerAgreement, purchase: Purchase) -> int | None:
     if purchase.card_id is None:
         return None
-    fingerprint = Card.objects.filter(pk=purchase.card_id).values_list("fingerprint", flat=True).first()
+    fingerprint = (
+        Card.objects.filter(merchant=purchase.merchant_id, pk=purchase.card_id)
+        .values_list("fingerprint", flat=True)
+        .first()
+    )
     if fingerprint is None:
         return None
     return (

@@ -40,7 +40,7 @@ def reward_redeem(*, merchant: Merchant, shopper: Shopper, reward: Reward, order
         raise ApplicationError("This shopper has no points yet.", code="insufficient_points", field="reward_id")
     # Refunds booked before spending, so points of a refunded purchase cannot be spent.
     ledger.earnings_settle(merchant=merchant, account_ids=[account.pk])
-    taken = Account.objects.filter(pk=account.pk, points_balance__gte=reward.points_cost).update(
+    taken = Account.objects.filter(merchant=merchant, pk=account.pk, points_balance__gte=reward.points_cost).update(
         points_balance=F("points_balance") - reward.points_cost
     )
     if not taken:
@@ -79,7 +79,7 @@ def redemption_reverse(*, merchant: Merchant, redemption: Redemption) -> Redempt
     if redemption.merchant_id != merchant.pk:
         raise NotFoundError("No such redemption.")
     now = timezone.now()
-    moved = Redemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.REDEEMED).update(
+    moved = Redemption.objects.filter(merchant=merchant, pk=redemption.pk, status=RedemptionStatus.REDEEMED).update(
         status=RedemptionStatus.REVERSED, reversed_at=now
     )
     if not moved:

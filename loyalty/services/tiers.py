@@ -70,7 +70,9 @@ def tier_upgrade(*, program: Program, account_id: int, current_tier_id: int | No
     value = qualifying_values(program=program, since=now - ROLLING_WINDOW, account_ids=[account_id]).get(account_id, 0)
     best = tier_for(tiers, value)
     if best is not None and _rank(tiers, best.pk) > _rank(tiers, current_tier_id):
-        Account.objects.filter(pk=account_id).update(tier=best, tier_since=now, tier_review_at=None)
+        Account.objects.filter(merchant=program.merchant_id, pk=account_id).update(
+            tier=best, tier_since=now, tier_review_at=None
+        )
 
 
 @transaction.atomic

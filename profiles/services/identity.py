@@ -124,7 +124,7 @@ def shopper_merge(
     moved["preferences"] = _preferences_union(survivor=survivor, merged=merged)
     moved["filled_fields"] = _fill_blanks(survivor=survivor, merged=merged)
 
-    updated = Shopper.objects.filter(pk=merged.pk, status=ShopperStatus.ACTIVE).update(
+    updated = Shopper.objects.filter(merchant=merged.merchant_id, pk=merged.pk, status=ShopperStatus.ACTIVE).update(
         status=ShopperStatus.MERGED, merged_into=survivor, updated_at=timezone.now()
     )
     if updated != 1:  # pragma: no cover - both rows are locked
@@ -159,8 +159,12 @@ def _verification_transfer(*, survivor: Shopper, merged: Shopper) -> list[dict[s
         if twin is None:
             continue
         # One verified row per address: release it before claiming it.
-        ContactPoint.objects.filter(pk=contact.pk).update(is_verified=False, verified_at=None)
-        ContactPoint.objects.filter(pk=twin.pk).update(is_verified=True, verified_at=contact.verified_at)
+        ContactPoint.objects.filter(merchant=contact.merchant_id, pk=contact.pk).update(
+            is_verified=False, verified_at=None
+        )
+        ContactPoint.objects.filter(merchant=twin.merchant_id, pk=twin.pk).update(
+            is_verified=True, verified_at=contact.verified_at
+        )
         transfers.append(
             {
                 "from": contact.pk,
@@ -177,14 +181,14 @@ def _preferences_union(*, survivor: Shopper, merged: Shopper) -> dict[str, Any]:
     rows = {
         row.shopper_id: row
         for row in ShopperPreferences.objects.select_for_update()
-        .filter(shopper_id__in=[survivor.pk, merged.pk])
+        .filter(merchant=survivor.merchant_id, shopper_id__in=[survivor.pk, merged.pk])
         .order_by("pk")
     }
     theirs, ours = rows.get(merged.pk), rows.get(survivor.pk)
     if theirs is None:
         return {}
     if ours is None:
-        ShopperPreferences.objects.filter(pk=theirs.pk).update(shopper=survivor)
+        ShopperPreferences.objects.filter(merchant=theirs.merchant_id, pk=theirs.pk).update(shopper=survivor)
         return {"moved_row": theirs.pk}
     added: dict[str, list[str]] = {}
     for name in PREFERENCE_FIELDS:
@@ -206,7 +210,9 @@ def _fill_blanks(*, survivor: Shopper, merged: Shopper) -> dict[str, Any]:
         if getattr(survivor, name) in ("", None) and getattr(merged, name) not in ("", None)
     }
     if filled:
-        Shopper.objects.filter(pk=survivor.pk).update(**{name: getattr(merged, name) for name in filled})
+        Shopper.objects.filter(merchant=survivor.merchant_id, pk=survivor.pk).update(
+            **{name: getattr(merged, name) for name in filled}
+        )
     return filled
 
 
@@ -219,7 +225,7 @@ def merge_undo(*, merchant: Merchant, merge_event: MergeEvent, actor: User | Non
     """
     if merge_event.merchant_id != merchant.pk:
         raise NotFoundError("No such merge.")
-    event = MergeEvent.objects.select_for_update().get(pk=merge_event.pk)
+    event = MergeEvent.objects.select_for_update().get(merchant=merchant, pk=merge_event.pk)
     if event.undone_at is not None:
         raise ConflictError("This merge was already undone.", code="already_undone")
     locked = _lock_shoppers(merchant, [event.survivor_id, event.merged_id])
@@ -235,16 +241,16 @@ def merge_undo(*, merchant: Merchant, merge_event: MergeEvent, actor: User | Non
     for key, model in MOVED_ROWS.items():
         model._default_manager.filter(pk__in=moved.get(key, []), shopper=survivor).update(shopper=merged)
     for transfer in reversed(moved.get("contact_verifications", [])):
-        ContactPoint.objects.filter(pk=transfer["to"]).update(
+        ContactPoint.objects.filter(merchant=merchant, pk=transfer["to"]).update(
             is_verified=False, verified_at=_moment(transfer["to_verified_at"])
         )
-        ContactPoint.objects.filter(pk=transfer["from"]).update(
+        ContactPoint.objects.filter(merchant=merchant, pk=transfer["from"]).update(
             is_verified=True, verified_at=_moment(transfer["verified_at"])
         )
     _preferences_restore(survivor=survivor, merged=merged, record=moved.get("preferences", {}))
     if moved.get("filled_fields"):
-        Shopper.objects.filter(pk=survivor.pk).update(**moved["filled_fields"])
-    Shopper.objects.filter(pk=merged.pk).update(
+        Shopper.objects.filter(merchant=merchant, pk=survivor.pk).update(**moved["filled_fields"])
+    Shopper.objects.filter(merchant=merchant, pk=merged.pk).update(
         status=ShopperStatus.ACTIVE, merged_into=None, updated_at=timezone.now()
     )
     rollups.shopper_recompute(shopper_ids=[survivor.pk, merged.pk])
@@ -333,11 +339,11 @@ def shopper_erase(*, merchant: Merchant, shopper: Shopper, actor: User | None, r
     erased_cards = cards.delete()[0]
     ShopperPreferences.objects.for_merchant(merchant).filter(shopper_id__in=shopper_ids).delete()
     now = timezone.now()
-    Shopper.objects.filter(pk__in=shopper_ids).update(
+    Shopper.objects.filter(merchant=merchant, pk__in=shopper_ids).update(
         first_name="", last_name="", birthday=None, erased_at=now, updated_at=now
     )
     # Profiles merged into this one stay "merged", pointing here, out of every list.
-    Shopper.objects.filter(pk=shopper.pk).update(status=ShopperStatus.ERASED)
+    Shopper.objects.filter(merchant=merchant, pk=shopper.pk).update(status=ShopperStatus.ERASED)
     audit_event_record(
         merchant=merchant,
         actor=actor,

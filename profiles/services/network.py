@@ -228,9 +228,10 @@ def _finish(event: NetworkEvent, status: str, detail: str = "", purchase: Purcha
 
 @transaction.atomic
 def network_event_process(*, event_id: int) -> NetworkEvent | None:
-    """Turn a stored event into a purchase change. Safe to run twice: a processed event is left alone."""
+    """Turn a stored event (of any merchant, by id) into a purchase change. Safe to run twice: a processed event is
+    left alone."""
     event = (
-        NetworkEvent.objects.select_for_update(of=("self",))
+        NetworkEvent.all_merchants.select_for_update(of=("self",))
         .select_related("merchant")
         .filter(pk=event_id, status=NetworkEventStatus.PENDING)
         .first()

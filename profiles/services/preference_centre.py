@@ -31,7 +31,7 @@ def consents_change(
 ) -> list[ConsentEvent]:
     """Record the choices that differ from what holds now (an unchanged box adds nothing to the ledger)."""
     _check_active(shopper)
-    Shopper.objects.select_for_update().filter(pk=shopper.pk).first()
+    Shopper.objects.select_for_update().filter(merchant=shopper.merchant_id, pk=shopper.pk).first()
     current = {
         (event.channel, event.purpose): event.is_granted
         for event in selectors.consents_current(merchant=shopper.merchant, shopper=shopper)
@@ -53,7 +53,7 @@ def consents_change(
 @transaction.atomic
 def consent_unsubscribe(*, shopper: Shopper, channel: str, purpose: str) -> ConsentEvent | None:
     """One-click unsubscribe: withdraw one consent. Withdrawing again adds nothing."""
-    Shopper.objects.select_for_update().filter(pk=shopper.pk).first()
+    Shopper.objects.select_for_update().filter(merchant=shopper.merchant_id, pk=shopper.pk).first()
     current = {
         (event.channel, event.purpose): event.is_granted
         for event in selectors.consents_current(merchant=shopper.merchant, shopper=shopper)

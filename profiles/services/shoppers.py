@@ -345,7 +345,7 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
 @transaction.atomic
 def card_unlink(*, card: Card) -> Card:
     """Purchases on the card stop reaching the shopper; history stays."""
-    Card.objects.filter(pk=card.pk, status=CardStatus.ACTIVE).update(
+    Card.objects.filter(merchant=card.merchant_id, pk=card.pk, status=CardStatus.ACTIVE).update(
         status=CardStatus.UNLINKED, unlinked_at=timezone.now()
     )
     card.refresh_from_db()

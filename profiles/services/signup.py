@@ -117,7 +117,9 @@ def signup_point_create(
 @transaction.atomic
 def signup_point_revoke(*, point: SignupPoint, actor: User | None) -> SignupPoint:
     """Its page stops working at once; shoppers already signed up keep everything."""
-    updated = SignupPoint.objects.filter(pk=point.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    updated = SignupPoint.objects.filter(merchant=point.merchant_id, pk=point.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     if updated:
         audit_event_record(
             merchant=point.merchant,
@@ -227,8 +229,8 @@ def email_confirmation_queue(*, contact: ContactPoint, language: str) -> None:
 
 def email_confirmation_send(*, contact_id: int, language: str) -> bool:
     """Send the link, in the shopper's language. False (nothing sent) if the contact is gone or confirmed."""
-    contact = (
-        ContactPoint.objects.select_related("shopper", "merchant")
+    contact = (  # a task: the contact, of whichever merchant, by id
+        ContactPoint.all_merchants.select_related("shopper", "merchant")
         .filter(pk=contact_id, kind=ContactKind.EMAIL, is_verified=False)
         .first()
     )
@@ -254,8 +256,8 @@ def email_confirm(*, contact_id: int, value: str) -> ContactPoint:
     If another profile already confirmed the same address, that one keeps it and
     this profile shows up in the duplicates queue for staff to merge.
     """
-    contact = (
-        ContactPoint.objects.select_for_update()
+    contact = (  # the signed link decides the merchant
+        ContactPoint.all_merchants.select_for_update()
         .select_related("shopper")
         .filter(pk=contact_id, kind=ContactKind.EMAIL, value=value)
         .first()
@@ -303,7 +305,8 @@ def phone_code_contact(*, ticket: str) -> ContactPoint:
         raise ApplicationError("This code has expired.", code="code_expired", field="code") from error
     except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
         raise ApplicationError("This code is not valid.", code="code_invalid", field="code") from error
-    contact = ContactPoint.objects.filter(pk=contact_id, kind=ContactKind.PHONE).select_related("shopper").first()
+    # The signed code decides the merchant.
+    contact = ContactPoint.all_merchants.filter(pk=contact_id, kind=ContactKind.PHONE).select_related("shopper").first()
     if contact is None:
         raise ApplicationError("This code is not valid.", code="code_invalid", field="code")
     return contact

@@ -26,7 +26,10 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
         contact_id, value = links.email_confirmation_contact(token)
     except links.LinkError as error:
         return link_error_response(request, error, language=language)
-    contact = ContactPoint.objects.select_related("shopper", "merchant").filter(pk=contact_id, value=value).first()
+    # The signed link decides the merchant.
+    contact = (
+        ContactPoint.all_merchants.select_related("shopper", "merchant").filter(pk=contact_id, value=value).first()
+    )
     if contact is None:
         return link_error_response(request, links.LinkError("", code="link_invalid"), language=language)
     language = shopper_language(request, contact.shopper.language or contact.merchant.default_language)

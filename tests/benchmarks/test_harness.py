@@ -40,7 +40,7 @@ def test_the_control_validates_the_same_body_and_inserts_one_row(client, merchan
 
     assert created.status_code == 201
     assert refused.status_code == 400
-    purchase = Purchase.objects.get(external_id=body["external_id"])
+    purchase = Purchase.all_merchants.get(external_id=body["external_id"])
     assert (purchase.merchant_id, purchase.amount_minor, purchase.line_items.count()) == (
         merchant.pk,
         body["amount_minor"],

@@ -42,7 +42,9 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
             amount_minor=4500,
             occurred_at=timezone.now() - timedelta(days=day, hours=3),
         )
-    finished = _broadcast(merchant, list(Shopper.objects.values_list("pk", flat=True)), random.Random(3))
+    finished = _broadcast(
+        merchant, list(Shopper.objects.for_merchant(merchant).values_list("pk", flat=True)), random.Random(3)
+    )
     manager = UserFactory(email="manager@northwind.test")
     MembershipFactory(merchant=merchant, user=manager, role=Role.MANAGER)
 
@@ -69,7 +71,7 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
     page.get_by_role("button", name="Save and review").click()
 
     page.locator("#significance").wait_for()
-    created = Campaign.objects.get(name="Spring comeback")
+    created = Campaign.objects.for_merchant(merchant).get(name="Spring comeback")
     assert created.status == CampaignStatus.DRAFT and created.holdout_percent == 20
     assert sorted(created.variants.values_list("key", flat=True)) == ["A", "B"]
     assert page.get_by_role("heading", name="Spring comeback").is_visible()
@@ -110,7 +112,7 @@ def test_a_shopper_answers_the_survey_in_arabic_and_staff_see_it(live_server, pa
     page.locator("button[type=submit]").click()
     page.get_by_role("heading", name="شكرًا على إجابتك!").wait_for()
     screenshot("feedback-survey-ar-thanks")
-    answer = FeedbackResponse.objects.get()
+    answer = FeedbackResponse.objects.for_merchant(merchant).get()
     assert (answer.score, answer.comment, answer.language, answer.store) == (9, "خدمة رائعة", "ar", store)
 
     _sign_in(page, live_server, "analyst@northwind.test")

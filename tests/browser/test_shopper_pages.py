@@ -75,10 +75,10 @@ def test_kiosk_signups_in_korean_and_arabic_email_link_and_preference_centre_rea
     kiosk.get_by_role("button", name="سجّل").click()
     kiosk.get_by_role("heading", name="أهلًا بك يا ليلى!").wait_for()
 
-    layla = Shopper.objects.get(first_name="ليلى")
+    layla = Shopper.objects.for_merchant(merchant).get(first_name="ليلى")
     consent = ConsentEvent.objects.get(shopper=layla)
     assert (consent.channel, consent.purpose, consent.wording_version) == ("email", "marketing", "2026-11:ar")
-    assert ConsentEvent.objects.get(shopper__first_name="민지").wording_version == "2026-11:ko"
+    assert ConsentEvent.objects.for_merchant(merchant).get(shopper__first_name="민지").wording_version == "2026-11:ko"
 
     # Layla confirms her email from the link in the Arabic email, on her phone.
     (message,) = [m for m in mail.outbox if m.to == ["layla@example.com"]]
@@ -89,7 +89,7 @@ def test_kiosk_signups_in_korean_and_arabic_email_link_and_preference_centre_rea
     _is_laid_out_for_reading(phone, "ar")
     phone.get_by_role("button", name="نعم، أكّد بريدي الإلكتروني").click()
     phone.get_by_role("heading", name="تم تأكيد بريدك الإلكتروني.").wait_for()
-    assert ContactPoint.objects.get(value="layla@example.com").is_verified
+    assert ContactPoint.objects.for_merchant(merchant).get(value="layla@example.com").is_verified
 
     # From there, the preference centre: she stops offers and agrees to feedback requests.
     phone.get_by_role("link", name="افتح تفضيلاتي").click()

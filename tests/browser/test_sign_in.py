@@ -39,4 +39,4 @@ def test_owner_signs_in_opens_the_dashboard_and_revokes_a_key(live_server, page,
     page.get_by_role("button", name="Revoke Web checkout").click()
     page.locator(".badge-revoked").wait_for()
     screenshot("api-key-revoked")
-    assert MerchantAPIKey.objects.get(name="Web checkout").revoked
+    assert MerchantAPIKey.objects.for_merchant(merchant).get(name="Web checkout").revoked

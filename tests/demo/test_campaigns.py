@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_gives_finished_campaigns_with_results(capsys):
     call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
-    counts = (Campaign.objects.count(), Assignment.objects.count(), OutboxMessage.objects.count())
+    counts = (Campaign.all_merchants.count(), Assignment.all_merchants.count(), OutboxMessage.all_merchants.count())
 
     northwind = Merchant.objects.get(slug="northwind")
     broadcast = Campaign.objects.get(merchant=northwind, name=BROADCAST_NAME)
@@ -26,7 +26,11 @@ def test_seed_demo_gives_finished_campaigns_with_results(capsys):
     assert "demo campaigns" in capsys.readouterr().out
 
     call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
-    assert (Campaign.objects.count(), Assignment.objects.count(), OutboxMessage.objects.count()) == counts
+    assert (
+        Campaign.all_merchants.count(),
+        Assignment.all_merchants.count(),
+        OutboxMessage.all_merchants.count(),
+    ) == counts
 
 
 def test_every_demo_message_went_to_a_shopper_who_could_be_reached_when_it_was_sent():
@@ -36,15 +40,15 @@ def test_every_demo_message_went_to_a_shopper_who_could_be_reached_when_it_was_s
 
     call_command("seed_demo", demo_shoppers=120, demo_purchases=800)
 
-    sent = OutboxMessage.objects.filter(status="sent").select_related("campaign")
+    sent = OutboxMessage.all_merchants.filter(status="sent").select_related("campaign")
     assert sent.exists()
-    consent_then = ConsentEvent.objects.filter(
+    consent_then = ConsentEvent.all_merchants.filter(
         shopper=OuterRef("shopper"),
         channel=OuterRef("channel"),
         purpose=OuterRef("campaign__purpose"),
         occurred_at__lte=OuterRef("sent_at"),
     ).order_by("-occurred_at", "-pk")
-    confirmed_then = ContactPoint.objects.filter(
+    confirmed_then = ContactPoint.all_merchants.filter(
         shopper=OuterRef("shopper"), kind="email", is_verified=True, verified_at__lte=OuterRef("sent_at")
     )
     unreachable = sent.annotate(consent=Subquery(consent_then.values("is_granted")[:1])).exclude(

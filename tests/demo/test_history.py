@@ -54,7 +54,7 @@ def _seed(*arguments):
 
 
 def _counts():
-    return {model.__name__: model.objects.count() for model in MODELS}
+    return {model.__name__: model.all_merchants.count() for model in MODELS}
 
 
 @pytest.fixture

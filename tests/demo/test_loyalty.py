@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_gives_each_demo_merchant_a_program_with_members(capsys):
     call_command("seed_demo", demo_shoppers=60, demo_purchases=400)
-    counts = (Program.objects.count(), EarnRule.objects.count(), LedgerEntry.objects.count())
+    counts = (Program.all_merchants.count(), EarnRule.all_merchants.count(), LedgerEntry.all_merchants.count())
 
     northwind = Merchant.objects.get(slug="northwind")
     assert Program.objects.get(merchant=northwind).name == "Northwind Rewards"
@@ -21,4 +21,4 @@ def test_seed_demo_gives_each_demo_merchant_a_program_with_members(capsys):
     assert "loyalty program" in capsys.readouterr().out
 
     call_command("seed_demo", demo_shoppers=60, demo_purchases=400)
-    assert (Program.objects.count(), EarnRule.objects.count(), LedgerEntry.objects.count()) == counts
+    assert (Program.all_merchants.count(), EarnRule.all_merchants.count(), LedgerEntry.all_merchants.count()) == counts

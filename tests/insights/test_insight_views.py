@@ -214,7 +214,9 @@ def test_the_audience_download_defuses_spreadsheet_formulas_in_names(owner_clien
     from profiles.models import Shopper, ShopperRollup
 
     rollup = ShopperRollup.objects.for_merchant(merchant).filter(online_count=0, in_store_count__gte=4).first()
-    Shopper.objects.filter(pk=rollup.shopper_id).update(first_name='=HYPERLINK("http://evil.example")', last_name="")
+    Shopper.all_merchants.filter(pk=rollup.shopper_id).update(
+        first_name='=HYPERLINK("http://evil.example")', last_name=""
+    )
 
     rows = _csv_rows(owner_client.get(reverse("insights:store_only_regulars_csv")))
 

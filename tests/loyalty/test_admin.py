@@ -13,6 +13,6 @@ def test_superusers_read_loyalty_rows_in_the_admin_but_cannot_edit_the_ledger(cl
     client = client_for(superuser)
 
     assert client.get(f"/admin/loyalty/{model}/").status_code == 200
-    entry = LedgerEntry.objects.get()
+    entry = LedgerEntry.all_merchants.get()
     assert client.post(f"/admin/loyalty/ledgerentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+    assert LedgerEntry.all_merchants.filter(pk=entry.pk).exists()

@@ -85,7 +85,7 @@ def test_redeem_is_idempotent_and_reversible(api_client, member, rewards):
 
     assert first.status_code == 201 and first.json()["points_balance"] == 50
     assert replay.status_code == 201 and replay.json()["id"] == first.json()["id"]
-    assert Redemption.objects.count() == 1
+    assert Redemption.all_merchants.count() == 1
 
     reverse_once = post(api_client, "api_loyalty_redemption_reverse", redemption_id=first.json()["id"], key="r-1")
     again = post(api_client, "api_loyalty_redemption_reverse", redemption_id=first.json()["id"], key="r-2")
@@ -104,7 +104,7 @@ def test_redeem_more_than_the_balance_is_refused_and_takes_nothing(api_client, m
     assert response.json()["error"]["code"] == "insufficient_points"
     assert "reward_id" in response.json()["error"]["fields"]
     assert account_of(member).points_balance == 250
-    assert not LedgerEntry.objects.filter(reason="redemption").exists()
+    assert not LedgerEntry.all_merchants.filter(reason="redemption").exists()
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_bad_redeem_input_is_400_with_field_errors(api_client, member, rewards, 
 
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"], response.json()
-    assert not Redemption.objects.exists()
+    assert not Redemption.all_merchants.exists()
 
 
 def test_reward_not_available_yet_is_refused(api_client, member, rewards):
@@ -162,4 +162,4 @@ def test_another_merchant_gets_404_on_every_loyalty_endpoint(api_client, other_a
     )
     assert foreign.status_code == 400 and set(foreign.json()["error"]["fields"]) == {"shopper_id", "reward_id"}
     assert post(other_api_client, "api_loyalty_redemption_reverse", redemption_id=redemption["id"]).status_code == 404
-    assert Redemption.objects.get().status == "redeemed"
+    assert Redemption.all_merchants.get().status == "redeemed"

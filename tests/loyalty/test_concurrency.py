@@ -47,7 +47,7 @@ def test_concurrent_redemptions_never_overdraw(merchant, program, buy, shopper):
 
     results = race(
         [
-            lambda: reward_redeem(merchant=merchant, shopper=Shopper.objects.get(pk=shopper.pk), reward=reward)
+            lambda: reward_redeem(merchant=merchant, shopper=Shopper.all_merchants.get(pk=shopper.pk), reward=reward)
             for _ in range(6)
         ]
     )

@@ -36,7 +36,7 @@ def test_rounding_to_nearest(program, buy, shopper):
 
 def test_no_points_for_an_anonymous_purchase_or_without_program(merchant, buy, shopper):
     buy(5000)
-    assert not LedgerEntry.objects.exists()
+    assert not LedgerEntry.all_merchants.exists()
 
 
 def test_program_minimum_spend(program, buy, shopper):

@@ -68,7 +68,7 @@ def test_refund_over_the_api_is_booked_before_a_redemption(merchant, program, bu
     with pytest.raises(ApplicationError) as refused:
         reward_redeem(merchant=merchant, shopper=shopper, reward=reward)
     assert refused.value.code == "insufficient_points"
-    assert not Redemption.objects.exists()
+    assert not Redemption.all_merchants.exists()
     settle_earnings()
     assert account_of(shopper).points_balance == 0
 
@@ -110,7 +110,7 @@ def test_reconciliation_finds_and_repairs_an_injected_inconsistency(merchant, pr
     buy(5000)
     account = account_of(shopper)
     # given a cached balance that no longer matches the ledger
-    Account.objects.filter(pk=account.pk).update(points_balance=999)
+    Account.all_merchants.filter(pk=account.pk).update(points_balance=999)
 
     assert reconcile_ledgers() == {merchant.slug: 1}
 

@@ -19,7 +19,7 @@ def test_merged_profiles_points_move_to_the_survivor(merchant, program, buy, sho
 
     assert account_of(shopper).points_balance == 80
     assert account_of(duplicate).points_balance == 0
-    assert LedgerEntry.objects.filter(reason=Reason.MERGE).count() == 2
+    assert LedgerEntry.all_merchants.filter(reason=Reason.MERGE).count() == 2
 
     # a refund of the moved purchase now takes the points back from the survivor
     purchases.purchase_refund(merchant=merchant, purchase_id=moved_purchase.pk)
@@ -44,7 +44,7 @@ def test_undoing_a_merge_gives_the_restored_profile_its_points_back(merchant, pr
 
     assert account_of(shopper).points_balance == 50
     assert account_of(duplicate).points_balance == 30
-    assert LedgerEntry.objects.filter(reason=Reason.MERGE, note__endswith="undone").count() == 2
+    assert LedgerEntry.all_merchants.filter(reason=Reason.MERGE, note__endswith="undone").count() == 2
     # the restored profile's purchase settles on its own account again
     purchases.purchase_refund(merchant=merchant, purchase_id=moved_purchase.pk)
     settle_earnings()

@@ -56,11 +56,11 @@ def _share(shopper, granted, when=None):
 
 def test_partner_bonus_only_with_network_sharing_consent(merchant, agreement, buy, shopper, coffee_shopper):
     buy(5000)  # no consent yet: no bonus at the partner
-    assert not PartnerAward.objects.exists()
+    assert not PartnerAward.all_merchants.exists()
 
     _share(shopper, True, timezone.now() - timedelta(minutes=5))
     buy(5000)
-    award = PartnerAward.objects.get()
+    award = PartnerAward.all_merchants.get()
     assert (award.points, award.owed_minor) == (10, 20)  # 1 point per 5.00 EUR, worth 2 cents each
     coffee_account = account_of(coffee_shopper)
     assert coffee_account.points_balance == 10
@@ -68,7 +68,7 @@ def test_partner_bonus_only_with_network_sharing_consent(merchant, agreement, bu
 
     _share(shopper, False)
     buy(5000)  # consent withdrawn: no more bonus
-    assert PartnerAward.objects.count() == 1
+    assert PartnerAward.all_merchants.count() == 1
 
 
 def test_each_side_sees_awarded_and_owed(merchant, coffee, agreement, buy, shopper, coffee_shopper):
@@ -104,7 +104,7 @@ def test_a_refund_takes_the_partner_bonus_back(merchant, coffee, agreement, buy,
     settle_earnings()
     settle_earnings()  # a second run takes nothing more
 
-    award = PartnerAward.objects.get()
+    award = PartnerAward.all_merchants.get()
     assert (award.points, award.points_reversed, award.owed_minor) == (10, 5, 10)
     assert account_of(coffee_shopper).points_balance == 5
     refund = LedgerEntry.objects.get(account=account_of(coffee_shopper), reason=Reason.REFUND)

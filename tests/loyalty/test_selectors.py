@@ -48,8 +48,8 @@ def test_liability_trend_reads_rolled_up_months_and_the_ledger_since(merchant, p
     buy(5000)
     buy(3000)
     # given fifty points booked three months ago and rolled up, thirty booked now
-    first = LedgerEntry.objects.order_by("pk").first()
-    LedgerEntry.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=95))
+    first = LedgerEntry.all_merchants.order_by("pk").first()
+    LedgerEntry.all_merchants.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=95))
     ledger_months_rebuild(merchant=merchant)
 
     trend = selectors.loyalty_insights(merchant=merchant).liability_trend

@@ -89,7 +89,7 @@ def test_rule_editor_shows_a_friendly_error_and_saves_nothing(owner_client, prog
     assert response.status_code == 400
     page = response.content.decode()
     assert "A category rule needs its category." in page
-    assert not EarnRule.objects.exists()
+    assert not EarnRule.all_merchants.exists()
 
 
 def test_live_preview_says_what_a_purchase_earns_with_the_draft_rule(owner_client, merchant, program):
@@ -112,7 +112,7 @@ def test_live_preview_says_what_a_purchase_earns_with_the_draft_rule(owner_clien
     # 52 base + 52 for the shoes rule being written + 500 for the online rule
     assert "online purchase in Shoes earns 604 points" in page, page
     assert "(this rule)" in page
-    assert not EarnRule.objects.filter(name="Shoes ×2").exists()
+    assert not EarnRule.all_merchants.filter(name="Shoes ×2").exists()
 
 
 def test_shopper_panel_shows_balance_and_ledger_and_staff_adjust(owner_client, program, buy, shopper, owner):
@@ -133,7 +133,7 @@ def test_shopper_panel_shows_balance_and_ledger_and_staff_adjust(owner_client, p
     assert adjusted.status_code == 200
     assert "75</span> points available" in adjusted.content.decode()
     assert "Apology for a late delivery" in adjusted.content.decode()
-    assert LedgerEntry.objects.get(reason="adjustment").actor == owner
+    assert LedgerEntry.all_merchants.get(reason="adjustment").actor == owner
 
 
 def test_adjustment_without_reason_is_refused_with_a_message(owner_client, program, buy, shopper):
@@ -185,7 +185,7 @@ def test_partners_propose_and_accept(owner_client, client_for, merchant, program
         reverse("loyalty:partner_list"), {"partner": coffee.pk, "bonus_points_per_unit": 1, "unit_minor": 500}
     )
     assert proposed.status_code == 302
-    agreement = PartnerAgreement.objects.get()
+    agreement = PartnerAgreement.all_merchants.get()
     coffee_client = client_for(coffee_owner)
     assert "Northwind" in coffee_client.get(reverse("loyalty:partner_list")).content.decode()
     coffee_client.post(reverse("loyalty:partner_accept", args=[agreement.pk]))
@@ -221,8 +221,8 @@ def their_objects(other_merchant):
 def test_another_merchants_objects_are_404(owner_client, program, their_objects, method, url):
     response = getattr(owner_client, method)(url(their_objects), {"points": 5, "reason": "x", "name": "Mine"})
     assert response.status_code == 404
-    assert EarnRule.objects.get(pk=their_objects["rule"].pk).name == "Their rule"
-    assert PartnerAgreement.objects.get(pk=their_objects["agreement"].pk).status == "proposed"
+    assert EarnRule.all_merchants.get(pk=their_objects["rule"].pk).name == "Their rule"
+    assert PartnerAgreement.all_merchants.get(pk=their_objects["agreement"].pk).status == "proposed"
 
 
 def test_pages_without_ids_show_only_the_merchants_own_program(outsider_client, program, their_objects):

@@ -26,7 +26,7 @@ def test_valid_key_identifies_its_merchant(api_client, merchant, api_key_pair):
 def test_key_use_is_recorded(api_client, api_key_pair):
     api_client.get(reverse("api_whoami"))
 
-    api_key = MerchantAPIKey.objects.get(pk=api_key_pair[0].pk)
+    api_key = MerchantAPIKey.all_merchants.get(pk=api_key_pair[0].pk)
     assert api_key.last_used_at is not None
 
 
@@ -72,7 +72,7 @@ def test_revoked_key_is_refused(api_key_pair, owner):
 
 def test_expired_key_is_refused(api_key_pair):
     api_key, secret = api_key_pair
-    MerchantAPIKey.objects.filter(pk=api_key.pk).update(expiry_date=timezone.now() - timezone.timedelta(days=1))
+    MerchantAPIKey.all_merchants.filter(pk=api_key.pk).update(expiry_date=timezone.now() - timezone.timedelta(days=1))
 
     response = _client(secret).get(reverse("api_whoami"))
 

@@ -27,7 +27,7 @@ def test_merchant_create_rejects_bad_values_and_writes_nothing(kwargs, field):
         services.merchant_create(name="Acme", slug="acme", owner=UserFactory(), **kwargs)
 
     assert field in raised.value.fields
-    assert not StaffMembership.objects.exists()
+    assert not StaffMembership.all_merchants.exists()
 
 
 def test_duplicate_slug_is_a_conflict(merchant, owner):
@@ -78,7 +78,7 @@ def test_store_restriction_is_only_for_store_staff(merchant, owner, store):
 
 def test_expired_invitation_is_refused(merchant, owner):
     invitation, token = services.staff_invite(merchant=merchant, actor=owner, email="x@example.com", role=Role.ANALYST)
-    StaffInvitation.objects.filter(pk=invitation.pk).update(expires_at=invitation.created_at)
+    StaffInvitation.all_merchants.filter(pk=invitation.pk).update(expires_at=invitation.created_at)
 
     with pytest.raises(NotFoundError):
         services.invitation_accept(token=token, user=UserFactory(email="x@example.com"))
@@ -89,7 +89,7 @@ def test_second_owner_can_be_demoted(merchant, owner):
 
     services.membership_change_role(membership=second, actor=owner, role=Role.ANALYST, store=None)
 
-    assert StaffMembership.objects.get(pk=second.pk).role == Role.ANALYST
+    assert StaffMembership.all_merchants.get(pk=second.pk).role == Role.ANALYST
 
 
 def test_api_key_needs_known_scopes(merchant):

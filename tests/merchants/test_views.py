@@ -95,10 +95,10 @@ def test_outsider_gets_404_for_every_object_route(method, url_name, kwargs, obje
 
     assert response.status_code == 404
     # and nothing changed
-    assert Store.objects.get(pk=objects_of_merchant["store"].pk).name == "Main Street"
-    assert StaffMembership.objects.get(pk=objects_of_merchant["membership"].pk).role == Role.ANALYST
-    assert StaffInvitation.objects.get(pk=objects_of_merchant["invitation"].pk).revoked_at is None
-    assert MerchantAPIKey.objects.get(pk=objects_of_merchant["api_key"].pk).revoked is False
+    assert Store.all_merchants.get(pk=objects_of_merchant["store"].pk).name == "Main Street"
+    assert StaffMembership.all_merchants.get(pk=objects_of_merchant["membership"].pk).role == Role.ANALYST
+    assert StaffInvitation.all_merchants.get(pk=objects_of_merchant["invitation"].pk).revoked_at is None
+    assert MerchantAPIKey.all_merchants.get(pk=objects_of_merchant["api_key"].pk).revoked is False
 
 
 def test_lists_show_only_own_merchant(owner_client, store, other_store, outsider):
@@ -235,7 +235,7 @@ def test_signup_is_closed_without_an_invitation(client):
     )
 
     assert "closed" in response.content.decode().lower()
-    assert not StaffMembership.objects.filter(user__email="random@example.com").exists()
+    assert not StaffMembership.all_merchants.filter(user__email="random@example.com").exists()
 
 
 def test_inviting_an_existing_member_is_a_form_error(owner_client, manager):

@@ -252,7 +252,7 @@ def test_merge_refusals_change_nothing(merchant, other_merchant, owner, twins, c
     elif change == "no_reason":
         reason = "  "
     elif change == "already_merged":
-        Shopper.objects.filter(pk=merged.pk).update(status=ShopperStatus.MERGED, merged_into=survivor)
+        Shopper.all_merchants.filter(pk=merged.pk).update(status=ShopperStatus.MERGED, merged_into=survivor)
     elif change == "other_merchant":
         merged = ShopperFactory(merchant=other_merchant, first_name="Ada", last_name="Lovelace")
     before = snapshot(merchant)
@@ -262,7 +262,7 @@ def test_merge_refusals_change_nothing(merchant, other_merchant, owner, twins, c
 
     assert error.value.code == code
     assert snapshot(merchant) == before
-    assert not MergeEvent.objects.exists()
+    assert not MergeEvent.all_merchants.exists()
 
 
 # Erasure
@@ -306,7 +306,7 @@ def test_erasure_removes_every_personal_detail_and_keeps_the_figures(merchant, o
     assert (shopper.first_name, shopper.last_name, shopper.birthday) == ("", "", None)
     assert shopper.display_name == "Erased shopper"
     assert not ContactPoint.objects.filter(shopper=shopper).exists()
-    assert not Card.objects.filter(token=token).exists()
+    assert not Card.all_merchants.filter(token=token).exists()
     assert not ShopperPreferences.objects.filter(shopper=shopper).exists()
     # search by anything they were known by finds nothing
     for query in ("ada", "Lovelace", "ada.l", "work.example", "1881"):
@@ -352,7 +352,7 @@ def test_erasing_a_survivor_erases_the_profiles_merged_into_it(merchant, owner, 
 
 @pytest.mark.parametrize("status", [ShopperStatus.ERASED, ShopperStatus.MERGED])
 def test_erasure_is_refused_for_an_erased_or_merged_profile(merchant, owner, twins, status):
-    Shopper.objects.filter(pk=twins.merged.pk).update(status=status, merged_into=twins.survivor)
+    Shopper.all_merchants.filter(pk=twins.merged.pk).update(status=status, merged_into=twins.survivor)
 
     with pytest.raises(ConflictError):
         identity.shopper_erase(merchant=merchant, shopper=twins.merged, actor=owner, reason="Asked")

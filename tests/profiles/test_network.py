@@ -64,7 +64,7 @@ def test_auth_clearing_refund_make_one_purchase_and_reverse_it(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         auth = send(connection, event("evt-1", "auth", "txn-1", card=card))
-    purchase = Purchase.objects.get(network_transaction_id="txn-1")
+    purchase = Purchase.all_merchants.get(network_transaction_id="txn-1")
     assert auth.status_code == 200 and auth.json()["status"] == "accepted"
     assert (purchase.state, purchase.amount_minor, purchase.store, purchase.shopper) == (
         "authorised",
@@ -85,7 +85,7 @@ def test_auth_clearing_refund_make_one_purchase_and_reverse_it(
     assert purchase.state == "refunded"
     assert not ShopperRollup.objects.filter(shopper=card.shopper).exists()
     assert rollups.rollups_rebuild(merchant=purchase.merchant).total == 0
-    assert set(NetworkEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert set(NetworkEvent.all_merchants.values_list("status", flat=True)) == {"processed"}
 
 
 def test_replayed_event_is_stored_and_processed_once(connection, store, card, django_capture_on_commit_callbacks):
@@ -96,8 +96,8 @@ def test_replayed_event_is_stored_and_processed_once(connection, store, card, dj
 
     assert first.json()["status"] == "accepted"
     assert second.status_code == 200 and second.json()["status"] == "duplicate"
-    assert NetworkEvent.objects.count() == 1
-    assert Purchase.objects.count() == 1
+    assert NetworkEvent.all_merchants.count() == 1
+    assert Purchase.all_merchants.count() == 1
 
 
 def test_stale_signature_is_refused(connection, store):
@@ -105,7 +105,7 @@ def test_stale_signature_is_refused(connection, store):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "stale_signature"
-    assert not NetworkEvent.objects.exists()
+    assert not NetworkEvent.all_merchants.exists()
 
 
 def test_tampered_body_is_refused(connection, store):
@@ -116,7 +116,7 @@ def test_tampered_body_is_refused(connection, store):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_signature"
-    assert not NetworkEvent.objects.exists()
+    assert not NetworkEvent.all_merchants.exists()
 
 
 def test_wrong_secret_and_missing_header_are_refused(connection, store):
@@ -127,7 +127,7 @@ def test_wrong_secret_and_missing_header_are_refused(connection, store):
 
     assert wrong.status_code == 401
     assert missing.status_code == 401
-    assert not NetworkEvent.objects.exists()
+    assert not NetworkEvent.all_merchants.exists()
 
 
 def test_unknown_connection_is_404(db, merchant):
@@ -144,10 +144,10 @@ def test_unknown_location_fails_the_event_with_a_reason(connection, store, djang
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", store_location="NOWHERE", identifiers={}))
 
-    stored = NetworkEvent.objects.get()
+    stored = NetworkEvent.all_merchants.get()
     assert stored.status == "failed"
     assert stored.detail.startswith("unknown_location")
-    assert not Purchase.objects.exists()
+    assert not Purchase.all_merchants.exists()
 
 
 def test_network_event_then_checkout_basket_is_one_purchase_with_items(
@@ -171,7 +171,7 @@ def test_network_event_then_checkout_basket_is_one_purchase_with_items(
     )
 
     assert response.status_code == 200
-    purchase = Purchase.objects.get()
+    purchase = Purchase.all_merchants.get()
     assert purchase.basket_external_id == "web-77"
     assert LineItem.objects.get(purchase=purchase).category == "accessories"
     assert StoreHourRollup.objects.get(merchant=purchase.merchant).purchase_count == 1
@@ -197,7 +197,7 @@ def test_checkout_basket_then_network_event_is_one_purchase_that_learns_the_card
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", card=card))
 
-    purchase = Purchase.objects.get()
+    purchase = Purchase.all_merchants.get()
     assert (purchase.network_transaction_id, purchase.shopper, purchase.card) == ("txn-1", card.shopper, card)
     assert ShopperRollup.objects.get(shopper=card.shopper).purchase_count == 1
     assert rollups.rollups_rebuild(merchant=purchase.merchant).total == 0
@@ -209,19 +209,19 @@ def test_online_transaction_without_a_location_is_an_online_purchase(
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", store_location=None, card=card, identifiers={}))
 
-    purchase = Purchase.objects.get()
+    purchase = Purchase.all_merchants.get()
     assert (purchase.channel, purchase.store) == ("online", None)
 
 
 def test_processing_twice_changes_nothing(connection, store, card, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", card=card))
-    stored = NetworkEvent.objects.get()
+    stored = NetworkEvent.all_merchants.get()
 
     again = network.network_event_process(event_id=stored.pk)
 
     assert again is None
-    assert Purchase.objects.count() == 1
+    assert Purchase.all_merchants.count() == 1
 
 
 def test_a_basket_is_not_matched_onto_another_cards_transaction(
@@ -248,7 +248,7 @@ def test_a_basket_is_not_matched_onto_another_cards_transaction(
     )
 
     assert response.status_code == 201
-    assert Purchase.objects.count() == 2
+    assert Purchase.all_merchants.count() == 2
 
 
 def test_retrying_a_matched_basket_is_not_a_conflict(
@@ -271,7 +271,7 @@ def test_retrying_a_matched_basket_is_not_a_conflict(
 
     assert first.status_code == retry.status_code == 200
     assert retry.json()["id"] == first.json()["id"]
-    assert Purchase.objects.count() == 1
+    assert Purchase.all_merchants.count() == 1
 
 
 def test_refund_of_a_fully_refunded_purchase_is_processed_not_failed(
@@ -282,7 +282,7 @@ def test_refund_of_a_fully_refunded_purchase_is_processed_not_failed(
         send(connection, event("evt-2", "refund", "txn-2", card=card, refundTransactionId="txn-1"))
         send(connection, event("evt-3", "refund", "txn-3", card=card, refundTransactionId="txn-1"))
 
-    assert list(NetworkEvent.objects.order_by("event_id").values_list("status", flat=True)) == ["processed"] * 3
+    assert list(NetworkEvent.all_merchants.order_by("event_id").values_list("status", flat=True)) == ["processed"] * 3
 
 
 def test_an_event_of_the_wrong_shape_is_400_at_its_path_and_not_stored(connection, store):
@@ -297,7 +297,7 @@ def test_an_event_of_the_wrong_shape_is_400_at_its_path_and_not_stored(connectio
 
     assert [r.status_code for r in responses] == [400, 400, 400]
     assert [list(r.json()["error"]["fields"]) for r in responses] == [["transaction.amount"], ["type"], ["id"]]
-    assert not NetworkEvent.objects.exists()
+    assert not NetworkEvent.all_merchants.exists()
 
 
 def test_fields_the_feed_does_not_name_are_kept_not_refused(
@@ -309,7 +309,7 @@ def test_fields_the_feed_does_not_name_are_kept_not_refused(
     with django_capture_on_commit_callbacks(execute=True):
         response = send(connection, payload)
 
-    stored = NetworkEvent.objects.get()
+    stored = NetworkEvent.all_merchants.get()
     assert response.status_code == 200 and stored.status == "processed"
     assert stored.payload["schemaVersion"] == 2 and stored.payload["transaction"]["acquirer"] == {"name": "Acme"}
-    assert Purchase.objects.get().shopper == card.shopper
+    assert Purchase.all_merchants.get().shopper == card.shopper

@@ -30,7 +30,7 @@ def test_a_recorded_purchase_is_what_from_db_builds_and_reads_its_relations_with
         merchant=merchant, rows=[purchase_services.ResolvedPurchase(data=data, card_id=None, shopper=shopper)]
     )
 
-    stored = Purchase.objects.get(pk=built.pk)
+    stored = Purchase.all_merchants.get(pk=built.pk)
     assert {name: getattr(built, name) for name in bulk._PURCHASE_ATTNAMES} == {
         name: getattr(stored, name) for name in bulk._PURCHASE_ATTNAMES
     }

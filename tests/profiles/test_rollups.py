@@ -86,7 +86,9 @@ def _run(merchant, operations):
             recorded.extend(r.purchase for r in purchase_record_batch(merchant=merchant, rows=rows) if r.purchase)
         elif recorded:
             target = recorded[a % len(recorded)]
-            remaining = target.amount_minor - type(target).objects.get(pk=target.pk).refunded_minor
+            remaining = (
+                target.amount_minor - type(target).objects.get(merchant=target.merchant_id, pk=target.pk).refunded_minor
+            )
             portion = None if b == 0 else max(1, remaining // (b + 1))
             with contextlib.suppress(ApplicationError):  # already fully refunded
                 purchase_refund(merchant=merchant, purchase_id=target.pk, amount_minor=portion)

@@ -84,7 +84,7 @@ def test_kiosk_signup_records_shopper_consents_with_wording_visit_and_sends_conf
 
     assert response.status_code == 200
     assert "Mina" in response.text and "10% off today" in response.text
-    shopper = Shopper.objects.get()
+    shopper = Shopper.all_merchants.get()
     assert (shopper.first_name, shopper.language, shopper.home_store_id) == ("Mina", "ko", point.store_id)
     contacts = {c.kind: c for c in ContactPoint.objects.filter(shopper=shopper)}
     assert contacts["email"].value == "mina@example.com" and not contacts["email"].is_verified
@@ -116,7 +116,7 @@ def test_kiosk_code_confirms_the_phone_and_a_wrong_code_does_not(client, kiosk, 
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
     refused = client.post(f"{path}code/", {"ticket": ticket, "code": wrong})
-    phone = ContactPoint.objects.get(kind="phone")
+    phone = ContactPoint.all_merchants.get(kind="phone")
     assert refused.status_code == 400
     assert "코드가 맞지 않습니다" in refused.text
     assert not phone.is_verified
@@ -135,8 +135,8 @@ def test_kiosk_refuses_a_submission_without_contact_in_the_shoppers_language_and
     assert response.status_code == 400
     assert 'dir="rtl"' in response.text
     assert "أدخل رقم هاتف محمول" in response.text  # "give a mobile number to receive text messages"
-    assert Shopper.objects.count() == 0
-    assert ConsentEvent.objects.count() == 0
+    assert Shopper.all_merchants.count() == 0
+    assert ConsentEvent.all_merchants.count() == 0
     assert not mail.outbox and not sms.outbox
 
 
@@ -151,7 +151,7 @@ def test_a_card_already_linked_signs_up_onto_its_shoppers_profile(client, korean
     )
 
     assert response.status_code == 200
-    assert Shopper.objects.count() == 1
+    assert Shopper.all_merchants.count() == 1
     owner.refresh_from_db()
     assert owner.first_name == "Mina"
     assert ContactPoint.objects.filter(shopper=owner, value="mina@example.com").exists()
@@ -162,7 +162,7 @@ def test_tapping_a_card_without_ticking_the_box_links_nothing(client, korean_mer
 
     client.post(path, {**KIOSK_FORM, "card_token": "tok_new", "card_last_four": "4242", "card_scheme": "visa"})
 
-    assert not Shopper.objects.get().cards.exists()
+    assert not Shopper.all_merchants.get().cards.exists()
 
 
 def test_kiosk_links_the_tapped_card(client, korean_merchant, store):
@@ -173,7 +173,7 @@ def test_kiosk_links_the_tapped_card(client, korean_merchant, store):
         {**KIOSK_FORM, "link_card": "on", "card_token": "tok_new", "card_last_four": "4242", "card_scheme": "visa"},
     )
 
-    shopper = Shopper.objects.get()
+    shopper = Shopper.all_merchants.get()
     assert shopper.cards.get().last_four == "4242"
 
 
@@ -187,14 +187,14 @@ def test_revoked_kiosk_token_closes_the_page_and_stores_nothing(client, kiosk):
     response = client.post(path, KIOSK_FORM)
     assert response.status_code == 404
     assert "not available" in response.text
-    assert Shopper.objects.count() == 0
+    assert Shopper.all_merchants.count() == 0
 
 
 def test_kiosk_pages_require_csrf(kiosk):
     _point, path = kiosk
     response = Client(enforce_csrf_checks=True).post(path, KIOSK_FORM)
     assert response.status_code == 403
-    assert Shopper.objects.count() == 0
+    assert Shopper.all_merchants.count() == 0
 
 
 # Rate limits
@@ -215,7 +215,7 @@ def test_submissions_per_kiosk_are_limited_with_429_and_retry_after(client, sett
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= 3600
     assert "시도" in refused.text  # in the store's language
-    assert not ContactPoint.objects.filter(value="third@example.com").exists()
+    assert not ContactPoint.all_merchants.filter(value="third@example.com").exists()
 
 
 def test_submissions_per_client_address_are_limited_across_kiosks(client, settings, korean_merchant, store):
@@ -250,7 +250,7 @@ def test_codes_per_phone_number_are_limited_and_the_refused_signup_stores_nothin
 
     assert refused.status_code == 429
     assert len(sms.outbox) == 1
-    assert Shopper.objects.count() == 1
+    assert Shopper.all_merchants.count() == 1
 
 
 def test_codes_per_kiosk_are_limited(client, settings, kiosk):
@@ -277,7 +277,7 @@ def test_code_guesses_are_limited(client, settings, kiosk):
     refused = client.post(f"{path}code/", {"ticket": ticket, "code": code})
 
     assert refused.status_code == 429
-    assert not ContactPoint.objects.get(kind="phone").is_verified
+    assert not ContactPoint.all_merchants.get(kind="phone").is_verified
 
 
 # Email confirmation links
@@ -294,7 +294,7 @@ def test_email_link_opens_a_page_and_only_its_button_confirms(client, kiosk, dja
     confirm_path = _signed_up_email(client, path, django_capture_on_commit_callbacks)
 
     page = client.get(confirm_path)
-    contact = ContactPoint.objects.get(kind="email")
+    contact = ContactPoint.all_merchants.get(kind="email")
     assert page.status_code == 200 and 'lang="ko"' in page.text
     assert not contact.is_verified
 
@@ -307,7 +307,7 @@ def test_email_link_opens_a_page_and_only_its_button_confirms(client, kiosk, dja
 def test_expired_email_link_is_refused(client, settings, kiosk, monkeypatch, django_capture_on_commit_callbacks):
     _point, path = kiosk
     contact_token_path = _signed_up_email(client, path, django_capture_on_commit_callbacks)
-    contact = ContactPoint.objects.get(kind="email")
+    contact = ContactPoint.all_merchants.get(kind="email")
     # The same link, signed as if sent eight days ago.
     real_time = time.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() - 8 * 86400)
@@ -332,7 +332,7 @@ def test_tampered_email_link_is_refused(client, kiosk, django_capture_on_commit_
     response = client.post(f"/s/confirm/{tampered}/")
 
     assert response.status_code == 404
-    assert not ContactPoint.objects.get(kind="email").is_verified
+    assert not ContactPoint.all_merchants.get(kind="email").is_verified
 
 
 def test_a_link_of_one_kind_does_not_open_another(client, merchant):
@@ -351,7 +351,7 @@ def test_wifi_signup_records_shopper_and_visit_then_hands_back(client, merchant,
     response = client.post(path, {"first_name": "Ana", "email": "ana@example.com", "consent_email_marketing": "on"})
 
     assert response.status_code == 302 and response["Location"] == "https://example.com/welcome"
-    shopper = Shopper.objects.get()
+    shopper = Shopper.all_merchants.get()
     assert shopper.joined_via == "wifi"
     assert Visit.objects.get(shopper=shopper).source == VisitSource.WIFI
     assert ConsentEvent.objects.get(shopper=shopper).source == ConsentSource.PAGE
@@ -363,7 +363,7 @@ def test_wifi_honeypot_stores_nothing_but_looks_like_success(client, merchant, s
     response = client.post(path, {"email": "bot@example.com", "website": "http://spam.example"})
 
     assert response.status_code == 302
-    assert Shopper.objects.count() == 0 and Visit.objects.count() == 0
+    assert Shopper.all_merchants.count() == 0 and Visit.all_merchants.count() == 0
 
 
 def test_wifi_just_connect_counts_an_anonymous_visit(client, merchant, store):
@@ -372,8 +372,8 @@ def test_wifi_just_connect_counts_an_anonymous_visit(client, merchant, store):
     response = client.post(path, {"skip": "1"})
 
     assert response.status_code == 302
-    assert Visit.objects.get().shopper is None
-    assert Shopper.objects.count() == 0
+    assert Visit.all_merchants.get().shopper is None
+    assert Shopper.all_merchants.count() == 0
 
 
 def test_wifi_refuses_a_bad_email_in_the_shoppers_language(client, merchant, store):
@@ -383,7 +383,7 @@ def test_wifi_refuses_a_bad_email_in_the_shoppers_language(client, merchant, sto
 
     assert response.status_code == 400
     assert "請輸入有效的電子郵件地址" in response.text
-    assert Shopper.objects.count() == 0
+    assert Shopper.all_merchants.count() == 0
 
 
 # Preference centre
@@ -441,7 +441,7 @@ def test_expired_preference_link(client, member, monkeypatch, settings):
 
     assert response.status_code == 410
     assert client.post(f"{old}consents/", {"consent_email_feedback": "on"}).status_code == 410
-    assert ConsentEvent.objects.count() == 0
+    assert ConsentEvent.all_merchants.count() == 0
 
 
 def test_tampered_preference_link(client, member):
@@ -505,7 +505,7 @@ def test_one_click_unsubscribe_withdraws_consent_without_csrf_and_opening_change
     client = Client(enforce_csrf_checks=True)
 
     assert client.get(f"/{path}").status_code == 200
-    assert not ConsentEvent.objects.exists()
+    assert not ConsentEvent.all_merchants.exists()
 
     response = client.post(f"/{path}", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
 
@@ -528,7 +528,7 @@ def test_a_tampered_unsubscribe_link_changes_nothing(member):
     for bad in (token[:-3] + "abc", other_kind):
         response = Client().post(f"/s/unsubscribe/{bad}/", "List-Unsubscribe=One-Click", content_type="text/plain")
         assert response.status_code == 404
-    assert not ConsentEvent.objects.exists()
+    assert not ConsentEvent.all_merchants.exists()
 
 
 def test_marketing_goes_only_to_confirmed_contacts(merchant):

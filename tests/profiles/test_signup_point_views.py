@@ -25,12 +25,12 @@ def test_owner_registers_a_kiosk_and_sees_its_address_once(owner_client, store):
         follow=True,
     )
 
-    point = SignupPoint.objects.get()
+    point = SignupPoint.all_merchants.get()
     shown = response.context["new_url"]
     assert shown.startswith("http://testserver/s/kiosk/") and point.token_prefix in shown
     assert shown.split("/")[-2] not in point.token_hash  # only the hash is kept
     assert (point.store, point.has_card_reader, point.welcome_message) == (store, True, "10% off today")
-    assert AuditEvent.objects.filter(action="signup_point.created", subject="Level 2 kiosk").exists()
+    assert AuditEvent.all_merchants.filter(action="signup_point.created", subject="Level 2 kiosk").exists()
     # The page opens at that address; a reload does not show it again.
     assert owner_client.get(shown.removeprefix("http://testserver")).status_code == 200
     assert "new_url" not in owner_client.get(URL).context
@@ -41,7 +41,7 @@ def test_a_wifi_portal_needs_its_continue_address(owner_client, store):
 
     assert response.status_code == 400
     assert "web address" in response.text
-    assert not SignupPoint.objects.exists()
+    assert not SignupPoint.all_merchants.exists()
 
 
 def test_revoking_closes_the_page_and_is_audited(owner_client, merchant, store):
@@ -51,7 +51,7 @@ def test_revoking_closes_the_page_and_is_audited(owner_client, merchant, store):
 
     point.refresh_from_db()
     assert point.revoked_at is not None
-    assert AuditEvent.objects.filter(action="signup_point.revoked").exists()
+    assert AuditEvent.all_merchants.filter(action="signup_point.revoked").exists()
     assert owner_client.get(path).status_code == 404
 
 
@@ -61,7 +61,7 @@ def test_managers_may_register_analysts_and_store_staff_may_not(client_for, user
         client = client_for(user_for_role(role))
         assert client.get(URL).status_code == 403
         client.post(URL, {"kind": "kiosk", "store": store.pk, "name": "Sneaky"})
-    assert not SignupPoint.objects.exists()
+    assert not SignupPoint.all_merchants.exists()
 
 
 def test_another_merchants_kiosk_is_a_404(outsider_client, merchant, store, other_store):
@@ -72,7 +72,7 @@ def test_another_merchants_kiosk_is_a_404(outsider_client, merchant, store, othe
     assert point.revoked_at is None
     # Nor can their form register a kiosk at our store.
     outsider_client.post(URL, {"kind": "kiosk", "store": store.pk, "name": "Theirs"})
-    assert SignupPoint.objects.count() == 1
+    assert SignupPoint.all_merchants.count() == 1
     assert "Level 2 kiosk" not in outsider_client.get(URL).text
 
 

@@ -56,8 +56,8 @@ def test_pending_events_whose_task_was_lost_are_processed(merchant, store):
             },
         },
     )
-    NetworkEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+    NetworkEvent.all_merchants.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=10))
 
     assert process_pending_network_events() == 1
-    assert Purchase.objects.get(network_transaction_id="txn-lost").amount_minor == 1200
+    assert Purchase.all_merchants.get(network_transaction_id="txn-lost").amount_minor == 1200
     assert process_pending_network_events() == 0

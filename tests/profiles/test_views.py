@@ -82,7 +82,7 @@ def test_viewers_can_look_but_not_merge_erase_or_export(role, user_for_role, cli
 
     assert [response.status_code for response in responses] == [403, 403, 403, 403]
     assert snapshot(merchant) == before
-    assert not AuditEvent.objects.filter(action__in=["shopper.exported", "shopper.erased"]).exists()
+    assert not AuditEvent.all_merchants.filter(action__in=["shopper.exported", "shopper.erased"]).exists()
     # and the page offers them no such buttons
     assert "Erase this shopper" not in detail
     assert "Download their data" not in detail
@@ -129,8 +129,8 @@ def test_outsider_gets_404_on_every_shopper_route_and_nothing_changes(
 
     assert response.status_code == 404
     assert snapshot(merchant) == before
-    assert MergeEvent.objects.get().undone_at is None
-    assert not AuditEvent.objects.filter(action__in=["shopper.exported", "shopper.erased"]).exists()
+    assert MergeEvent.all_merchants.get().undone_at is None
+    assert not AuditEvent.all_merchants.filter(action__in=["shopper.exported", "shopper.erased"]).exists()
 
 
 def test_outsider_lists_only_their_own_shoppers(twins, outsider_client, other_merchant):
@@ -207,7 +207,7 @@ def test_profile_page_shows_everything_and_marks_in_store_and_online(owner_clien
     # 09:30 UTC in May is 11:30 in Amsterdam, the merchant's time zone
     assert "Mon 4 May 2026, 11:30" in page
     assert "Same person" in page  # the merge, with its undo
-    assert reverse("profiles:merge_undo", args=[MergeEvent.objects.get().pk]) in page
+    assert reverse("profiles:merge_undo", args=[MergeEvent.all_merchants.get().pk]) in page
 
 
 def test_profile_page_query_count_is_bounded(owner_client, twins, merchant, owner, django_assert_max_num_queries):
@@ -260,10 +260,10 @@ def test_merge_and_undo_from_the_pages_restore_the_original_state(owner_client, 
 
     assert merged.status_code == 302
     assert merged.url == _detail(twins.merged)  # the kept profile
-    event = MergeEvent.objects.get()
+    event = MergeEvent.all_merchants.get()
     assert (event.survivor, event.merged, event.actor) == (twins.merged, twins.survivor, owner)
     assert event.reason == "Same person at kiosk and web"
-    assert Shopper.objects.get(pk=twins.survivor.pk).status == ShopperStatus.MERGED
+    assert Shopper.all_merchants.get(pk=twins.survivor.pk).status == ShopperStatus.MERGED
     assert "<article" not in owner_client.get(reverse("profiles:duplicate_list")).content.decode()
 
     undone = owner_client.post(reverse("profiles:merge_undo", args=[event.pk]))
@@ -311,7 +311,7 @@ def test_export_is_post_only(owner_client, twins):
     response = owner_client.get(reverse("profiles:shopper_export", args=[twins.survivor.public_id]))
 
     assert response.status_code == 405
-    assert not AuditEvent.objects.filter(action="shopper.exported").exists()
+    assert not AuditEvent.all_merchants.filter(action="shopper.exported").exists()
 
 
 def test_erasure_asks_for_confirmation_first(owner_client, twins, merchant):

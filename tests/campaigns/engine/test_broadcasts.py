@@ -124,7 +124,9 @@ def test_two_beat_processes_at_the_same_moment_start_one_run(merchant):
     for _ in range(3):
         reachable_shopper(merchant)
     campaign = launched(campaign_with_message(merchant, scheduled_at=timezone.now() + timedelta(hours=1)))
-    campaign.__class__.objects.filter(pk=campaign.pk).update(next_run_at=timezone.now())  # its time has come
+    campaign.__class__.objects.filter(merchant=campaign.merchant_id, pk=campaign.pk).update(
+        next_run_at=timezone.now()
+    )  # its time has come
     barrier = threading.Barrier(2)
     started = []
 
@@ -164,7 +166,7 @@ def test_a_lost_chunk_is_written_by_the_resume_sweep(merchant, daytime, monkeypa
 
     assert missing == [(run.run_id, 1), (run.run_id, 2)]
     assert len(mail.outbox) == 5
-    assert CampaignRun.objects.get(pk=run.run_id).finished_at is not None
+    assert CampaignRun.all_merchants.get(pk=run.run_id).finished_at is not None
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.COMPLETED
 

@@ -200,7 +200,7 @@ def sent_email(merchant, daytime):
     queue(campaign, [shopper])
     sending.outbox_send()
     message = OutboxMessage.objects.get(campaign=campaign)
-    OutboxMessage.objects.filter(pk=message.pk).update(provider_id="pm-0001")  # as Postmark's id would be
+    OutboxMessage.all_merchants.filter(pk=message.pk).update(provider_id="pm-0001")  # as Postmark's id would be
     return shopper, message
 
 

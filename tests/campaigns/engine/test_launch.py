@@ -139,8 +139,8 @@ def test_test_send_goes_to_the_given_address_without_an_outbox_row(merchant, own
     (email,) = mail.outbox
     assert email.to == ["me@northwind.test"]
     assert email.subject == "[TEST] [A] Hello Alex"
-    assert not OutboxMessage.objects.exists()
-    assert AuditEvent.objects.filter(action="campaign.test_send").count() == 1
+    assert not OutboxMessage.all_merchants.exists()
+    assert AuditEvent.all_merchants.filter(action="campaign.test_send").count() == 1
 
 
 def test_test_send_refuses_a_bad_address(merchant, owner):

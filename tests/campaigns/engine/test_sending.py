@@ -266,7 +266,7 @@ def test_quiet_hours_in_each_shoppers_timezone(merchant, moment, seoul_sent, new
     new_york = reachable_shopper(merchant, home_store=StoreFactory(merchant=merchant, timezone="America/New_York"))
     campaign = campaign_with_message(merchant)
     _queued(campaign, [seoul, new_york])
-    OutboxMessage.objects.update(not_before=moment)
+    OutboxMessage.all_merchants.update(not_before=moment)
     monkeypatch.setattr(timezone, "now", lambda: moment)
 
     sending.outbox_send()
@@ -294,7 +294,7 @@ def test_a_shopper_without_a_home_store_keeps_the_merchants_hours(merchant, monk
     campaign = campaign_with_message(merchant)
     _queued(campaign, [shopper])
     moment = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 22:00 in Seoul
-    OutboxMessage.objects.update(not_before=moment)
+    OutboxMessage.all_merchants.update(not_before=moment)
     monkeypatch.setattr(timezone, "now", lambda: moment)
 
     sending.outbox_send()
@@ -349,7 +349,7 @@ def test_an_unreachable_channel_queues_the_message_again_and_it_goes_later(merch
     assert message.status == OutboxStatus.QUEUED
     assert message.not_before > timezone.now()
 
-    OutboxMessage.objects.filter(pk=message.pk).update(not_before=timezone.now())
+    OutboxMessage.all_merchants.filter(pk=message.pk).update(not_before=timezone.now())
     sending.outbox_send()
 
     assert len(mail.outbox) == 1

@@ -53,7 +53,7 @@ def test_an_imported_old_purchase_queues_nothing(merchant, store, daytime, djang
         record_purchase(merchant, shopper, store=store, at=timezone.now() - timedelta(days=3))
 
     assert queued == []
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.all_merchants.exists()
 
 
 def test_the_same_purchase_evaluated_twice_messages_once(merchant, store, daytime, django_capture_on_commit_callbacks):
@@ -228,7 +228,7 @@ def test_join_anniversary(merchant, daytime):
     moment = timezone.now()
     veteran = reachable_shopper(merchant)
     newcomer = reachable_shopper(merchant)
-    Shopper.objects.filter(pk=veteran.pk).update(created_at=moment.replace(year=moment.year - 2))
+    Shopper.all_merchants.filter(pk=veteran.pk).update(created_at=moment.replace(year=moment.year - 2))
     campaign = lifecycle(merchant, Trigger.JOIN_ANNIVERSARY)
 
     triggers.lifecycle_scan(now=moment)

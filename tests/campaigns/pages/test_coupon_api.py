@@ -79,7 +79,7 @@ def test_the_cap_stops_redemptions_once_reached(api_client, merchant):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "offer_cap_reached"
-    assert Coupon.objects.get(pk=second.pk).redeemed_at is None
+    assert Coupon.all_merchants.get(pk=second.pk).redeemed_at is None
 
 
 def test_an_expired_offer_cannot_be_redeemed(api_client, coupon):
@@ -90,7 +90,7 @@ def test_an_expired_offer_cannot_be_redeemed(api_client, coupon):
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "offer_expired"
-    assert Coupon.objects.get(pk=coupon.pk).redeemed_at is None
+    assert Coupon.all_merchants.get(pk=coupon.pk).redeemed_at is None
 
 
 def test_outside_the_daily_window_is_refused(api_client, coupon, merchant):
@@ -111,7 +111,7 @@ def test_another_merchants_coupon_is_404(other_api_client, coupon):
     response = _redeem(other_api_client, coupon.code)
 
     assert response.status_code == 404
-    assert Coupon.objects.get(pk=coupon.pk).redeemed_at is None
+    assert Coupon.all_merchants.get(pk=coupon.pk).redeemed_at is None
 
 
 def test_bad_input_is_400_with_field_errors(api_client, coupon, other_merchant):
@@ -125,7 +125,7 @@ def test_bad_input_is_400_with_field_errors(api_client, coupon, other_merchant):
         response = _redeem(api_client, coupon.code, body)
         assert response.status_code == 400, body
         assert field in response.json()["error"]["fields"]
-    assert Coupon.objects.get(pk=coupon.pk).redeemed_at is None
+    assert Coupon.all_merchants.get(pk=coupon.pk).redeemed_at is None
 
 
 def test_unknown_code_is_404(api_client):
@@ -153,4 +153,4 @@ def test_a_purchase_of_another_shopper_is_refused(api_client, coupon, merchant):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "purchase_mismatch"
     assert "purchase_id" in response.json()["error"]["fields"]
-    assert Coupon.objects.get(pk=coupon.pk).redeemed_at is None
+    assert Coupon.all_merchants.get(pk=coupon.pk).redeemed_at is None

@@ -54,7 +54,7 @@ def test_an_answer_is_recorded_against_the_purchase_and_its_store(client, survey
 
     assert response.status_code == 200
     assert "Thank you for your answer!" in response.content.decode()
-    answer = FeedbackResponse.objects.get()
+    answer = FeedbackResponse.all_merchants.get()
     assert (answer.score, answer.comment, answer.language) == (9, "Lovely staff", "en")
     assert (answer.purchase, answer.store, answer.shopper, answer.campaign) == (
         purchase,
@@ -71,7 +71,7 @@ def test_a_second_answer_for_the_same_purchase_is_refused(client, survey):
 
     assert again.status_code == 409
     assert "already answered" in again.content.decode()
-    assert list(FeedbackResponse.objects.values_list("score", flat=True)) == [9]
+    assert list(FeedbackResponse.all_merchants.values_list("score", flat=True)) == [9]
     # Opening the link again shows the thanks, not the question.
     assert "already answered" in client.get(survey).content.decode()
 
@@ -81,14 +81,14 @@ def test_a_missing_score_is_shown_on_the_form(client, survey):
 
     assert response.status_code == 400
     assert "Choose a score from 0 to 10." in response.content.decode()
-    assert not FeedbackResponse.objects.exists()
+    assert not FeedbackResponse.all_merchants.exists()
 
 
 def test_out_of_range_score_is_refused(client, survey):
     response = client.post(survey, {"score": "11", "lang": "en"})
 
     assert response.status_code == 400
-    assert not FeedbackResponse.objects.exists()
+    assert not FeedbackResponse.all_merchants.exists()
 
 
 def test_an_expired_link_is_410(client, message, settings):
@@ -112,7 +112,7 @@ def test_a_tampered_link_is_404(client, message):
     response = client.get(f"/s/c/feedback/{token[:-2]}xx/")
 
     assert response.status_code == 404
-    assert not FeedbackResponse.objects.exists()
+    assert not FeedbackResponse.all_merchants.exists()
 
 
 def test_an_offer_link_does_not_open_the_survey(client, message, path_of):
@@ -141,7 +141,7 @@ def test_the_survey_speaks_the_shoppers_language(client, message, path_of, langu
 def test_the_answer_keeps_the_language_it_was_given_in(client, message, path_of):
     client.post(path_of(feedback_url(message_id=message.pk, language="ko")), {"score": "7", "lang": "ko"})
 
-    assert FeedbackResponse.objects.get().language == "ko"
+    assert FeedbackResponse.all_merchants.get().language == "ko"
 
 
 def test_posts_are_rate_limited(client, survey, settings):
@@ -152,7 +152,7 @@ def test_posts_are_rate_limited(client, survey, settings):
     response = client.post(survey, {"score": "8", "lang": "en"})
 
     assert response.status_code == 429
-    assert not FeedbackResponse.objects.exists()
+    assert not FeedbackResponse.all_merchants.exists()
 
 
 def test_an_erased_shoppers_link_no_longer_opens(client, survey, message):
@@ -161,4 +161,4 @@ def test_an_erased_shoppers_link_no_longer_opens(client, survey, message):
 
     assert client.get(survey).status_code == 404
     assert client.post(survey, {"score": "9", "lang": "en"}).status_code == 404
-    assert not FeedbackResponse.objects.exists()
+    assert not FeedbackResponse.all_merchants.exists()

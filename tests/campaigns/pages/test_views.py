@@ -86,7 +86,7 @@ def test_permissions_per_role(user_for_role, client_for, campaign, role, can_vie
         assert client.get(url).status_code == (200 if can_manage else 403), url
     response = client.post(reverse("campaigns:campaign_create"), _builder_data())
     assert response.status_code == (302 if can_manage else 403)
-    assert Campaign.objects.filter(name="Spring hello").exists() == can_manage
+    assert Campaign.all_merchants.filter(name="Spring hello").exists() == can_manage
 
 
 def test_signed_out_visitors_go_to_sign_in(client):
@@ -110,7 +110,7 @@ def test_another_merchants_campaigns_and_offers_are_404(outsider_client, campaig
         reverse("campaigns:campaign_preview", args=[campaign.pk]),
     ):
         assert outsider_client.post(url, {"variant": "A", "language": "en"}).status_code == 404, url
-    assert Campaign.objects.filter(pk=campaign.pk).exists()
+    assert Campaign.all_merchants.filter(pk=campaign.pk).exists()
 
 
 def test_the_list_shows_only_this_merchants_campaigns(owner_client, campaign, other_merchant):
@@ -139,7 +139,7 @@ def test_the_builder_creates_a_draft_with_its_messages(owner_client, merchant):
         ),
     )
 
-    campaign = Campaign.objects.get(name="Spring hello")
+    campaign = Campaign.all_merchants.get(name="Spring hello")
     assert response.status_code == 302
     assert response["Location"] == reverse("campaigns:campaign_edit", args=[campaign.pk])
     assert campaign.status == CampaignStatus.DRAFT and campaign.segment == segment
@@ -157,7 +157,7 @@ def test_the_builder_creates_a_draft_with_its_messages(owner_client, merchant):
 def test_scheduled_times_are_read_in_the_merchants_timezone(owner_client, merchant):
     owner_client.post(reverse("campaigns:campaign_create"), _builder_data(scheduled_at="2030-06-01T09:00"))
 
-    scheduled = Campaign.objects.get(name="Spring hello").scheduled_at
+    scheduled = Campaign.all_merchants.get(name="Spring hello").scheduled_at
     assert scheduled.isoformat() == "2030-06-01T07:00:00+00:00"  # 09:00 in Amsterdam, summer time
 
 
@@ -182,7 +182,7 @@ def test_builder_errors_are_shown_beside_their_fields(owner_client, overrides, f
     page = response.content.decode()
     assert f'id="id_{field}_error"' in page
     assert message in page
-    assert not Campaign.objects.exists()
+    assert not Campaign.all_merchants.exists()
 
 
 def test_a_greeting_carries_no_offer(owner_client, merchant):
@@ -225,7 +225,7 @@ def test_the_builder_shows_a_drafts_saved_messages(owner_client, campaign):
 
 
 def test_a_launched_campaign_is_not_edited(owner_client, campaign):
-    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)
+    Campaign.all_merchants.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE)
 
     response = owner_client.post(reverse("campaigns:campaign_edit", args=[campaign.pk]), _builder_data(name="Sneaky"))
 
@@ -241,8 +241,8 @@ def test_drafts_can_be_deleted_but_launched_campaigns_cannot(owner_client, campa
     owner_client.post(reverse("campaigns:campaign_delete", args=[campaign.pk]))
     owner_client.post(reverse("campaigns:campaign_delete", args=[launched.pk]))
 
-    assert not Campaign.objects.filter(pk=campaign.pk).exists()
-    assert Campaign.objects.filter(pk=launched.pk).exists()
+    assert not Campaign.all_merchants.filter(pk=campaign.pk).exists()
+    assert Campaign.all_merchants.filter(pk=launched.pk).exists()
 
 
 def test_the_audience_hint_counts_the_audience_and_says_what_it_can_detect(owner_client, merchant):
@@ -390,7 +390,7 @@ def test_offer_form_saves_a_daily_window(owner_client, merchant):
     )
 
     assert response.status_code == 302
-    offer = Offer.objects.get(name="Happy hour")
+    offer = Offer.all_merchants.get(name="Happy hour")
     assert (offer.daily_start.hour, offer.daily_end.hour, offer.max_redemptions, offer.percent_off) == (16, 20, 100, 20)
 
 
@@ -419,7 +419,7 @@ def test_offer_form_errors(owner_client, overrides, message):
 
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not Offer.objects.exists()
+    assert not Offer.all_merchants.exists()
 
 
 def test_settings_page_saves_guard_rails(owner_client, merchant):
@@ -467,7 +467,7 @@ def test_feedback_dashboard_by_store_and_period(owner_client, merchant, store, o
         FeedbackResponse.objects.create(merchant=merchant, score=score, store=at_store, comment=comment)
     FeedbackResponse.objects.create(merchant=other_merchant, score=0, comment="Their comment")
     old = FeedbackResponse.objects.create(merchant=merchant, score=0, comment="Long ago")
-    FeedbackResponse.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=60))
+    FeedbackResponse.all_merchants.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=60))
 
     page = owner_client.get(reverse("campaigns:feedback")).content.decode()
 

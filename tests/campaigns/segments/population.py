@@ -185,8 +185,8 @@ def population_build(*, merchant: Merchant | None = None, other_merchant: Mercha
             },
         )
 
-    Shopper.objects.filter(pk=eve.pk).update(status=ShopperStatus.ERASED, erased_at=now)
-    Shopper.objects.filter(pk=fay.pk).update(status=ShopperStatus.MERGED, merged_into=ann)
+    Shopper.objects.filter(merchant=merchant, pk=eve.pk).update(status=ShopperStatus.ERASED, erased_at=now)
+    Shopper.objects.filter(merchant=merchant, pk=fay.pk).update(status=ShopperStatus.MERGED, merged_into=ann)
 
     services.scores_refresh(merchant=merchant, now=now)
     services.scores_refresh(merchant=other_merchant, now=now)

@@ -38,8 +38,8 @@ def test_bad_rules_write_nothing(population):
             rules={"conditions": [{"field": "nope", "op": "in", "value": []}]},
         )
     assert "conditions.0" in raised.value.fields
-    assert not selectors.Segment.objects.filter(name="Broken").exists()
-    assert not AuditEvent.objects.filter(action="segments.created").exists()
+    assert not selectors.Segment.all_merchants.filter(name="Broken").exists()
+    assert not AuditEvent.all_merchants.filter(action="segments.created").exists()
 
 
 def test_names_are_unique_per_merchant_whatever_the_case(population):
@@ -54,12 +54,12 @@ def test_names_are_unique_per_merchant_whatever_the_case(population):
 def test_update_changes_only_what_changed(population, owner):
     segment = services.segment_create(merchant=population.merchant, actor=None, name="VIP", rules=ENGLISH)
     services.segment_update(segment=segment, actor=owner, name="VIP", rules=ENGLISH, description="")
-    assert not AuditEvent.objects.filter(action="segments.changed").exists()
+    assert not AuditEvent.all_merchants.filter(action="segments.changed").exists()
     korean = {"match": "any", "conditions": [{"field": "language", "op": "in", "value": ["ko"]}]}
     services.segment_update(segment=segment, actor=owner, name="Korean", rules=korean, description="Hello")
     segment.refresh_from_db()
     assert (segment.name, segment.description, segment.rules) == ("Korean", "Hello", korean)
-    assert AuditEvent.objects.get(action="segments.changed").detail["name"] == "Korean"
+    assert AuditEvent.all_merchants.get(action="segments.changed").detail["name"] == "Korean"
 
 
 def test_saving_refreshes_stale_scores_after_commit(population, django_capture_on_commit_callbacks):
@@ -85,8 +85,8 @@ def test_a_snapshot_stays_frozen_when_shoppers_change(population, owner):
         "dan",
     }
     # when ben switches to English and dan to Korean
-    Shopper.objects.filter(pk=population.shoppers["ben"].pk).update(language="en")
-    Shopper.objects.filter(pk=population.shoppers["dan"].pk).update(language="ko")
+    Shopper.all_merchants.filter(pk=population.shoppers["ben"].pk).update(language="en")
+    Shopper.all_merchants.filter(pk=population.shoppers["dan"].pk).update(language="ko")
     # then the segment follows and the snapshot does not
     assert population.names(selectors.audience_queryset(merchant=population.merchant, segment=segment)) == {
         "ann",
@@ -97,10 +97,10 @@ def test_a_snapshot_stays_frozen_when_shoppers_change(population, owner):
         "dan",
     }
     # an erased member leaves the snapshot's audience (never messaged), though the frozen count stays
-    Shopper.objects.filter(pk=population.shoppers["dan"].pk).update(status=ShopperStatus.ERASED)
+    Shopper.all_merchants.filter(pk=population.shoppers["dan"].pk).update(status=ShopperStatus.ERASED)
     assert population.names(selectors.audience_queryset(merchant=population.merchant, snapshot=snapshot)) == {"ann"}
     assert SegmentSnapshotMember.objects.filter(snapshot=snapshot).count() == 2
-    event = AuditEvent.objects.get(action="segments.snapshot_frozen")
+    event = AuditEvent.all_merchants.get(action="segments.snapshot_frozen")
     assert event.detail["shoppers"] == 2
 
 

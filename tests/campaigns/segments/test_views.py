@@ -118,7 +118,7 @@ def test_the_count_follows_the_rules_as_typed_without_saving(population, owner_c
     assert _count_of(owner_client.post(url, _form(money), HTTP_HX_REQUEST="true")) == 2  # ann, cat
     spend = {"field": "category_spend", "op": "gte", "amount": "100", "category": "Shoes", "days": "30"}
     assert _count_of(owner_client.post(url, _form(spend), HTTP_HX_REQUEST="true")) == 1  # ann
-    assert not Segment.objects.exists()
+    assert not Segment.all_merchants.exists()
 
 
 def test_the_count_names_what_is_incomplete(population, owner_client):
@@ -192,7 +192,7 @@ def test_bad_rules_are_a_form_error_and_nothing_is_saved(population, owner_clien
     response = owner_client.post(reverse("segments:segment_create"), _form(row))
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not Segment.objects.exists()
+    assert not Segment.all_merchants.exists()
 
 
 def test_a_missing_or_taken_name_is_a_form_error(population, segment, owner_client):
@@ -201,7 +201,7 @@ def test_a_missing_or_taken_name_is_a_form_error(population, segment, owner_clie
     taken = owner_client.post(reverse("segments:segment_create"), _form(english, name="english"))
     assert taken.status_code == 400
     assert "There is already a segment named" in taken.content.decode()
-    assert Segment.objects.count() == 1
+    assert Segment.all_merchants.count() == 1
 
 
 def test_an_existing_segment_opens_with_its_rules_filled_in(population, owner_client):
@@ -265,7 +265,7 @@ def test_csv_export_of_a_segment(population, segment, owner, owner_client):
 
 
 def test_csv_quotes_what_a_spreadsheet_would_run(population, segment, owner_client):
-    Shopper.objects.filter(pk=population.shoppers["ann"].pk).update(first_name="=HYPERLINK(1)")
+    Shopper.all_merchants.filter(pk=population.shoppers["ann"].pk).update(first_name="=HYPERLINK(1)")
     _header, *rows = _csv(owner_client.get(reverse("segments:segment_export", args=[segment.pk])))
     assert rows[0][1] == "'=HYPERLINK(1) Example"
 
@@ -278,10 +278,10 @@ def test_a_snapshot_is_frozen_from_the_page_and_exports_its_members(population, 
     page = owner_client.get(reverse("segments:segment_detail", args=[segment.pk])).content.decode()
     assert "Spring send" in page
     # later, dan switches language: the snapshot's CSV still holds him
-    Shopper.objects.filter(pk=population.shoppers["dan"].pk).update(language="ko")
+    Shopper.all_merchants.filter(pk=population.shoppers["dan"].pk).update(language="ko")
     _header, *rows = _csv(owner_client.get(reverse("segments:snapshot_export", args=[snapshot.pk])))
     assert [row[1] for row in rows] == ["Ann Example", "Dan Example"]
-    assert AuditEvent.objects.filter(action="segments.exported", detail__snapshot_id=snapshot.pk).exists()
+    assert AuditEvent.all_merchants.filter(action="segments.exported", detail__snapshot_id=snapshot.pk).exists()
 
 
 def test_the_category_input_suggests_categories_sold_lately(population, owner_client):
