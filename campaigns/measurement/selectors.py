@@ -6,7 +6,6 @@ per (group, variant) into n, buyers, Σrevenue, Σrevenue² and Σrevenue³ (see
 `campaigns.measurement.statistics`): no per-shopper row leaves the database.
 """
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -248,7 +247,7 @@ class CampaignReport:
             return None
         days = max(1.0, (timezone.now() - min(firsts)).total_seconds() / 86400)
         per_day = (self.treatment.shoppers + self.holdout.shoppers) / days
-        return math.ceil(more / per_day)
+        return max(1, round(more / per_day))
 
     def _not_enough_data(self) -> str:
         counts = (

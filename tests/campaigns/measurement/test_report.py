@@ -7,7 +7,15 @@ from django.utils import timezone
 
 from campaigns.measurement import selectors, statistics
 from campaigns.measurement.statistics import GroupSums
-from campaigns.models import Assignment, AssignmentGroup, CampaignKind, OfferKind, OutboxStatus, Trigger
+from campaigns.models import (
+    Assignment,
+    AssignmentGroup,
+    CampaignKind,
+    CampaignStatus,
+    OfferKind,
+    OutboxStatus,
+    Trigger,
+)
 from loyalty.models import OfferAward
 from tests.campaigns.factories import (
     AssignmentFactory,
@@ -263,3 +271,30 @@ def test_merging_profiles_after_a_campaign_leaves_its_report_unchanged(merchant)
     # and undoing a merge changes nothing either
     merge_undo(merchant=merchant, merge_event=merge, actor=None)
     assert _figures(selectors.campaign_report(merchant=merchant, campaign=campaign)) == _figures(before)
+
+
+def test_a_campaign_still_taking_shoppers_says_how_many_days_would_settle_it(merchant):
+    # given: a real-time campaign that took 40 shoppers in 10 days; 4 of its 10 held-out shoppers bought
+    campaign = CampaignFactory(
+        merchant=merchant, kind=CampaignKind.REALTIME, status=CampaignStatus.ACTIVE, attribution_days=7
+    )
+    assigned = timezone.now() - timedelta(days=10)
+    for index in range(40):
+        group = AssignmentGroup.HOLDOUT if index < 10 else AssignmentGroup.TREATMENT
+        assignment = AssignmentFactory(campaign=campaign, group=group, assigned_at=assigned)
+        if index < 4 or index >= 25:
+            PurchaseFactory(
+                merchant=merchant,
+                shopper=assignment.shopper,
+                amount_minor=2000,
+                occurred_at=assigned + timedelta(days=1),
+            )
+
+    report = selectors.campaign_report(merchant=merchant, campaign=campaign)
+
+    # then: 10 held-out buyers at 4 in 10 need 25 held out, 100 shoppers in all: 60 more, at 4 a day
+    assert report.revenue_lift is None
+    assert (report.shoppers_to_settle, report.days_to_settle) == (60, 15)
+    assert report.sentence.endswith(
+        "about 60 more shoppers would settle it, about 15 more days at the rate shoppers have entered so far."
+    )
