@@ -41,7 +41,7 @@ def test_a_bad_value_deep_in_a_card_enrolment_is_reported_at_its_path(api_client
 
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["shopper.consents.1.channel"]
-    assert not Card.objects.exists()
+    assert not Card.all_merchants.exists()
 
 
 def test_checks_after_decoding_name_nested_fields_too(api_client, merchant):
@@ -149,7 +149,7 @@ def test_a_card_number_is_refused_before_the_body_is_parsed(api_client, merchant
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "card_number_rejected"
         assert "4111" not in response.content.decode() and "4111 1111" not in caplog.text
-    assert not Purchase.objects.exists()
+    assert not Purchase.all_merchants.exists()
 
 
 def test_malformed_json_is_a_parse_error(api_client):

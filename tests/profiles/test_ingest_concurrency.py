@@ -101,7 +101,7 @@ def test_a_purchase_arriving_while_a_merge_commits_lands_on_the_survivor(merchan
     recorded = recording.outcome().purchase
 
     # then it follows the merge
-    assert Purchase.objects.get(pk=recorded.pk).shopper_id == survivor.pk
+    assert Purchase.all_merchants.get(pk=recorded.pk).shopper_id == survivor.pk
     assert ShopperRollup.objects.get(shopper=survivor).purchase_count == 1
     assert not ShopperRollup.objects.filter(shopper=merged).exists()
 
@@ -129,7 +129,7 @@ def test_a_merge_starting_while_a_purchase_is_open_moves_it_to_the_survivor(merc
     event = merging.outcome()
 
     # then the merge moved it, and an undo would put it back
-    assert Purchase.objects.get(pk=made.pk).shopper_id == survivor.pk
+    assert Purchase.all_merchants.get(pk=made.pk).shopper_id == survivor.pk
     assert made.pk in event.moved["purchases"]
     assert ShopperRollup.objects.get(shopper=survivor).purchase_count == 1
 
