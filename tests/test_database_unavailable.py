@@ -8,7 +8,8 @@ from django.urls import reverse
 from profiles.models import Purchase
 from tests.profiles.test_api import post, purchase_body
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The application's own URLs and error handlers, whatever another test left in place.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("config.urls")]
 
 
 @pytest.fixture(autouse=True)
