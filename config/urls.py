@@ -14,6 +14,7 @@ require_mfa_for_admin(admin.site)
 api_v1 = [
     path("", include("merchants.api_urls")),
     path("", include("profiles.api_urls")),
+    path("", include("payments.api_urls")),
     path("", include("loyalty.api_urls")),
     path("", include("campaigns.offers.api_urls")),
     path("", include("campaigns.api_urls")),

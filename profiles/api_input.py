@@ -23,6 +23,7 @@ from msgspec import UNSET, Meta, UnsetType
 from core.api_input import Body, FieldErrors, InputError, choice, decode
 from core.currencies import ISO_4217
 from core.errors import ApplicationError
+from core.providers import CardIdentityKind, PaymentProvider
 from merchants import request_cache
 from merchants.models import Merchant, Store
 from profiles.models import (
@@ -38,6 +39,7 @@ from profiles.models import (
 )
 from profiles.services import purchases, shoppers
 from profiles.services.batch import MAX_BATCH
+from profiles.services.cards import ProviderCardId
 
 # How far ahead of our clock a purchase's time may be: a till's clock runs a little fast.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -67,6 +69,23 @@ class ConsentInput(Body):
     wording_version: Annotated[str, Meta(max_length=50)] = ""
 
 
+class CardIdentityInput(Body):
+    """A name a payment provider gives this card, so its purchases reported by that provider reach the shopper."""
+
+    provider: choice(PaymentProvider.choices)  # type: ignore[valid-type]
+    kind: choice(CardIdentityKind.choices)  # type: ignore[valid-type]
+    value: Annotated[str, Meta(min_length=1, max_length=200, description="The fingerprint, alias, PAR or card id.")]
+    account: Annotated[
+        str,
+        Meta(
+            max_length=100,
+            description="The provider account it is valid in, exactly as the payment source's Account in Settings → "
+            "Payment sources (a Stripe account id, a Square merchant id, a Fidel program id, an Adyen merchant "
+            "account). Not used for a PAR, which holds across providers.",
+        ),
+    ] = ""
+
+
 class CardInput(Body, kw_only=True):
     """A card as the payment provider knows it: its token, brand and outer digits."""
 
@@ -76,6 +95,7 @@ class CardInput(Body, kw_only=True):
     last_four: Annotated[str, Meta(min_length=1, pattern=r"^\d{4}$")]
     expiry_month: Annotated[int, Meta(ge=1, le=12)] | None = None
     expiry_year: Annotated[int, Meta(ge=2000, le=2100)] | None = None
+    identities: Annotated[list[CardIdentityInput], Meta(max_length=10)] = []
 
 
 class Preferences(Body):
@@ -266,6 +286,15 @@ def card_from(errors: FieldErrors, path: str, body: CardInput) -> shoppers.CardI
         last_four=body.last_four,
         expiry_month=body.expiry_month,
         expiry_year=body.expiry_year,
+        identities=tuple(
+            ProviderCardId(
+                provider=identity.provider,
+                scope=errors.text(f"{path}identities.{index}.account", identity.account, required=False),
+                kind=identity.kind,
+                value=errors.text(f"{path}identities.{index}.value", identity.value),
+            )
+            for index, identity in enumerate(body.identities)
+        ),
     )
 
 

@@ -207,6 +207,36 @@ class Card(TenantModel):
         return f"{self.get_scheme_display()} ···· {self.last_four}"
 
 
+class CardIdentityVia(models.TextChoices):
+    ENROLMENT = "enrolment", _("Given when the card was linked")
+    READER = "reader", _("Read by a kiosk's card reader")
+    SAME_PAYMENT = "same_payment", _("Named together in one payment")
+    STAFF = "staff", _("Confirmed by staff")
+
+
+class CardIdentity(TenantModel):
+    """A name a payment provider gives a linked card, within one provider account (never a card number).
+
+    `key` is a keyed HMAC of provider, scope, kind and value together, so two identities are the same
+    only when all four are: a Stripe fingerprint of one account never matches another account's.
+    """
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="identities")
+    provider = models.CharField(max_length=20)
+    scope = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=64)
+    linked_via = models.CharField(max_length=20, choices=CardIdentityVia.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "card identities"
+        constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="card_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} of card {self.card_id}"
+
+
 class Channel(models.TextChoices):
     IN_STORE = "in_store", _("In store")
     ONLINE = "online", _("Online")
@@ -485,6 +515,9 @@ class SignupPoint(TenantModel):
     token_prefix = models.CharField(max_length=8)
     # Kiosks: whether a card reader hands the page a processor card id to link.
     has_card_reader = models.BooleanField(default=False)
+    # Which provider's reader it is, and its account: a tapped card is then recognised in that provider's payments.
+    card_reader_provider = models.CharField(max_length=20, blank=True)
+    card_reader_account = models.CharField(max_length=100, blank=True)
     # What the shopper is promised on signing up (the welcome reward), in the merchant's words.
     welcome_message = models.CharField(max_length=300, blank=True)
     # Wi-Fi portals: where the shopper goes once signed up (the captive portal's continue URL).

@@ -20,6 +20,7 @@ own, which also covers NFC wallets for Visa and Mastercard) when enabled, and th
 (`alias`, within the merchant account), with `cardSummary` (last four) and `expiryDate`.
 """
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -126,6 +127,19 @@ class AdyenAdapter(JsonWebhookAdapter):
 
     def acknowledgement(self) -> Acknowledgement:
         return ACCEPTED
+
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """Each item carries its own signature, in the body: the body comes back re-encoded."""
+        key = hex_key(secret)
+        if key is None:
+            raise ValueError("an Adyen HMAC key is hexadecimal")
+        document = load_json(raw_body)
+        for item, _ in _items(document):
+            item.setdefault("additionalData", {})["hmacSignature"] = adyen_signature(key, item)
+        body = json.dumps(document, default=str).encode("utf-8")
+        return body, {**(headers or {}), "Content-Type": "application/json"}
 
     def events_from(self, document: Any, headers: Headers) -> list[ProviderEvent]:
         return [self._item(item, path) for item, path in _items(document)]

@@ -173,6 +173,8 @@ class ProviderAdapter(Protocol):
 
     provider: ClassVar[str]
     identifier_fields: ClassVar[IdentifierTests]
+    # What the provider expects back for a request whose signature does not verify.
+    signature_failure_status: ClassVar[int]
     account: str
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
@@ -193,12 +195,20 @@ class ProviderAdapter(Protocol):
         """The answer the provider expects once the request is accepted."""
         ...
 
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers the provider would send, signed as it signs: for the simulator, the
+        benchmark and tests, so they send exactly what the provider does."""
+        ...
+
 
 class JsonWebhookAdapter:
     """What the five adapters share: decoding, the card-number check, a JSON acknowledgement."""
 
     provider: ClassVar[str]
     identifier_fields: ClassVar[IdentifierTests] = {}
+    signature_failure_status: ClassVar[int] = 401
 
     def __init__(self, account: str = "") -> None:
         self.account = account
@@ -216,6 +226,11 @@ class JsonWebhookAdapter:
 
     def acknowledgement(self) -> Acknowledgement:
         return JSON_RECEIVED
+
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        raise NotImplementedError
 
 
 def receive(

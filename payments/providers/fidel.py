@@ -84,6 +84,15 @@ class FidelAdapter(JsonWebhookAdapter):
         if not matches_any(received, expected):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match any of the connection's secrets")
 
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """Pass `fidel-message-id` in `headers`: it is what de-duplicates a delivery."""
+        timestamp = str(int(now.timestamp() * 1000))
+        signature = fidel_signature(secret, raw_body, url, timestamp)
+        signed = {SIGNATURE_HEADER: signature, TIMESTAMP_HEADER: timestamp, "Content-Type": "application/json"}
+        return raw_body, {**(headers or {}), **signed}
+
     def events_from(self, document: Any, headers: Headers) -> list[ProviderEvent]:
         body = as_object(document, "body")
         message_id = header(headers, MESSAGE_ID_HEADER)

@@ -77,6 +77,13 @@ class ShopifyAdapter(JsonWebhookAdapter):
         if not matches_any(received, expected):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match any of the connection's secrets")
 
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """Pass the topic (and the webhook id, which de-duplicates) in `headers`, as Shopify sends them."""
+        signature = b64(hmac_sha256(secret.encode("utf-8"), raw_body))
+        return raw_body, {**(headers or {}), SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
+
     def events_from(self, document: Any, headers: Headers) -> list[ProviderEvent]:
         body = as_object(document, "body")
         topic = header(headers, TOPIC_HEADER)

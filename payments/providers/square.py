@@ -52,6 +52,7 @@ _IN_STORE_ENTRY = ("EMV", "CONTACTLESS", "SWIPED")
 
 class SquareAdapter(JsonWebhookAdapter):
     provider = "square"
+    signature_failure_status = 403  # as the provider's own webhook guide answers
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
         require_secrets(secrets)
@@ -62,6 +63,12 @@ class SquareAdapter(JsonWebhookAdapter):
         expected = [b64(hmac_sha256(secret.encode("utf-8"), signed)) for secret in secrets if secret]
         if not matches_any(received, expected):
             raise SignatureError(f"{SIGNATURE_HEADER} does not match any of the connection's secrets")
+
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        signature = b64(hmac_sha256(secret.encode("utf-8"), url.encode("utf-8") + raw_body))
+        return raw_body, {**(headers or {}), SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
 
     def events_from(self, document: Any, headers: Headers) -> list[ProviderEvent]:
         event = as_object(document, "body")

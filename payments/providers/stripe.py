@@ -62,6 +62,7 @@ def _timestamp_of(signature_header: str) -> str:
 
 class StripeAdapter(JsonWebhookAdapter):
     provider = "stripe"
+    signature_failure_status = 400  # as the provider's own webhook guide answers
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
         require_secrets(secrets)
@@ -85,6 +86,14 @@ class StripeAdapter(JsonWebhookAdapter):
                 continue
             return
         raise SignatureError("Stripe-Signature does not match any of the connection's secrets")
+
+    def sign(
+        self, raw_body: bytes, *, url: str, secret: str, now: datetime, headers: Headers | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        value = stripe.WebhookSignature.generate_signature_header(
+            raw_body.decode("utf-8"), secret, timestamp=int(now.timestamp())
+        )
+        return raw_body, {**(headers or {}), SIGNATURE_HEADER: value, "Content-Type": "application/json"}
 
     def events_from(self, document: Any, headers: Headers) -> list[ProviderEvent]:
         event = as_object(document, "body")

@@ -17,6 +17,7 @@ from core.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
 from profiles.models import (
     Card,
+    CardIdentityVia,
     CardScheme,
     CardStatus,
     ConsentEvent,
@@ -27,6 +28,8 @@ from profiles.models import (
     ShopperPreferences,
     ShopperStatus,
 )
+from profiles.services import cards
+from profiles.services.cards import ProviderCardId
 
 
 def card_fingerprint(token: str) -> str:
@@ -91,6 +94,9 @@ class CardInput:
     first_six: str = ""
     expiry_month: int | None = None
     expiry_year: int | None = None
+    # The names payment providers give this card (a Stripe fingerprint, an Adyen alias…); see services.cards.
+    identities: tuple[ProviderCardId, ...] = ()
+    identities_via: str = CardIdentityVia.ENROLMENT
 
 
 @dataclass(frozen=True)
@@ -313,10 +319,11 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
         .select_for_update()
         .filter(fingerprint=fingerprint, status=CardStatus.ACTIVE)
         .first()
-    )
+    ) or cards.card_by_identities(merchant=merchant, identities=card.identities)
     if existing is not None:
         if existing.shopper_id != shopper.pk:
             raise _linked_elsewhere()
+        cards.identities_attach(card=existing, identities=card.identities, via=card.identities_via)
         return existing
     linked = Card(
         merchant=merchant,
@@ -338,7 +345,8 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
         existing = Card.objects.for_merchant(merchant).get(fingerprint=fingerprint, status=CardStatus.ACTIVE)
         if existing.shopper_id != shopper.pk:
             raise _linked_elsewhere() from None
-        return existing
+        linked = existing
+    cards.identities_attach(card=linked, identities=card.identities, via=card.identities_via)
     return linked
 
 

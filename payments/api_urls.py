@@ -1,0 +1,7 @@
+from django.urls import path
+
+from payments import api
+
+urlpatterns = [
+    path("webhooks/<uuid:source_id>", api.PaymentWebhookApi.as_view(), name="api_payment_webhook"),
+]
