@@ -140,6 +140,21 @@ def events_requeue(*, source: PaymentSource, statuses: list[str] | None = None, 
     return len(ids)
 
 
+def events_replay(*, source: PaymentSource, event_ids: list[int]) -> int:
+    """Queue these events of `source` again, those that may be replayed (failed, unmapped, waiting, held)."""
+    ids = list(
+        PaymentEvent.objects.filter(merchant_id=source.merchant_id, source=source, pk__in=event_ids)
+        .filter(status__in=REPLAYABLE)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        from payments.tasks import replay_payment_events
+
+        transaction.on_commit(lambda: replay_payment_events.delay(ids))
+    return len(ids)
+
+
 # --- what each kind of event does -----------------------------------------------------------------
 
 
