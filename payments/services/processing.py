@@ -44,9 +44,10 @@ UNLINKED_REFUND_WINDOW = timedelta(days=120)
 
 
 class Unmapped(Exception):
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, location_id: str = "") -> None:
         super().__init__(detail)
         self.detail = detail
+        self.location_id = location_id
 
 
 class Waiting(Exception):
@@ -100,6 +101,8 @@ def event_process(*, event_id: int, replay: bool = False) -> PaymentEvent | None
             with transaction.atomic():
                 outcome = _apply(source, source.merchant, data)
         except Unmapped as unmapped:
+            if unmapped.location_id:  # listed for mapping (what _apply wrote was rolled back)
+                location_seen(source=source, location_id=unmapped.location_id)
             outcome = Outcome(EventStatus.UNMAPPED, unmapped.detail)
         except Waiting as waiting:
             outcome = Outcome(EventStatus.WAITING, waiting.detail)
@@ -209,7 +212,8 @@ def _store_for(source: PaymentSource, merchant: Merchant, data: ProviderEvent) -
             return store
         raise Unmapped(
             f"Location {data.location_id} is not mapped to a store yet: map it under Settings → Payment sources, "
-            "and the event is processed."
+            "and the event is processed.",
+            location_id=data.location_id,
         )
     if data.channel == Channel.ONLINE:
         return None
@@ -251,6 +255,10 @@ def _payment(source: PaymentSource, merchant: Merchant, data: ProviderEvent) -> 
         .first()
     )
     if existing is not None:
+        if existing.card_id is None:
+            card = _card_for(merchant, data)
+            if card is not None:
+                purchases.purchase_identify(purchase=existing, card=card)
         return _settle_existing(existing, data)
     if data.amount_minor is None or data.amount_minor <= 0:
         return Outcome(EventStatus.IGNORED, "a payment of no amount")

@@ -3,6 +3,7 @@ purchase, refunds and clearing changes), `twins` (a basket and its network trans
 purchase) and `bulk` (the one-statement insert that batches and single purchases share)."""
 
 from profiles.services.purchases.bulk import purchases_insert
+from profiles.services.purchases.identify import purchase_identify
 from profiles.services.purchases.inputs import LineItemInput, PurchaseInput, PurchaseResult, ResolvedPurchase
 from profiles.services.purchases.recording import (
     cards_resolve,
@@ -26,6 +27,7 @@ __all__ = [
     "check_purchase",
     "effective_shopper",
     "purchase_change_value",
+    "purchase_identify",
     "purchase_record",
     "purchase_refund",
     "purchases_insert",
