@@ -175,6 +175,8 @@ class ProviderAdapter(Protocol):
     identifier_fields: ClassVar[IdentifierTests]
     # What the provider expects back for a request whose signature does not verify.
     signature_failure_status: ClassVar[int]
+    # Headers (lower case) that hold the provider's own long numbers (Fidel's millisecond timestamp).
+    identifier_headers: ClassVar[frozenset[str]]
     account: str
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
@@ -209,6 +211,7 @@ class JsonWebhookAdapter:
     provider: ClassVar[str]
     identifier_fields: ClassVar[IdentifierTests] = {}
     signature_failure_status: ClassVar[int] = 401
+    identifier_headers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, account: str = "") -> None:
         self.account = account
@@ -237,6 +240,7 @@ def receive(
     adapter: ProviderAdapter, *, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime
 ) -> list[ProviderEvent]:
     """Card-number check, signature, then parsing: the order every webhook view must keep."""
+    refuse_card_numbers_in_headers(headers, adapter.identifier_headers)
     document = load_json(raw_body)
     refuse_card_numbers(document, adapter.identifier_fields)
     adapter.verify(headers, raw_body, url, secrets, now)
@@ -244,6 +248,17 @@ def receive(
 
 
 # --- reading the body ---------------------------------------------------------------------------
+
+
+def refuse_card_numbers_in_headers(headers: Headers, identifier_headers: frozenset[str]) -> None:
+    """`CardNumberError` for a header holding a card number, but for the provider's own all-digit identifiers."""
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == "cookie" or not contains_card_number(value):
+            continue
+        if lowered in identifier_headers and value.isascii() and value.isdigit():
+            continue
+        raise CardNumberError(f"headers.{name}")
 
 
 def _refuse_constant(name: str) -> None:

@@ -71,6 +71,7 @@ def fidel_signature(secret: str, raw_body: bytes, url: str, timestamp: str) -> s
 
 class FidelAdapter(JsonWebhookAdapter):
     provider = "fidel"
+    identifier_headers = frozenset({TIMESTAMP_HEADER})
     identifier_fields = {"identifiers.mastercardTransactionSequenceNumber": _is_sequence_number}
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:

@@ -34,6 +34,7 @@ from payments.providers.base import (
     SignatureError,
     load_json,
     refuse_card_numbers,
+    refuse_card_numbers_in_headers,
 )
 from payments.services.sources import secrets_valid
 
@@ -90,6 +91,7 @@ def delivery_receive(
     now = now or timezone.now()
     adapter = adapter_for(source.provider, account=source.account)
     try:
+        refuse_card_numbers_in_headers(headers, adapter.identifier_headers)
         document = load_json(raw_body)
         refuse_card_numbers(document, adapter.identifier_fields)
     except CardNumberError as error:

@@ -359,3 +359,41 @@ def test_an_identity_of_another_shopper_s_card_is_a_conflict_at_enrolment(db):
 
     with pytest.raises(ConflictError):
         enrolled_shopper(merchant, identity)
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def test_a_fidel_timestamp_that_happens_to_pass_luhn_is_not_taken_for_a_card(db, django_capture_on_commit_callbacks):
+    merchant, store = merchant_in("GBP", "Europe/London")
+    source = make_source(merchant, "fidel", account="06471dbe-a3c7-429e-8a18-16dc97e5cf35")
+    sources.location_map(source=source, location_id="0ff99cfd-9e8b-48fe-af55-2519ffe1c0a4", store=store)
+    now = timezone.now().replace(microsecond=0)
+    while not _luhn_valid(str(int(now.timestamp() * 1000))):
+        now += timezone.timedelta(milliseconds=1)
+
+    answer = deliver(source, "transaction_auth", django_capture_on_commit_callbacks, now=now)
+
+    assert answer.status_code == 200
+    assert Purchase.objects.filter(merchant=merchant).count() == 1
+
+
+def test_a_card_number_in_a_webhook_header_is_refused(db, django_capture_on_commit_callbacks):
+    merchant, store = merchant_in("GBP", "Europe/London")
+    source = make_source(merchant, "fidel", account="06471dbe-a3c7-429e-8a18-16dc97e5cf35")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = signed_post(
+            source,
+            raw_payload("fidel", "transaction_auth"),
+            headers={"fidel-message-id": "4111 1111 1111 1111"},
+        )
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "card_number_rejected"
+    assert not PaymentEvent.objects.filter(source=source).exists()

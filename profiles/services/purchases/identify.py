@@ -12,5 +12,5 @@ def purchase_identify(*, purchase: Purchase, card: Card) -> Purchase:
         return purchase
     purchase.card_id = card.pk
     shopper = effective_shopper(card.shopper) if purchase.shopper_id is None else None
-    twins._save_learning_shopper(purchase, shopper, ["card", "updated_at"])  # noqa: SLF001 - one package
+    twins._save_learning_shopper(purchase, shopper, ["card", "updated_at"])
     return purchase
