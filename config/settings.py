@@ -213,6 +213,9 @@ ANYMAIL = json.loads(_secret("ANYMAIL_ESP_SETTINGS", default="") or "{}")
 if _secret("ANYMAIL_WEBHOOK_SECRET", default=""):
     ANYMAIL["WEBHOOK_SECRET"] = _secret("ANYMAIL_WEBHOOK_SECRET")
 
+# Payment sources: days a webhook's body is kept for replay before only the figures remain.
+PAYMENT_BODY_RETENTION_DAYS = env.int("PAYMENT_BODY_RETENTION_DAYS", default=30)
+
 # Shopper pages (kiosk, Wi-Fi, confirmation, preference centre). Rates are "<count>/<second|minute|hour|day>".
 SHOPPER_LINK_MAX_AGE_DAYS = env.int("SHOPPER_LINK_MAX_AGE_DAYS", default=30)
 EMAIL_CONFIRMATION_MAX_AGE_DAYS = env.int("EMAIL_CONFIRMATION_MAX_AGE_DAYS", default=7)

@@ -10,6 +10,12 @@ SCHEDULE = [
         expires_seconds=280,
     ),
     PeriodicTask(
+        name="Scrub payment events of erased shoppers and past their retention",
+        task="payments.retention_sweep",
+        minute="35",
+        expires_seconds=3000,
+    ),
+    PeriodicTask(
         name="Void authorisations never captured",
         task="payments.expire_authorisations",
         minute="20",

@@ -50,3 +50,10 @@ def expire_authorisations() -> int:
     if voided:
         logger.info("authorisations expired", voided=voided)
     return voided
+
+
+@shared_task(name="payments.retention_sweep")
+def retention_sweep() -> int:
+    from payments.services import retention
+
+    return retention.erased_shoppers_scrub() + retention.bodies_expire()

@@ -7,8 +7,6 @@ from profiles.models import (
     ConsentEvent,
     ContactPoint,
     MergeEvent,
-    NetworkConnection,
-    NetworkEvent,
     Purchase,
     Shopper,
     Visit,
@@ -76,20 +74,3 @@ class VisitAdmin(ReadOnlyAdmin):
 @admin.register(MergeEvent)
 class MergeEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "merchant", "survivor", "merged", "actor", "undone_at"]
-
-
-@admin.register(NetworkConnection)
-class NetworkConnectionAdmin(AllMerchantsAdmin):
-    list_display = ["name", "merchant", "public_id", "is_active", "created_at"]
-    readonly_fields = ["public_id", "signing_secret"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Created with a generated secret by profiles.services.network.network_connection_create.
-        return False
-
-
-@admin.register(NetworkEvent)
-class NetworkEventAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "merchant", "event_type", "event_id", "status", "detail"]
-    list_filter = ["status", "event_type", "merchant"]
-    search_fields = ["event_id"]

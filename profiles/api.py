@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,8 +23,8 @@ from merchants.selectors import store_list
 from profiles import api_input as i
 from profiles import selectors
 from profiles import serializers as s
-from profiles.models import Card, ConsentSource, ContactPoint, NetworkConnection, Purchase, Shopper
-from profiles.services import batch, network, purchases, shoppers, visits
+from profiles.models import Card, ConsentSource, ContactPoint, Purchase, Shopper
+from profiles.services import batch, purchases, shoppers, visits
 
 IDEMPOTENCY_HEADER = idempotency_header()
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
@@ -363,43 +363,3 @@ class VisitCreateApi(MerchantAPIView):
             shopper=shopper,
         )
         return Response(s.VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
-
-
-class NetworkWebhookApi(APIView):
-    """Card-network transaction events, signed with the connection's secret instead of an API key."""
-
-    authentication_classes: list[type] = []
-    permission_classes = [permissions.AllowAny]
-    throttle_classes: list[type] = []
-
-    @extend_schema(
-        operation_id="network_events_receive",
-        tags=["network feed"],
-        request=network.NetworkEventBody,
-        parameters=[
-            OpenApiParameter(
-                network.SIGNATURE_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description='`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.raw_body" under the connection secret>`',
-            )
-        ],
-        responses={
-            200: OpenApiResponse(description='`{"status": "accepted" | "duplicate", "event_id": "…"}`'),
-            **error_responses(400, 401, 404),
-        },
-        description=(
-            "One transaction event (`transaction.auth`, `transaction.clearing`, `transaction.refund`). "
-            "Accepted once per event id, processed after the response. Fields not described here are kept "
-            "as sent, not refused."
-        ),
-    )
-    def post(self, request: Request, connection_id: str) -> Response:
-        connection = get_object_or_404(NetworkConnection.all_merchants.filter(is_active=True), public_id=connection_id)
-        received = network.network_event_receive(
-            connection=connection,
-            body=request.body,
-            signature=request.headers.get(network.SIGNATURE_HEADER, ""),
-        )
-        return Response({"status": "accepted" if received.is_new else "duplicate", "event_id": received.event.event_id})

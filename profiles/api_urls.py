@@ -13,5 +13,4 @@ urlpatterns = [
     path("purchases/batch", api.PurchaseBatchApi.as_view(), name="api_purchase_batch"),
     path("purchases/<uuid:purchase_id>/refund", api.PurchaseRefundApi.as_view(), name="api_purchase_refund"),
     path("visits", api.VisitCreateApi.as_view(), name="api_visit_create"),
-    path("network/<uuid:connection_id>/events", api.NetworkWebhookApi.as_view(), name="api_network_events"),
 ]

@@ -451,50 +451,6 @@ class ErasedContact(TenantModel):
         return f"erased {self.kind}"
 
 
-class NetworkConnection(TenantModel):
-    """A card-network feed: its webhook URL carries `public_id`; events are signed with `signing_secret`."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="network_connections")
-    name = models.CharField(max_length=100)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    signing_secret = models.CharField(max_length=100)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class NetworkEventStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    PROCESSED = "processed", _("Processed")
-    IGNORED = "ignored", _("Ignored")
-    FAILED = "failed", _("Failed")
-
-
-class NetworkEvent(TenantModel):
-    """A raw transaction event as received, kept for replay and audit."""
-
-    connection = models.ForeignKey(NetworkConnection, on_delete=models.CASCADE, related_name="events")
-    event_id = models.CharField(max_length=100)
-    event_type = models.CharField(max_length=30)
-    payload = models.JSONField()
-    status = models.CharField(max_length=10, choices=NetworkEventStatus.choices, default=NetworkEventStatus.PENDING)
-    detail = models.CharField(max_length=300, blank=True)
-    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "connection", "event_id"], name="network_event_dedupe"),
-        ]
-        indexes = [models.Index(fields=["status", "received_at"], name="network_event_pending")]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} {self.event_id}"
-
-
 class SignupPointKind(models.TextChoices):
     KIOSK = "kiosk", _("Mall kiosk")
     WIFI = "wifi", _("Wi-Fi portal")

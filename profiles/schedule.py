@@ -4,12 +4,6 @@ from core.schedule import PeriodicTask
 
 SCHEDULE = [
     PeriodicTask(
-        name="Process network events left pending",
-        task="profiles.process_pending_network_events",
-        minute="*/5",
-        expires_seconds=280,
-    ),
-    PeriodicTask(
         name="Rebuild rollups from raw purchases and report drift",
         task="profiles.reconcile_rollups",
         minute="40",

@@ -2,40 +2,12 @@
 
 import structlog
 from celery import shared_task
-from django.db import OperationalError, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from merchants.models import Merchant
-from profiles.models import NetworkEvent, NetworkEventStatus
-from profiles.services import network, rollups, signup
+from profiles.services import rollups, signup
 
 logger = structlog.get_logger(__name__)
-
-
-@shared_task(
-    name="profiles.process_network_event",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
-def process_network_event(event_id: int) -> str | None:
-    event = network.network_event_process(event_id=event_id)
-    return event.status if event is not None else None
-
-
-@shared_task(name="profiles.process_pending_network_events")
-def process_pending_network_events() -> int:
-    """A safety net: events, of every merchant, whose queued task was lost are picked up here."""
-    stale = timezone.now() - timezone.timedelta(minutes=2)
-    pending = list(
-        NetworkEvent.all_merchants.filter(status=NetworkEventStatus.PENDING, received_at__lt=stale)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:5000]
-    )
-    for event_id in pending:
-        network.network_event_process(event_id=event_id)
-    return len(pending)
 
 
 @shared_task(name="profiles.reconcile_rollups")

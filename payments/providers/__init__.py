@@ -3,12 +3,14 @@
 from payments.providers.adyen import AdyenAdapter
 from payments.providers.base import JsonWebhookAdapter, ProviderAdapter
 from payments.providers.fidel import FidelAdapter
+from payments.providers.generic import GenericAdapter
 from payments.providers.shopify import ShopifyAdapter
 from payments.providers.square import SquareAdapter
 from payments.providers.stripe import StripeAdapter
 
 ADAPTERS: dict[str, type[JsonWebhookAdapter]] = {
-    adapter.provider: adapter for adapter in (StripeAdapter, SquareAdapter, FidelAdapter, AdyenAdapter, ShopifyAdapter)
+    adapter.provider: adapter
+    for adapter in (StripeAdapter, SquareAdapter, FidelAdapter, AdyenAdapter, ShopifyAdapter, GenericAdapter)
 }
 
 

@@ -61,6 +61,10 @@ class ProviderError(Exception):
 class SignatureError(ProviderError):
     """The request is not signed by the provider with one of the connection's secrets, or not recently."""
 
+    def __init__(self, reason: str, code: str = "invalid_signature") -> None:
+        super().__init__(reason)
+        self.code = code
+
 
 class PayloadError(ProviderError):
     """The body is not the provider's JSON; `path` names the field (`data.object.amount`, `body`)."""
@@ -149,6 +153,9 @@ class ProviderEvent:
     customer: CustomerHints | None = None
     line_items: tuple[LineItem, ...] = ()
     reference: str = ""
+    # A wall-clock time the provider gave without an offset or a zone (our own feed's): read in the store's
+    # zone once the store is known. `occurred_at` is None then.
+    local_time: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,9 +502,13 @@ def check_timestamp(raw: str, now: datetime, *, tolerance: timedelta, unit: time
     sent_at_seconds = int(raw) * unit.total_seconds()
     age = now.timestamp() - sent_at_seconds
     if age > tolerance.total_seconds():
-        raise SignatureError(f"{name} is older than the {int(tolerance.total_seconds())} s tolerance")
+        raise SignatureError(
+            f"{name} is older than the {int(tolerance.total_seconds())} s tolerance", code="stale_signature"
+        )
     if -age > tolerance.total_seconds():
-        raise SignatureError(f"{name} is more than {int(tolerance.total_seconds())} s in the future")
+        raise SignatureError(
+            f"{name} is more than {int(tolerance.total_seconds())} s in the future", code="stale_signature"
+        )
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:

@@ -19,6 +19,7 @@ a second purchase.
 """
 
 import logging
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +30,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from merchants.models import Merchant, Store
-from payments.models import REPLAYABLE, EventStatus, LocationMapping, PaymentEvent, PaymentSource
+from payments.models import REPLAYABLE, EventStatus, LocationMapping, PaymentEvent, PaymentSource, Provider
 from payments.providers.base import Channel, Kind, ProviderEvent
 from payments.services.sources import location_seen
 from profiles.models import Card, CardIdentityVia, Purchase, PurchaseSource, PurchaseState, Shopper
@@ -64,7 +65,21 @@ class Outcome:
 
 
 def natural_key(provider: str, transaction_id: str) -> str:
+    """How a provider's transaction is known among the merchant's purchases. Our own feed's ids stand alone,
+    as they always have."""
+    if provider == Provider.GENERIC:
+        return transaction_id[:100]
     return f"{provider}:{transaction_id}"[:100]
+
+
+def _occurred_at(data: ProviderEvent, store: Store | None, merchant: Merchant) -> datetime:
+    """The event's time; a wall-clock time without a zone is read in the store's zone (else the merchant's)."""
+    if data.occurred_at is not None:
+        return data.occurred_at
+    if data.local_time:
+        zone = zoneinfo.ZoneInfo(store.timezone if store is not None else merchant.timezone)
+        return datetime.fromisoformat(data.local_time).replace(tzinfo=zone)
+    return timezone.now()
 
 
 def _lock_transaction(merchant_id: int, key: str) -> None:
@@ -272,7 +287,7 @@ def _payment(source: PaymentSource, merchant: Merchant, data: ProviderEvent) -> 
             network_transaction_id=key,
             amount_minor=data.amount_minor,
             currency=data.currency,
-            occurred_at=data.occurred_at or timezone.now(),
+            occurred_at=_occurred_at(data, store, merchant),
             channel=PurchaseChannel.IN_STORE if store is not None else PurchaseChannel.ONLINE,
             store=store,
             shopper=shopper,
@@ -355,7 +370,7 @@ def _unlinked_refund_target(merchant: Merchant, data: ProviderEvent, amount: int
         card=card,
         source=PurchaseSource.NETWORK,
         occurred_at__gte=since,
-        network_transaction_id__startswith=f"{data.provider}:",
+        **({} if data.provider == Provider.GENERIC else {"network_transaction_id__startswith": f"{data.provider}:"}),
     )
     for purchase in candidates.select_for_update(of=("self",)).order_by("-occurred_at", "-pk")[:20]:
         if purchase.amount_minor - purchase.refunded_minor >= amount:

@@ -54,6 +54,7 @@ class Received:
     delivery: WebhookDelivery | None = None
     new_events: list[PaymentEvent] = field(default_factory=list)
     duplicate_events: int = 0
+    event_ids: list[str] = field(default_factory=list)  # every event of the request, new or not
 
 
 def _kept_headers(headers: Headers) -> dict[str, str]:
@@ -101,7 +102,7 @@ def delivery_receive(
     try:
         adapter.verify(headers, raw_body, url, secrets_valid(source=source, now=now), now)
     except SignatureError as error:
-        return _reject(source, adapter.signature_failure_status, "invalid_signature", error.reason)
+        return _reject(source, adapter.signature_failure_status, error.code, error.reason)
     try:
         events = adapter.events_from(document, headers)
     except PayloadError as error:
@@ -177,6 +178,7 @@ def _store(
         delivery=delivery,
         new_events=new_events,
         duplicate_events=duplicates,
+        event_ids=[event.event_id for event in events],
     )
 
 

@@ -41,6 +41,12 @@ class ProviderCardId:
     value: str
 
 
+def card_fingerprint(token: str) -> str:
+    """A keyed hash of the token a card was enrolled with: the same card is recognised without keeping a usable
+    secret. Our own feed names cards by this token (an identity of kind `token`)."""
+    return hmac.new(settings.CARD_FINGERPRINT_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
 def identity_key(identity: ProviderCardId) -> str:
     """The keyed hash identities are stored and looked up by."""
     if identity.kind == CardIdentityKind.PAR:
@@ -51,17 +57,22 @@ def identity_key(identity: ProviderCardId) -> str:
 
 
 def card_by_identities(*, merchant: Merchant, identities: Sequence[ProviderCardId]) -> Card | None:
-    """The linked card one of `identities` names, if any (the first that does, in the given order)."""
-    keys = [identity_key(identity) for identity in identities if identity.value]
-    if not keys:
-        return None
-    found = {
-        row.key: row.card
-        for row in CardIdentity.objects.for_merchant(merchant)
-        .filter(key__in=keys, card__status=CardStatus.ACTIVE)
-        .select_related("card")
-    }
-    return next((found[key] for key in keys if key in found), None)
+    """The linked card one of `identities` names, if any (the first that does, in the given order).
+
+    A `token` identity is the token the card was enrolled with (`Card.fingerprint` keeps its hash)."""
+    named = [identity for identity in identities if identity.value]
+    tokens = {card_fingerprint(i.value): i for i in named if i.kind == CardIdentityKind.TOKEN}
+    keys = {identity_key(i): i for i in named if i.kind != CardIdentityKind.TOKEN}
+    found: dict[ProviderCardId, Card] = {}
+    if keys:
+        rows = CardIdentity.objects.filter(
+            merchant=merchant, key__in=list(keys), card__status=CardStatus.ACTIVE
+        ).select_related("card")
+        found.update({keys[row.key]: row.card for row in rows})
+    if tokens:
+        cards = Card.objects.filter(merchant=merchant, fingerprint__in=list(tokens), status=CardStatus.ACTIVE)
+        found.update({tokens[card.fingerprint]: card for card in cards})
+    return next((found[identity] for identity in named if identity in found), None)
 
 
 def _linked_elsewhere() -> ConflictError:
@@ -78,8 +89,8 @@ def identities_attach(*, card: Card, identities: Iterable[ProviderCardId], via: 
     another shopper's linked card is a conflict; one already naming this card's shopper stays."""
     attached = []
     for identity in identities:
-        if not identity.value:
-            continue
+        if not identity.value or identity.kind == CardIdentityKind.TOKEN:
+            continue  # a token is the card's own, kept on the card
         key = identity_key(identity)
         existing = (
             CardIdentity.objects.filter(merchant_id=card.merchant_id)

@@ -24,7 +24,6 @@ from profiles.models import (
     ContactPoint,
     ErasedContact,
     MergeEvent,
-    NetworkEvent,
     Purchase,
     Shopper,
     ShopperPreferences,
@@ -297,8 +296,9 @@ def shopper_erase(*, merchant: Merchant, shopper: Shopper, actor: User | None, r
     """Delete what identifies the shopper; keep what the merchant's figures are made of.
 
     Gone: names, birthday, contacts (an HMAC of each is kept so a suppressed address
-    stays suppressed), preferences, cards (purchases forget the card first), card
-    data in raw network events, and stored API responses that named the shopper.
+    stays suppressed), preferences, cards and their provider identities (purchases forget
+    the card first), and stored API responses that named the shopper. Raw payment events
+    of the shopper's purchases are scrubbed by payments' retention sweep within the hour.
     Profiles merged into this one are erased alike.
     Kept, on the now anonymous profile: purchases, visits and the consent ledger, so
     rollups, store-hour counts and proof of consent stay right.
@@ -325,15 +325,8 @@ def shopper_erase(*, merchant: Merchant, shopper: Shopper, actor: User | None, r
         ignore_conflicts=True,
     )
     cards = Card.objects.for_merchant(merchant).filter(shopper_id__in=shopper_ids)
-    card_ids, tokens = [], []
-    for card_id, token in cards.values_list("pk", "token"):
-        card_ids.append(card_id)
-        tokens.append(token)
+    card_ids = list(cards.values_list("pk", flat=True))
     Purchase.objects.for_merchant(merchant).filter(card_id__in=card_ids).update(card=None)
-    purchase_ids = list(
-        Purchase.objects.for_merchant(merchant).filter(shopper_id__in=shopper_ids).values_list("pk", flat=True)
-    )
-    _scrub_network_events(merchant, purchase_ids=purchase_ids, tokens=tokens)
     _forget_api_responses(merchant, public_ids=[str(locked[pk].public_id) for pk in shopper_ids])
     erased_contacts = contacts.delete()[0]
     erased_cards = cards.delete()[0]
@@ -374,23 +367,6 @@ def _with_merged_profiles(merchant: Merchant, shopper_id: int) -> list[int]:
             {"shopper": shopper_id, "merchant": merchant.pk},
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def _scrub_network_events(merchant: Merchant, *, purchase_ids: list[int], tokens: list[str]) -> None:
-    """Raw card-network events keep the transaction, not the card."""
-    if not purchase_ids and not tokens:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {NetworkEvent._meta.db_table}
-               SET payload = jsonb_set(payload, '{{transaction,card}}', '{{"erased": true}}'::jsonb)
-             WHERE merchant_id = %(merchant)s
-               AND jsonb_typeof(payload -> 'transaction' -> 'card') = 'object'
-               AND (purchase_id = ANY(%(purchases)s) OR payload #>> '{{transaction,card,id}}' = ANY(%(tokens)s))
-            """,  # noqa: S608 - table from the model
-            {"merchant": merchant.pk, "purchases": purchase_ids, "tokens": tokens},
-        )
 
 
 def _forget_api_responses(merchant: Merchant, *, public_ids: list[str]) -> None:

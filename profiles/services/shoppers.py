@@ -29,12 +29,7 @@ from profiles.models import (
     ShopperStatus,
 )
 from profiles.services import cards
-from profiles.services.cards import ProviderCardId
-
-
-def card_fingerprint(token: str) -> str:
-    """A keyed hash of the processor's card id: the same card is recognised without keeping a usable secret."""
-    return hmac.new(settings.CARD_FINGERPRINT_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
+from profiles.services.cards import ProviderCardId, card_fingerprint
 
 
 def contact_hmac(kind: str, value: str) -> str:

@@ -12,16 +12,17 @@ from loyalty.services import expiry, ledger
 from loyalty.services.redeem import reward_redeem
 from loyalty.tasks import expire_points, reconcile_ledgers, settle_earnings
 from merchants.models import AuditEvent
-from profiles.services import network, purchases
+from profiles.services import purchases
 from tests.loyalty.conftest import account_of
 from tests.loyalty.factories import OfferFactory, RewardFactory
-from tests.profiles.test_network import event, send
+from tests.payments.helpers import make_source
+from tests.payments.test_generic_feed import event, send
 
 
 def test_network_auth_is_provisional_then_cleared_then_refunded(
     merchant, store, program, card, shopper, django_capture_on_commit_callbacks
 ):
-    connection = network.network_connection_create(merchant=merchant, name="Provider")
+    connection = make_source(merchant, "generic")
     # given an authorisation: the points are pending, not spendable
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", amount="45.99", card=card))

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from merchants import services
-from profiles.services import network
 from tests.factories import StoreFactory
+from tests.payments.helpers import make_source
 from tests.profiles.test_api import post, purchase_body
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_another_merchants_cached_store_stays_unknown(api_client, other_api_clie
 
 def test_a_new_network_feed_is_seen_by_the_next_request(api_client, merchant, store):
     assert post(api_client, "api_purchase_create", purchase_body(store, external_id="a")).status_code == 201
-    network.network_connection_create(merchant=merchant, name="Feed")
+    make_source(merchant, "generic")
 
     with CaptureQueriesContext(connection) as queries:
         post(

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.providers import PaymentProvider
 from payments.providers import ADAPTERS, adapter_for
 from payments.providers.base import (
     CardNumberError,
@@ -24,7 +25,7 @@ NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
 def test_there_is_one_adapter_per_provider():
-    assert sorted(ADAPTERS) == ["adyen", "fidel", "shopify", "square", "stripe"]
+    assert sorted(ADAPTERS) == sorted(p.value for p in PaymentProvider)
     adapter = adapter_for("stripe", account="acct_1")
     assert (adapter.provider, adapter.account) == ("stripe", "acct_1")
     with pytest.raises(KeyError):

@@ -1,38 +1,98 @@
-"""Send realistic, signed card-network events to the webhook, for the demo and for load.
+"""Send realistic payments to the webhook, in any provider's own format, signed its way; for the demo and load.
 
-    manage.py simulate_network --rate 5 --duration 60 [--merchant northwind] [--url http://localhost:8000]
+    manage.py simulate_network [--provider stripe|square|fidel|adyen|shopify|generic] --rate 5 --duration 60
+                               [--merchant northwind] [--url http://localhost:8000]
 
-Each second brings about `rate` events: card authorisations at the merchant's
-stores (mostly on linked cards, some on unknown ones, some online), clearings
-that follow them, and the odd refund. Traffic goes only to the URL given.
+Each second brings about `rate` webhook requests: authorisations at the merchant's stores (mostly
+on linked cards, some on unknown ones, some online), captures that follow them (a few for another
+amount), and the odd partial refund. The merchant's payment source for that provider is used, or
+added (its secret generated, its locations mapped to the stores); linked cards are given the
+provider's name for them, as a checkout enrolment would. Traffic goes only to the URL given.
 """
 
-import json
 import random
+import secrets
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections import Counter
-from datetime import datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from core.providers import PaymentProvider
+from demo.provider_feeds import FORMATS, IDENTITY_KINDS, PaymentSimulator, SimulatedCard, card_value, signed
 from merchants.models import Merchant, Store
-from profiles.models import Card, NetworkConnection
-from profiles.services import network
+from payments.api import webhook_url
+from payments.models import PaymentSource
+from payments.services import sources
+from profiles.models import Card, CardIdentityVia, ContactPoint
+from profiles.services import cards as card_identities
 
 MAX_EVENTS = 100_000
+ACCOUNTS = {
+    PaymentProvider.STRIPE: "acct_simulated",
+    PaymentProvider.SQUARE: "SIMULATEDSQ01",
+    PaymentProvider.FIDEL: "6f0f8f0e-0000-4000-8000-00000000f1de",
+    PaymentProvider.ADYEN: "SimulatedPOS",
+    PaymentProvider.SHOPIFY: "simulated.myshopify.com",
+    PaymentProvider.GENERIC: "",
+}
+
+
+def store_location_id(store: Store) -> str:
+    return store.network_location_ids[0] if store.network_location_ids else f"SIM-{store.pk}"
+
+
+@transaction.atomic
+def simulated_source(merchant: Merchant, provider: str, stores: list[Store]) -> PaymentSource:
+    """The merchant's source for `provider`, added if it has none, its stores' locations mapped."""
+    source = PaymentSource.objects.for_merchant(merchant).filter(provider=provider).order_by("pk").first()
+    if source is None:
+        source = sources.source_create(
+            merchant=merchant,
+            data=sources.SourceInput(
+                provider=provider,
+                name=f"Simulated {PaymentProvider(provider).label}",
+                secret=secrets.token_hex(32),  # hex: Adyen's HMAC keys are
+                account=ACCOUNTS[provider],
+                default_store=stores[0],
+            ),
+        )
+    for store in stores:
+        sources.location_map(source=source, location_id=store_location_id(store), store=store)
+    return source
+
+
+def simulated_cards(merchant: Merchant, provider: str, account: str, limit: int = 2000) -> list[SimulatedCard]:
+    """Linked cards as the provider names them; each given that identity, as a checkout enrolment would."""
+    linked = list(Card.objects.for_merchant(merchant).filter(status="active").select_related("shopper")[:limit])
+    kind = IDENTITY_KINDS.get(provider)
+    emails = dict(
+        ContactPoint.objects.for_merchant(merchant)
+        .filter(kind="email", is_verified=True, shopper__in=[card.shopper_id for card in linked])
+        .values_list("shopper_id", "value")
+    )
+    simulated = []
+    for card in linked:
+        value = card_value(provider, card.token)
+        if kind is not None:
+            identity = card_identities.ProviderCardId(provider, account, kind, value)
+            with transaction.atomic():
+                card_identities.identities_attach(card=card, identities=[identity], via=CardIdentityVia.ENROLMENT)
+        simulated.append(SimulatedCard(token=card.token, value=value, email=emails.get(card.shopper_id, "")))
+    if provider == PaymentProvider.SHOPIFY:
+        simulated = [card for card in simulated if card.email]  # Shopify names customers, by email
+    return simulated
 
 
 class Command(BaseCommand):
-    help = "Send signed card-network transaction events to the webhook at a steady rate."
+    help = "Send signed payment webhooks, in a provider's own format, to the webhook at a steady rate."
 
     def add_arguments(self, parser):
-        parser.add_argument("--rate", type=float, default=2.0, help="events per second (default 2)")
+        parser.add_argument("--provider", default="generic", choices=[p.value for p in PaymentProvider])
+        parser.add_argument("--rate", type=float, default=2.0, help="requests per second (default 2)")
         parser.add_argument("--duration", type=float, default=30.0, help="seconds to run (default 30)")
         parser.add_argument("--merchant", default="northwind", help="merchant slug (default northwind)")
         parser.add_argument("--url", default=settings.SITE_URL, help=f"server base URL (default {settings.SITE_URL})")
@@ -44,42 +104,40 @@ class Command(BaseCommand):
         merchant = Merchant.objects.filter(slug=options["merchant"]).first()
         if merchant is None:
             raise CommandError(f"No merchant {options['merchant']!r}; run `manage.py seed_demo` first.")
-        stores = [
-            store for store in Store.objects.for_merchant(merchant).filter(is_active=True) if store.network_location_ids
-        ]
+        stores = list(Store.objects.for_merchant(merchant).filter(is_active=True).order_by("pk"))
         if not stores:
-            raise CommandError(f"{merchant.name} has no store with a network location id.")
-        connection = NetworkConnection.objects.for_merchant(merchant).filter(is_active=True).first()
-        if connection is None:
-            connection = network.network_connection_create(merchant=merchant, name="Simulated card network")
-        tokens = list(
-            Card.objects.for_merchant(merchant).filter(status="active").values_list("token", flat=True)[:5000]
+            raise CommandError(f"{merchant.name} has no active store.")
+        provider = options["provider"]
+        source = simulated_source(merchant, provider, stores)
+        secret = sources.secrets_valid(source=source)[0]
+        rng = random.Random(options["seed"])
+        simulator = PaymentSimulator(
+            currency=merchant.currency,
+            locations=[(store_location_id(store), store.timezone) for store in stores],
+            cards=simulated_cards(merchant, provider, source.account),
+            rng=rng,
         )
-        url = f"{options['url'].rstrip('/')}/api/v1/network/{connection.public_id}/events"
-        simulator = Simulator(merchant=merchant, stores=stores, tokens=tokens, rng=random.Random(options["seed"]))
+        signed_url = webhook_url(source)  # what the provider signs, where the signature covers the URL
+        path = signed_url.removeprefix(settings.SITE_URL.rstrip("/"))
+        url = f"{options['url'].rstrip('/')}{path}"
 
-        self.stdout.write(f"Sending to {url} for {options['duration']:.0f}s at {options['rate']:g}/s")
+        self.stdout.write(
+            f"Sending {provider} webhooks to {url} for {options['duration']:.0f}s at {options['rate']:g}/s"
+        )
         interval = 1.0 / options["rate"]
         deadline = time.monotonic() + options["duration"]
         next_send = time.monotonic()
         outcomes: Counter[str] = Counter()
         latencies: list[float] = []
         while time.monotonic() < deadline and sum(outcomes.values()) < MAX_EVENTS:
-            payload = simulator.next_event()
-            body = json.dumps(payload).encode()
-            request = urllib.request.Request(  # noqa: S310 - the URL is the operator's own server
-                url,
-                data=body,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    network.SIGNATURE_HEADER: network.sign(secret=connection.signing_secret, body=body),
-                },
-            )
+            step, payment = simulator.next_step()
+            message = FORMATS[provider](step, payment, source.account, rng)
+            body, headers = signed(provider, message, url=signed_url, secret=secret, account=source.account)
+            request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - the operator's own server
             started = time.monotonic()
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    outcomes[json.loads(response.read()).get("status", str(response.status))] += 1
+                    outcomes[f"{step} accepted" if response.status == 200 else f"http {response.status}"] += 1
             except urllib.error.HTTPError as error:
                 outcomes[f"http {error.code}"] += 1
             except urllib.error.URLError as error:
@@ -90,58 +148,6 @@ class Command(BaseCommand):
         latencies.sort()
         p50 = latencies[len(latencies) // 2] * 1000 if latencies else 0
         p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0
-        self.stdout.write(f"Sent {sum(outcomes.values())} events: {dict(outcomes)}; p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-
-
-class Simulator:
-    """Plausible transaction events: auths, then clearings for most of them, and a few refunds."""
-
-    def __init__(self, *, merchant: Merchant, stores: list[Store], tokens: list[str], rng: random.Random) -> None:
-        self.merchant, self.stores, self.tokens, self.rng = merchant, stores, tokens, rng
-        self.awaiting_clearing: list[dict] = []
-        self.cleared: list[dict] = []
-
-    def next_event(self) -> dict:
-        roll = self.rng.random()
-        if self.awaiting_clearing and roll < 0.35:
-            transaction = self.awaiting_clearing.pop(0)
-            self.cleared.append(transaction)
-            return self._event("transaction.clearing", transaction)
-        if self.cleared and roll > 0.98:
-            original = self.cleared.pop(self.rng.randrange(len(self.cleared)))
-            refund = {
-                **original,
-                "id": f"txn_{uuid.uuid4().hex[:16]}",
-                "amount": str(-Decimal(original["amount"])),
-                "refundTransactionId": original["id"],
-            }
-            return self._event("transaction.refund", refund)
-        transaction = self._new_transaction()
-        self.awaiting_clearing.append(transaction)
-        return self._event("transaction.auth", transaction)
-
-    def _new_transaction(self) -> dict:
-        store = self.rng.choice(self.stores)
-        online = self.rng.random() < 0.2
-        linked = self.tokens and self.rng.random() < 0.7
-        token = self.rng.choice(self.tokens) if linked else f"tok_{uuid.uuid4().hex[:20]}"
-        local_now = datetime.now(ZoneInfo(store.timezone)).replace(microsecond=0, tzinfo=None)
-        amount = Decimal(self.rng.choice([450, 1295, 2500, 3999, 5990, 8950, 12900])) / 100
-        return {
-            "id": f"txn_{uuid.uuid4().hex[:16]}",
-            "amount": str(amount),
-            "currency": self.merchant.currency,
-            "datetime": local_now.isoformat(),
-            "cardPresent": not online,
-            "card": {
-                "id": token,
-                "firstNumbers": self.rng.choice(["411111", "555555", "378282"]),
-                "lastNumbers": f"{self.rng.randrange(10000):04d}",
-                "scheme": self.rng.choice(["visa", "mastercard", "amex"]),
-            },
-            "location": None if online else {"id": store.network_location_ids[0], "timezone": store.timezone},
-            "identifiers": {} if online else {"MID": store.network_location_ids[0]},
-        }
-
-    def _event(self, kind: str, transaction: dict) -> dict:
-        return {"id": f"evt_{uuid.uuid4().hex}", "type": kind, "transaction": transaction}
+        self.stdout.write(
+            f"Sent {sum(outcomes.values())} requests: {dict(outcomes)}; p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        )

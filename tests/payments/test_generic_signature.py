@@ -6,15 +6,15 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from profiles.models import NetworkEvent
-from profiles.services import network
+from payments.models import PaymentEvent
+from tests.payments.helpers import make_source
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("timestamp", ["9" * 400, "-" + "9" * 400, "1e308", "", "nan"])
 def test_a_signature_with_an_absurd_timestamp_is_refused_without_a_crash(merchant, timestamp):
-    connection = network.network_connection_create(merchant=merchant, name="Feed")
+    connection = make_source(merchant, "generic")
     body = json.dumps({"id": "evt-1", "type": "transaction.auth", "transaction": {}}).encode()
 
     response = APIClient(raise_request_exception=False).post(
@@ -26,4 +26,4 @@ def test_a_signature_with_an_absurd_timestamp_is_refused_without_a_crash(merchan
 
     assert 400 <= response.status_code < 500
     assert response["Content-Type"] == "application/json"
-    assert not NetworkEvent.objects.filter(merchant=merchant).exists()
+    assert not PaymentEvent.objects.filter(merchant=merchant).exists()

@@ -1,14 +1,18 @@
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from profiles.models import LineItem, NetworkEvent, Purchase, ShopperRollup, StoreHourRollup
-from profiles.services import network, rollups
+from payments.models import PaymentEvent
+from payments.providers.generic import GenericAdapter
+from payments.services import processing
+from profiles.models import LineItem, Purchase, ShopperRollup, StoreHourRollup
+from profiles.services import rollups
+from tests.payments.helpers import SECRETS, make_source
 from tests.profiles.factories import CardFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +22,7 @@ WHEN = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
 
 @pytest.fixture
 def connection(merchant):
-    return network.network_connection_create(merchant=merchant, name="Card-linking provider")
+    return make_source(merchant, "generic")
 
 
 @pytest.fixture
@@ -48,9 +52,11 @@ def event(event_id, kind, transaction_id, amount="45.99", store_location="LOC-1"
 
 def send(connection, payload, *, timestamp=None, secret=None, body=None, captured=None):
     raw = body if body is not None else json.dumps(payload).encode()
-    header = network.sign(
-        secret=secret or connection.signing_secret, body=json.dumps(payload).encode(), timestamp=timestamp
+    at = datetime.fromtimestamp(timestamp or time.time(), tz=UTC)
+    _body, headers = GenericAdapter().sign(
+        json.dumps(payload).encode(), url="", secret=secret or SECRETS["generic"], now=at
     )
+    header = headers["Storeloop-Signature"]
     return APIClient().post(
         reverse("api_network_events", args=[connection.public_id]),
         data=raw,
@@ -85,7 +91,7 @@ def test_auth_clearing_refund_make_one_purchase_and_reverse_it(
     assert purchase.state == "refunded"
     assert not ShopperRollup.objects.filter(shopper=card.shopper).exists()
     assert rollups.rollups_rebuild(merchant=purchase.merchant).total == 0
-    assert set(NetworkEvent.all_merchants.values_list("status", flat=True)) == {"processed"}
+    assert set(PaymentEvent.all_merchants.values_list("status", flat=True)) == {"processed"}
 
 
 def test_replayed_event_is_stored_and_processed_once(connection, store, card, django_capture_on_commit_callbacks):
@@ -96,7 +102,7 @@ def test_replayed_event_is_stored_and_processed_once(connection, store, card, dj
 
     assert first.json()["status"] == "accepted"
     assert second.status_code == 200 and second.json()["status"] == "duplicate"
-    assert NetworkEvent.all_merchants.count() == 1
+    assert PaymentEvent.all_merchants.count() == 1
     assert Purchase.all_merchants.count() == 1
 
 
@@ -105,7 +111,7 @@ def test_stale_signature_is_refused(connection, store):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "stale_signature"
-    assert not NetworkEvent.all_merchants.exists()
+    assert not PaymentEvent.all_merchants.exists()
 
 
 def test_tampered_body_is_refused(connection, store):
@@ -116,7 +122,7 @@ def test_tampered_body_is_refused(connection, store):
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_signature"
-    assert not NetworkEvent.all_merchants.exists()
+    assert not PaymentEvent.all_merchants.exists()
 
 
 def test_wrong_secret_and_missing_header_are_refused(connection, store):
@@ -127,7 +133,7 @@ def test_wrong_secret_and_missing_header_are_refused(connection, store):
 
     assert wrong.status_code == 401
     assert missing.status_code == 401
-    assert not NetworkEvent.all_merchants.exists()
+    assert not PaymentEvent.all_merchants.exists()
 
 
 def test_unknown_connection_is_404(db, merchant):
@@ -140,13 +146,13 @@ def test_unknown_connection_is_404(db, merchant):
     assert response.status_code == 404
 
 
-def test_unknown_location_fails_the_event_with_a_reason(connection, store, django_capture_on_commit_callbacks):
+def test_unknown_location_keeps_the_event_with_a_reason(connection, store, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", store_location="NOWHERE", identifiers={}))
 
-    stored = NetworkEvent.all_merchants.get()
-    assert stored.status == "failed"
-    assert stored.detail.startswith("unknown_location")
+    stored = PaymentEvent.all_merchants.get()
+    assert stored.status == "unmapped"
+    assert "NOWHERE" in stored.detail
     assert not Purchase.all_merchants.exists()
 
 
@@ -216,9 +222,9 @@ def test_online_transaction_without_a_location_is_an_online_purchase(
 def test_processing_twice_changes_nothing(connection, store, card, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-1", "auth", "txn-1", card=card))
-    stored = NetworkEvent.all_merchants.get()
+    stored = PaymentEvent.all_merchants.get()
 
-    again = network.network_event_process(event_id=stored.pk)
+    again = processing.event_process(event_id=stored.pk)
 
     assert again is None
     assert Purchase.all_merchants.count() == 1
@@ -282,7 +288,7 @@ def test_refund_of_a_fully_refunded_purchase_is_processed_not_failed(
         send(connection, event("evt-2", "refund", "txn-2", card=card, refundTransactionId="txn-1"))
         send(connection, event("evt-3", "refund", "txn-3", card=card, refundTransactionId="txn-1"))
 
-    assert list(NetworkEvent.all_merchants.order_by("event_id").values_list("status", flat=True)) == ["processed"] * 3
+    assert list(PaymentEvent.all_merchants.order_by("event_id").values_list("status", flat=True)) == ["processed"] * 3
 
 
 def test_an_event_of_the_wrong_shape_is_400_at_its_path_and_not_stored(connection, store):
@@ -297,7 +303,7 @@ def test_an_event_of_the_wrong_shape_is_400_at_its_path_and_not_stored(connectio
 
     assert [r.status_code for r in responses] == [400, 400, 400]
     assert [list(r.json()["error"]["fields"]) for r in responses] == [["transaction.amount"], ["type"], ["id"]]
-    assert not NetworkEvent.all_merchants.exists()
+    assert not PaymentEvent.all_merchants.exists()
 
 
 def test_fields_the_feed_does_not_name_are_kept_not_refused(
@@ -309,7 +315,8 @@ def test_fields_the_feed_does_not_name_are_kept_not_refused(
     with django_capture_on_commit_callbacks(execute=True):
         response = send(connection, payload)
 
-    stored = NetworkEvent.all_merchants.get()
+    stored = PaymentEvent.all_merchants.get()
     assert response.status_code == 200 and stored.status == "processed"
-    assert stored.payload["schemaVersion"] == 2 and stored.payload["transaction"]["acquirer"] == {"name": "Acme"}
+    kept = json.loads(stored.delivery.body)
+    assert kept["schemaVersion"] == 2 and kept["transaction"]["acquirer"] == {"name": "Acme"}
     assert Purchase.all_merchants.get().shopper == card.shopper
