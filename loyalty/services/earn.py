@@ -37,6 +37,7 @@ from loyalty.models import (
     EarnRule,
     LedgerEntry,
     Offer,
+    OfferAward,
     PartnerAgreement,
     PartnerAward,
     PartnerStatus,
@@ -468,25 +469,23 @@ def _earn_difference(
         current=facts.tier,
     )
     due: dict[_Key, int] = defaultdict(int)
-    labels: dict[_Key, EarnLine] = {}
+    labels: dict[str, str] = {Reason.EARN: "Base rate", Reason.TIER: "Tier bonus"}
     for line in earn_evaluate(program=program, rules=bundle.rules, facts=replace(facts, tier=tier)):
-        key = (line.reason, line.rule.pk if line.rule else None)
-        due[key] += line.points
-        labels[key] = line
-    active_rules = {rule.pk for rule in bundle.rules}
+        due[(line.reason, line.rule.pk if line.rule else None)] += line.points
+        labels.setdefault(line.reason, line.label)
+    active_rules = {rule.pk: rule for rule in bundle.rules}
     kept = {key for key in booked if key[0] == Reason.RULE and key[1] not in active_rules}
     if not tier_known:
         kept.add((Reason.TIER, None))
-    differences = [
-        EarnLine(
-            reason=key[0],
-            points=due[key] - booked.get(key, 0),
-            label=labels[key].label if key in labels else "Purchase completed",
-            rule=labels[key].rule if key in labels else None,
-        )
-        for key in sorted(due.keys() | booked.keys(), key=lambda key: (key[0], key[1] or 0))
-        if key not in kept and due[key] != booked.get(key, 0)
-    ]
+    differences = []
+    for key in sorted(due.keys() | booked.keys(), key=lambda key: (key[0], key[1] or 0)):
+        reason, rule_id = key
+        points = due.get(key, 0) - booked.get(key, 0)
+        if key in kept or not points:
+            continue
+        rule = active_rules.get(rule_id) if rule_id is not None else None
+        label = rule.name if rule is not None else labels[reason]
+        differences.append(EarnLine(reason=reason, points=points, label=label, rule=rule))
     now = timezone.now()
     expires_at = expiry_for(program, purchase.occurred_at) if earning.bucket == Bucket.AVAILABLE else None
     ledger.entries_post(
@@ -507,11 +506,12 @@ def _earn_difference(
         ]
     )
     change = sum(line.points for line in differences)
-    earning.points_earned += change
-    earning.points_held += change
-    earning.earned_amount_minor = purchase.amount_minor
-    earning.save(update_fields=["points_earned", "points_held", "earned_amount_minor"])
-    awarded = []
+    if change or earning.earned_amount_minor != purchase.amount_minor:
+        earning.points_earned += change
+        earning.points_held += change
+        earning.earned_amount_minor = purchase.amount_minor
+        earning.save(update_fields=["points_earned", "points_held", "earned_amount_minor"])
+    awarded: list[OfferAward] = []
     if bundle.offers and purchase.card_id:
         awarded = offers_apply(
             program=program,

@@ -301,3 +301,29 @@ def test_a_spend_bonus_cap_counts_the_shoppers_other_purchases_once(late, contro
     assert late.seen() == control.seen()
     capped = LedgerEntry.objects.filter(purchase=matched, rule__kind=RuleKind.SPEND_BONUS)
     assert capped.aggregate(points=Sum("points"))["points"] == 200
+
+
+def test_a_clearing_below_a_rules_minimum_spend_takes_that_rules_points_back(late, control):
+    # given a bonus for spending 120.00 or more, earned by the authorisation
+    for side in (late, control):
+        RuleFactory(
+            program=Program.objects.get(merchant=side.merchant),
+            kind=RuleKind.SPEND_BONUS,
+            minimum_spend_minor=AMOUNT,
+            bonus_points=100,
+            name="Big basket",
+        )
+    matched = arrive_in_halves(late, "network_first")
+    arrive_whole(control)
+    big_basket = LedgerEntry.objects.filter(purchase=matched, rule__name="Big basket")
+    assert big_basket.aggregate(points=Sum("points"))["points"] == 100
+
+    # when the transaction clears for less
+    clear(late, AMOUNT - 500)
+    clear(control, AMOUNT - 500)
+    settle_earnings()
+
+    # then that bonus is taken back, against its rule, and the rest is what the whole purchase earns
+    assert big_basket.aggregate(points=Sum("points"))["points"] == 0
+    assert late.seen() == control.seen()
+    assert late.seen()["available"] == WHOLE_POINTS - 5
