@@ -3,6 +3,11 @@
 The purchase receiver runs inside every purchase's ingest transaction, so it must cost next to nothing:
 without a live real-time campaign (a cached answer, campaigns/services/presence.py) it returns at once;
 otherwise it queues the evaluation after the commit.
+
+A purchase completed later (profiles.signals, `is_change`: matched with its twin, so it may only now
+have a shopper; cleared at another amount) is evaluated again, as it now is. Each real-time trigger's
+dedupe key names the occasion (the purchase, or the shopper's first purchase in a channel), so a
+purchase starts a campaign once: on the change if it did not qualify before, never a second time.
 """
 
 from typing import Any

@@ -1,4 +1,8 @@
-"""Loyalty's reaction to `profiles.signals.purchase_recorded`: earn, inside the purchase's transaction."""
+"""Loyalty's reaction to `profiles.signals.purchase_recorded`: earn, inside the purchase's transaction.
+
+Sent again as a change when the purchase is completed later (`is_change`): earning is idempotent per
+purchase and books only what the purchase as it now is earns beyond what it booked before.
+"""
 
 from typing import Any
 

@@ -10,28 +10,40 @@ change the program is read again). The second writes the earning row, all ledger
 entries and the balance. Then one statement per offer the purchase qualifies for.
 Purchases without a shopper cost nothing.
 
+Earning is idempotent per purchase. A purchase completed after it was recorded (matched with its
+twin, so that it gained its shopper, card or line items; or cleared at another amount) is sent
+again as a change, and may arrive twice: whatever has earned before goes through
+`_earn_difference`, which evaluates the purchase as it now is and books only what differs from
+what it already booked, per reason and rule, so nothing is earned twice and nothing is missed.
+
 `earn_evaluate` is pure: the rule editor's live preview calls it with a made-up
 purchase, so what the preview says is what ingest does.
 """
 
 import zoneinfo
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from loyalty.models import (
     Bucket,
     EarnRule,
+    LedgerEntry,
     Offer,
+    OfferAward,
     PartnerAgreement,
+    PartnerAward,
     PartnerStatus,
     Program,
     ProgramKind,
+    PurchaseEarning,
     Reason,
     RuleKind,
     Tier,
@@ -129,7 +141,7 @@ class PurchaseFacts:
     # Channels the shopper had bought in before this purchase.
     earlier_channels: frozenset[str] = frozenset()
     tier: Tier | None = None
-    # Points already earned per capped rule by this shopper.
+    # Points already earned per capped rule by this shopper (on other purchases than this one).
     earned_by_rule: dict[int, int] = field(default_factory=dict)
 
 
@@ -202,11 +214,16 @@ def earn_evaluate(*, program: Program, rules: Sequence[EarnRule], facts: Purchas
             extra = max(0, min(extra, rule.cap_points - facts.earned_by_rule.get(rule.pk, 0)))
         if extra:
             lines.append(EarnLine(reason=Reason.RULE, points=extra, label=rule.name, rule=rule))
-    if facts.tier is not None and facts.tier.earn_multiplier > 1:
-        extra = rounded(Decimal(base) * (facts.tier.earn_multiplier - 1), program.rounding)
-        if extra:
-            lines.append(EarnLine(reason=Reason.TIER, points=extra, label=f"{facts.tier.name} tier"))
+    extra = _tier_bonus(program, base, facts.tier)
+    if facts.tier is not None and extra:
+        lines.append(EarnLine(reason=Reason.TIER, points=extra, label=f"{facts.tier.name} tier"))
     return [line for line in lines if line.points > 0]
+
+
+def _tier_bonus(program: Program, base: int, tier: Tier | None) -> int:
+    if tier is None or tier.earn_multiplier <= 1:
+        return 0
+    return rounded(Decimal(base) * (tier.earn_multiplier - 1), program.rounding)
 
 
 # Earning on ingest
@@ -228,7 +245,10 @@ _CHANNELS_SQL = f"""(
 _CAPS_SQL = """(
     SELECT coalesce(json_object_agg(rule_id, total), '{}') FROM (
         SELECT rule_id, sum(points) AS total FROM loyalty_ledgerentry
-         WHERE rule_id = ANY(%(capped)s) AND account_id = account.id GROUP BY rule_id) AS earned
+         WHERE rule_id = ANY(%(capped)s) AND account_id = account.id
+           -- what this purchase booked before it was completed is its own, not another purchase's
+           AND purchase_id IS DISTINCT FROM %(purchase)s
+         GROUP BY rule_id) AS earned
 )"""
 _AWARDED_SQL = """(
     SELECT coalesce(array_agg(offer_id), '{}') FROM loyalty_offeraward
@@ -292,10 +312,12 @@ def _known(program: Program, bundle: ProgramRules, purchase: Purchase, shopper_i
 
 
 def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
-    """Apply the program's earn rules, card-linked offers and partner bonuses to a newly recorded purchase.
+    """Apply the program's earn rules, card-linked offers and partner bonuses to a recorded purchase.
 
-    Called inside the purchase's own transaction. Points of an authorised (not yet cleared)
-    purchase are pending; `ledger.earnings_settle` makes them available, or takes them back.
+    Called inside the purchase's own transaction, when it is recorded and again whenever it is
+    completed later (see profiles.signals): a purchase that has earned before earns only the
+    difference (`_earn_difference`). Points of an authorised (not yet cleared) purchase are
+    pending; `ledger.earnings_settle` makes them available, or takes them back.
     Two round trips for a purchase that earns (what the rules need, with the account and a check
     that the cached program is current; the writes), and no savepoint of its own (two more).
     """
@@ -304,6 +326,8 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         return []  # nobody to credit: most purchases of a batch leave here, so first
     if not connection.in_atomic_block:
         raise RuntimeError("purchase_earn runs inside the transaction that records the purchase.")
+    if purchase.amount_minor - purchase.refunded_minor <= 0:
+        return []  # refunded in full before it was known whose it was
     shopper = purchase.shopper
     via = shopper.joined_via if shopper is not None else ""
     cached = program_cached(merchant)  # None only after reading that there is no active program
@@ -352,12 +376,16 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         purchase_id=purchase.pk,
         account_id=known.account_id,
         amount_minor=purchase.amount_minor,
-        refunded_minor=purchase.refunded_minor,
+        # Earned on the whole amount: a refund made before (a purchase that earns only once it is
+        # matched with its twin) is then taken back by settlement, like one made after.
+        refunded_minor=0,
         points=sum(line.points for line in lines),
         bucket=bucket,
     )
     if not ledger.earning_post(earning=earning, entries=entries):
-        return []  # this purchase has already earned
+        # It has earned before: it was completed since (matched with its twin, cleared at another
+        # amount), or this is the same purchase again.
+        return _earn_difference(merchant, program, bundle, purchase, known, facts)
     if bundle.tiers:
         tier_upgrade(program=program, account_id=known.account_id, current_tier_id=known.tier_id, tiers=bundle.tiers)
     if bundle.offers and purchase.card_id:
@@ -370,4 +398,137 @@ def purchase_earn(*, merchant: Merchant, purchase: Purchase) -> list[EarnLine]:
         )
     if bundle.agreements and purchase.card_id:
         partner_bonus_apply(agreements=bundle.agreements, purchase=purchase)
+    if purchase.refunded_minor:
+        ledger.earning_settle(merchant=merchant, purchase=purchase, program=program)
     return lines
+
+
+# Earning again: a purchase completed after it earned
+
+# The reasons a purchase's own earning books, one total per (reason, rule). Offers are once per
+# shopper and are looked up on their own; clearing and refund entries are settlement's.
+_EARNED_REASONS = (Reason.EARN, Reason.RULE, Reason.TIER)
+_Key = tuple[str, int | None]
+
+
+def _booked(merchant: Merchant, purchase: Purchase) -> dict[_Key, int]:
+    totals = (
+        LedgerEntry.objects.filter(merchant=merchant, purchase_id=purchase.pk, reason__in=_EARNED_REASONS)
+        .order_by()
+        .values("reason", "rule_id")
+        .annotate(total=Sum("points"))
+        .values_list("reason", "rule_id", "total")
+    )
+    return {(reason, rule_id): int(total) for reason, rule_id, total in totals}
+
+
+def _tier_first_earned(
+    program: Program, tiers: Sequence[Tier], *, base: int, bonus: int, current: Tier | None
+) -> tuple[bool, Tier | None]:
+    """(known, tier): the tier a purchase that already earned was evaluated at.
+
+    The shopper's tier now may be the one this very purchase lifted them into; evaluated again, the
+    purchase keeps the tier bonus it had. Told by what it booked: of the tiers (and none) whose
+    multiplier turns its booked base points into its booked tier bonus, the current tier if it is
+    one of them, else the highest below it. Not known when none of them does (a tier's multiplier
+    was changed since): its tier bonus is then left as it is.
+    """
+    if base <= 0:
+        return True, current  # nothing booked to tell by: as if it earned for the first time
+    candidates = [tier for tier in (None, *tiers) if _tier_bonus(program, base, tier) == bonus]
+    if not candidates:
+        return False, None
+    if current in candidates:
+        return True, current
+    ranked = [None, *tiers]  # by threshold, so a candidate's place is its rank
+    below = [tier for tier in candidates if ranked.index(tier) < ranked.index(current)]
+    return True, (below or candidates)[-1]
+
+
+def _earn_difference(
+    merchant: Merchant, program: Program, bundle: ProgramRules, purchase: Purchase, known: _Known, facts: PurchaseFacts
+) -> list[EarnLine]:
+    """Book what the purchase as it now is earns beyond what it booked before; nothing for a retry.
+
+    Each (reason, rule) moves by its difference, in the bucket the purchase's points are in (pending
+    until settlement clears them), and the earning row follows, so settlement then takes back a
+    refund's share of the whole. A rule no longer active keeps what it gave: its terms held when the
+    purchase earned. Offers the purchase now qualifies for, and partner bonuses it has not had, are
+    added; the purchase is then settled at once (a new clearing amount, an earlier refund).
+    Call holding the account (as `purchase_earn` does): the earning row is locked after it.
+    """
+    earning = PurchaseEarning.objects.select_for_update().filter(merchant=merchant, purchase_id=purchase.pk).first()
+    if earning is None or not earning.is_open:
+        return []  # refunded in full, or cleared longer ago than refunds are taken back: settled for good
+    booked = _booked(merchant, purchase)
+    tier_known, tier = _tier_first_earned(
+        program,
+        bundle.tiers,
+        base=booked.get((Reason.EARN, None), 0),
+        bonus=booked.get((Reason.TIER, None), 0),
+        current=facts.tier,
+    )
+    due: dict[_Key, int] = defaultdict(int)
+    labels: dict[str, str] = {Reason.EARN: "Base rate", Reason.TIER: "Tier bonus"}
+    for line in earn_evaluate(program=program, rules=bundle.rules, facts=replace(facts, tier=tier)):
+        due[(line.reason, line.rule.pk if line.rule else None)] += line.points
+        labels.setdefault(line.reason, line.label)
+    active_rules = {rule.pk: rule for rule in bundle.rules}
+    kept = {key for key in booked if key[0] == Reason.RULE and key[1] not in active_rules}
+    if not tier_known:
+        kept.add((Reason.TIER, None))
+    differences = []
+    for key in sorted(due.keys() | booked.keys(), key=lambda key: (key[0], key[1] or 0)):
+        reason, rule_id = key
+        points = due.get(key, 0) - booked.get(key, 0)
+        if key in kept or not points:
+            continue
+        rule = active_rules.get(rule_id) if rule_id is not None else None
+        label = rule.name if rule is not None else labels[reason]
+        differences.append(EarnLine(reason=reason, points=points, label=label, rule=rule))
+    now = timezone.now()
+    expires_at = expiry_for(program, purchase.occurred_at) if earning.bucket == Bucket.AVAILABLE else None
+    ledger.entries_post(
+        entries=[
+            ledger.Entry(
+                merchant_id=merchant.pk,
+                account_id=earning.account_id,
+                bucket=earning.bucket,
+                points=line.points,
+                reason=line.reason,
+                purchase_id=purchase.pk,
+                rule_id=line.rule.pk if line.rule else None,
+                note=line.label[:300],
+                expires_at=expires_at if line.points > 0 else None,
+                created_at=now,
+            )
+            for line in differences
+        ]
+    )
+    change = sum(line.points for line in differences)
+    if change or earning.earned_amount_minor != purchase.amount_minor:
+        earning.points_earned += change
+        earning.points_held += change
+        earning.earned_amount_minor = purchase.amount_minor
+        earning.save(update_fields=["points_earned", "points_held", "earned_amount_minor"])
+    awarded: list[OfferAward] = []
+    if bundle.offers and purchase.card_id:
+        awarded = offers_apply(
+            program=program,
+            offers=bundle.offers,
+            purchase=purchase,
+            account_id=earning.account_id,
+            already_awarded=known.awarded_offers,
+            bucket=earning.bucket,
+        )
+    if bundle.agreements and purchase.card_id:
+        had = set(
+            PartnerAward.objects.filter(merchant=merchant, purchase=purchase).values_list("agreement_id", flat=True)
+        )
+        agreements = [agreement for agreement in bundle.agreements if agreement.pk not in had]
+        if agreements:
+            partner_bonus_apply(agreements=agreements, purchase=purchase)
+    if bundle.tiers and (change or awarded):
+        tier_upgrade(program=program, account_id=known.account_id, current_tier_id=known.tier_id, tiers=bundle.tiers)
+    ledger.earning_settle(merchant=merchant, purchase=purchase, program=program)
+    return differences

@@ -5,17 +5,19 @@ Every change of points is a `LedgerEntry`; `Account.points_balance` and
 same statement as the entries are written. `ledger_reconcile` checks the caches
 against the ledger.
 
-Clearing and refunds. `profiles` sends one signal, when a purchase is recorded;
-clearing (`transaction.clearing`) and refunds (API or network) change the
-purchase's `state`, `amount_minor` and `refunded_minor` without telling anyone.
-Rather than add a second signal to `profiles` (the architecture keeps
-`purchase_recorded` as the only one, and the ingest code is being tuned
-separately), loyalty keeps, per purchase that earned, the amount and state it
-last settled against (`PurchaseEarning`) and `earnings_settle` books the
+Clearing and refunds. `profiles` sends one signal, when a purchase is recorded,
+and again as a change when a recorded purchase is completed (matched with its
+twin, or cleared at another amount: earning books the difference, then settles
+that purchase at once with `earning_settle`). A clearing that keeps the amount
+and refunds (API or network) change the purchase's `state` and `refunded_minor`
+without telling anyone: loyalty keeps, per purchase that earned, the amount and
+state it last settled against (`PurchaseEarning`) and `earnings_settle` books the
 difference: pending points become available on clearing, and a refund takes
 back its share. It runs every few minutes for everyone, and for one shopper
 before anything spends their points (redemptions, negative adjustments), so
 points of a refunded purchase cannot be spent in the gap.
+
+Locks: the accounts first, then their earnings (in primary-key order), as earning does.
 
 The sweep costs a primary-key join per open earning; an earning closes once its
 purchase is fully refunded, or `REFUND_WINDOW` after it cleared (a later refund
@@ -212,6 +214,17 @@ def earnings_settle(*, merchant: Merchant, account_ids: Iterable[int] | None = N
         earning_ids = [row[0] for row in cursor.fetchall()]
     if not earning_ids:
         return 0
+    # The accounts before their earnings, as the ingest path takes them (a purchase completed later
+    # locks its shopper's account, then the purchase's earning): the other order could deadlock.
+    list(
+        Account.objects.filter(
+            merchant=merchant,
+            pk__in=PurchaseEarning.objects.filter(merchant=merchant, pk__in=earning_ids).values("account_id"),
+        )
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
     earnings = list(
         PurchaseEarning.objects.filter(merchant=merchant, pk__in=earning_ids)
         .select_for_update(of=("self",))
@@ -266,6 +279,24 @@ def _settle_one(earning: PurchaseEarning, purchase: Purchase, program: Program, 
     earning.seen_refunded_minor = purchase.refunded_minor
     earning.is_open = net > 0
     return entries
+
+
+def earning_settle(*, merchant: Merchant, purchase: Purchase, program: Program) -> None:
+    """Settle one purchase's earning now, as `earnings_settle` would later, if it needs it.
+
+    Call inside the purchase's transaction, holding the account its earning belongs to."""
+    earning = PurchaseEarning.objects.select_for_update().filter(merchant=merchant, purchase_id=purchase.pk).first()
+    if earning is None or not earning.is_open:
+        return
+    unsettled = (
+        purchase.amount_minor != earning.seen_amount_minor
+        or purchase.refunded_minor != earning.seen_refunded_minor
+        or (earning.bucket == Bucket.PENDING and purchase.state != PurchaseState.AUTHORISED)
+    )
+    if not unsettled:
+        return
+    entries_post(entries=_settle_one(earning, purchase, program, timezone.now()))
+    earning.save(update_fields=["points_held", "bucket", "seen_amount_minor", "seen_refunded_minor", "is_open"])
 
 
 REFUND_WINDOW = timedelta(days=180)

@@ -95,11 +95,17 @@ def offers_apply(
     purchase: Purchase,
     account_id: int,
     already_awarded: Collection[int] = (),
+    bucket: str | None = None,
 ) -> list[OfferAward]:
     """Award every offer this linked-card purchase qualifies for. Call inside the purchase's transaction,
-    holding the shopper's account row (the earn path does)."""
+    holding the shopper's account row (the earn path does).
+
+    The points go to `bucket`, by default the one the purchase's state gives (pending while it is
+    authorised); a purchase that earned before passes the bucket its points are in, so settlement
+    moves them together."""
     awarded: list[OfferAward] = []
-    bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
+    if bucket is None:
+        bucket = Bucket.PENDING if purchase.state == PurchaseState.AUTHORISED else Bucket.AVAILABLE
     now = timezone.now()
     for offer in offers:
         if offer.pk in already_awarded or not offer_qualifies(offer, purchase):

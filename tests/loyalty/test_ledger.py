@@ -29,20 +29,19 @@ def test_network_auth_is_provisional_then_cleared_then_refunded(
     account = account_of(shopper)
     assert (account.points_balance, account.points_pending) == (0, 45)
 
-    # when it clears (at a lower amount) and the settlement runs
+    # when it clears at a lower amount: the cleared amount is what the purchase earns on, at once
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-2", "clearing", "txn-1", amount="40.00", card=card))
-    assert settle_earnings() == 1
+    assert settle_earnings() == 0
     account.refresh_from_db()
-    # 45 points scaled to the cleared amount, rounded down: 45 × 40.00 / 45.99
-    assert (account.points_balance, account.points_pending) == (39, 0)
+    assert (account.points_balance, account.points_pending) == (40, 0)
 
     # when half is refunded, then the rest
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-3", "refund", "txn-r1", amount="20.00", card=card, refundTransactionId="txn-1"))
     settle_earnings()
     account.refresh_from_db()
-    assert account.points_balance == 19  # 45 × 20.00 / 45.99
+    assert account.points_balance == 20  # 40 × 20.00 / 40.00
     with django_capture_on_commit_callbacks(execute=True):
         send(connection, event("evt-4", "refund", "txn-r2", amount="20.00", card=card, refundTransactionId="txn-1"))
     settle_earnings()
@@ -51,11 +50,12 @@ def test_network_auth_is_provisional_then_cleared_then_refunded(
     reasons = list(LedgerEntry.objects.filter(account=account).order_by("pk").values_list("reason", "bucket", "points"))
     assert reasons == [
         (Reason.EARN, "pending", 45),
-        (Reason.CLEARING, "pending", -45),
-        (Reason.CLEARING, "available", 45),
-        (Reason.CLEARING, "available", -6),
+        (Reason.EARN, "pending", -5),
+        (Reason.CLEARING, "pending", -40),
+        (Reason.CLEARING, "available", 40),
+        (Reason.CLEARING, "available", 0),  # the spend that counts toward tiers, 5.99 less
         (Reason.REFUND, "available", -20),
-        (Reason.REFUND, "available", -19),
+        (Reason.REFUND, "available", -20),
     ]
     # and a second run has nothing left to do
     assert settle_earnings() == 0

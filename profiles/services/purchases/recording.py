@@ -2,7 +2,8 @@
 
 `purchase_record` validates, resolves the card to a shopper, writes the purchase and its
 line items, updates the rollups and sends `purchase_recorded`, all in one transaction, so
-loyalty's receiver runs inside it too.
+loyalty's receiver runs inside it too. A purchase completed later (matched with its twin, or
+cleared at another amount) is sent again, as a change, in the transaction that completes it.
 """
 
 from collections.abc import Iterable, Sequence
@@ -174,7 +175,7 @@ def _purchase_record_checked(merchant: Merchant, data: PurchaseInput) -> Purchas
     if may_have_twin and data.source == PurchaseSource.NETWORK:
         checkout_purchase = twins.match_checkout_purchase(merchant, data, card_id, shopper)
         if checkout_purchase is not None:
-            return twins.match_transaction(checkout_purchase, data, card_id, shopper)
+            return twins.match_transaction(merchant, checkout_purchase, data, card_id, shopper)
 
     (purchase,) = purchases_insert(
         merchant=merchant,
@@ -195,10 +196,15 @@ def purchase_change_value(
 ) -> Purchase:
     """Change what a purchase is worth (a refund, a clearing amount) and keep the rollups exact.
 
+    A new amount (a clearing for another amount than the authorisation) is the purchase's final
+    amount: it reaches receivers again as a change (see profiles.signals). A refund, or a clearing
+    that keeps the amount, is not sent: loyalty settles those against what the purchase earned.
+
     Call with the purchase locked (select_for_update).
     """
     rollups.hold_shared(merchant_id=purchase.merchant_id)
     rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=-1)
+    amount_changed = amount_minor is not None and amount_minor != purchase.amount_minor
     if amount_minor is not None:
         purchase.amount_minor = amount_minor
     if refunded_minor is not None:
@@ -209,6 +215,8 @@ def purchase_change_value(
     rollups.store_hour_apply(purchase_ids=[purchase.pk], sign=1)
     if purchase.shopper_id:
         rollups.shopper_recompute(shopper_ids=[purchase.shopper_id])
+    if amount_changed:
+        twins.purchase_change_announce(merchant=purchase.merchant, purchase=purchase)
     return purchase
 
 

@@ -1,5 +1,11 @@
 """Twin matching: a checkout basket and the card network's transaction for the same purchase are
-one purchase, whichever arrives first; the second to arrive completes the first."""
+one purchase, whichever arrives first; the second to arrive completes the first.
+
+A completed purchase is sent to receivers again as a change (`purchase_change_announce`), so
+loyalty and campaigns see it as it ends up, whatever the arrival order: a basket sent before the
+network transaction usually has no shopper yet (the card tells who it was), and a network
+transaction sent before its basket has no line items yet.
+"""
 
 from collections.abc import Sequence
 from datetime import timedelta
@@ -9,9 +15,10 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 
 from merchants.models import Merchant
-from profiles.models import LineItem, Purchase, PurchaseSource, Shopper
+from profiles.models import LineItem, Purchase, PurchaseSource, PurchaseState, Shopper
 from profiles.services import rollups
 from profiles.services.purchases.inputs import LineItemInput, PurchaseInput, PurchaseResult
+from profiles.signals import purchase_recorded
 
 # A checkout basket and a network transaction of the same store and amount this
 # close in time are the same purchase.
@@ -79,16 +86,31 @@ def match_checkout_purchase(
     )
 
 
+def purchase_change_announce(*, merchant: Merchant, purchase: Purchase) -> None:
+    """Send a purchase completed after it was recorded to receivers again, as it now is (see profiles.signals).
+
+    Call inside the transaction that changed it, after the change is saved."""
+    purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=purchase, is_change=True)
+
+
 def match_transaction(
-    purchase: Purchase, data: PurchaseInput, card_id: int | None, shopper: Shopper | None
+    merchant: Merchant, purchase: Purchase, data: PurchaseInput, card_id: int | None, shopper: Shopper | None
 ) -> PurchaseResult:
-    """Tie a network transaction to the checkout purchase it confirms; it is not counted twice."""
+    """Tie a network transaction to the checkout purchase it confirms; it is not counted twice.
+
+    The network decides the money's state: a basket confirmed by an authorisation is authorised
+    until its clearing, as the transaction alone would be, so the order of arrival changes nothing.
+    """
     purchase.network_transaction_id = data.network_transaction_id
     fields = ["network_transaction_id", "updated_at"]
     if purchase.card_id is None and card_id is not None:
         purchase.card_id = card_id
         fields.append("card")
+    if data.state == PurchaseState.AUTHORISED and purchase.state == PurchaseState.CLEARED:
+        purchase.state = PurchaseState.AUTHORISED
+        fields.append("state")
     _save_learning_shopper(purchase, shopper, fields)
+    purchase_change_announce(merchant=merchant, purchase=purchase)
     return PurchaseResult(purchase=purchase, created=False, basket_matched=True)
 
 
@@ -132,4 +154,5 @@ def match_basket(
     purchase.basket_external_id = data.external_id
     _save_learning_shopper(purchase, shopper, ["basket_external_id", "updated_at"])
     _attach_line_items(purchase, data.line_items)
+    purchase_change_announce(merchant=merchant, purchase=purchase)
     return PurchaseResult(purchase=purchase, created=False, basket_matched=True)
