@@ -397,3 +397,26 @@ def test_a_card_number_in_a_webhook_header_is_refused(db, django_capture_on_comm
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "card_number_rejected"
     assert not PaymentEvent.objects.filter(source=source).exists()
+
+
+@pytest.mark.parametrize("order", ["auth_first", "capture_first"])
+def test_points_are_the_same_whichever_of_auth_and_capture_arrives_first(db, order, django_capture_on_commit_callbacks):
+    from loyalty.models import Account
+    from tests.loyalty.factories import ProgramFactory
+
+    merchant, store = merchant_in("EUR", "Europe/Amsterdam")
+    ProgramFactory(merchant=merchant)
+    source = make_source(merchant, "adyen", store=store, account="NorthwindPOS")
+    shopper = enrolled_shopper(merchant, ProviderCardId("adyen", "network", "par", "V0010013822254720181000000001"))
+    steps = ["authorisation", "capture"] if order == "auth_first" else ["capture", "authorisation"]
+
+    for name in steps:  # Adyen's capture names no card: only the authorisation tells whose purchase it is
+        deliver(source, name, django_capture_on_commit_callbacks)
+
+    purchase = Purchase.objects.get(merchant=merchant)
+    assert (purchase.shopper, purchase.amount_minor, purchase.state) == (shopper, 2300, PurchaseState.CLEARED)
+    from loyalty.tasks import settle_earnings
+
+    settle_earnings()
+    account = Account.objects.get(shopper=shopper)
+    assert (account.points_balance, account.points_pending) == (23, 0)

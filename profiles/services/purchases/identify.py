@@ -13,4 +13,6 @@ def purchase_identify(*, purchase: Purchase, card: Card) -> Purchase:
     purchase.card_id = card.pk
     shopper = effective_shopper(card.shopper) if purchase.shopper_id is None else None
     twins._save_learning_shopper(purchase, shopper, ["card", "updated_at"])
+    if shopper is not None:  # now someone's purchase: loyalty and campaigns see it as it now is
+        twins.purchase_change_announce(merchant=purchase.merchant, purchase=purchase)
     return purchase

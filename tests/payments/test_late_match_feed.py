@@ -9,11 +9,11 @@ from django.urls import reverse
 from campaigns.models import CampaignKind, CampaignSettings, OutboxMessage, Trigger
 from loyalty.models import Account, LedgerEntry, RuleKind
 from profiles.models import Purchase
-from profiles.services import network
 from tests.campaigns.engine.helpers import campaign_with_message, consent, launched
 from tests.loyalty.factories import ProgramFactory, RuleFactory
+from tests.payments.helpers import make_source
+from tests.payments.test_generic_feed import WHEN, event, send
 from tests.profiles.factories import CardFactory, ContactFactory
-from tests.profiles.test_network import WHEN, event, send
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ BASKET = {
 
 @pytest.fixture
 def feed(merchant):
-    return network.network_connection_create(merchant=merchant, name="Card-linking provider")
+    return make_source(merchant, "generic")
 
 
 @pytest.fixture
