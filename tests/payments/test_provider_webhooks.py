@@ -420,3 +420,37 @@ def test_points_are_the_same_whichever_of_auth_and_capture_arrives_first(db, ord
     settle_earnings()
     account = Account.objects.get(shopper=shopper)
     assert (account.points_balance, account.points_pending) == (23, 0)
+
+
+def test_staff_confirm_that_an_unrecognised_card_is_a_shopper_s_linked_card(db, django_capture_on_commit_callbacks):
+    from merchants.models import AuditEvent
+    from payments.services import matching
+
+    merchant, store = merchant_in("USD", "America/New_York")
+    source = make_source(merchant, "stripe", store=store, account="acct_northwind")
+    shopper = ShopperFactory(merchant=merchant)
+    shoppers.card_enroll(  # linked at the till before its Stripe fingerprint was known
+        merchant=merchant,
+        shopper=shopper,
+        card=shoppers.CardInput(token="till-card-1", last_four="4242", scheme="visa", expiry_month=8, expiry_year=2029),
+        linked_via="till",
+    )
+    other = enrolled_shopper(merchant)  # another card ending 4242 with no expiry
+    deliver(source, "charge_captured", django_capture_on_commit_callbacks)
+    event = PaymentEvent.objects.get(source=source)
+    assert Purchase.objects.get(merchant=merchant).shopper is None
+
+    suggestions = matching.card_suggestions(event=event)
+    assert {card.shopper for card in suggestions} == {shopper, other}
+
+    matching.card_confirm(event=event, card=shopper.cards.get(), actor=None)
+
+    assert Purchase.objects.get(merchant=merchant).shopper == shopper
+    assert matching.card_suggestions(event=event) == []
+    assert AuditEvent.objects.filter(merchant=merchant, action="card_identity.confirmed").count() == 1
+    # the next payment with that fingerprint lands on the shopper by itself
+    body = raw_payload("stripe", "charge_succeeded_uncaptured")
+    body = body.replace(b"ch_3MmlLrLkdIwHu7ix0snN0B15", b"ch_second").replace(b"evt_1NG8Du2eZvKYlo2CUI79vXWy", b"evt_2")
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_post(source, body)
+    assert Purchase.objects.get(merchant=merchant, network_transaction_id="stripe:ch_second").shopper == shopper
