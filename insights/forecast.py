@@ -19,7 +19,7 @@ WEEK = 168
 HORIZON_WEEKS = 4
 MAX_WEEKS_AVERAGED = 8
 WEIGHT_DECAY = 0.7
-TREND_DAMPING = 0.5
+TREND_DAMPING = 0.8  # φ: the trend adds φ, φ², φ³… weeks of growth
 TREND_LIMITS = (0.85, 1.15)  # weekly growth the trend may assume
 
 
@@ -53,8 +53,12 @@ def forecast(history: Sequence[float], *, weeks: int = HORIZON_WEEKS) -> list[fl
     mean_age = sum(weight * age for age, weight in enumerate(weights)) / total_weight
     growth = _weekly_growth([sum(week) for week in past])
     result: list[float] = []
+    # Week `ahead` grows by growth^(φ + φ² + … + φ^ahead) beyond the last week: each week adds less than
+    # the one before, and the whole trend never adds more than growth^(φ / (1 − φ)).
+    exponent = mean_age
     for ahead in range(1, weeks + 1):
-        factor = growth ** (mean_age + TREND_DAMPING * ahead)
+        exponent += TREND_DAMPING**ahead
+        factor = growth**exponent
         result.extend(max(0.0, value * factor) for value in profile)
     return result
 

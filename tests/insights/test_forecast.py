@@ -1,5 +1,6 @@
 """The hourly forecast: a weighted seasonal average with a damped trend, scored on held-out weeks."""
 
+import itertools
 import random
 
 import pytest
@@ -68,3 +69,14 @@ def test_too_little_history_is_not_scored():
 def test_mape_leaves_out_hours_without_purchases():
     assert forecast.mape([0, 10, 20], [5, 12, 10]) == pytest.approx((0.2 + 0.5) / 2)
     assert forecast.mape([0, 0], [1, 2]) is None
+
+
+def test_the_trend_fades_over_the_horizon():
+    predicted = forecast.forecast(_history(16, growth=1.03), weeks=4)
+
+    totals = [sum(predicted[week * WEEK : (week + 1) * WEEK]) for week in range(4)]
+    growth = [later / earlier for earlier, later in itertools.pairwise(totals)]
+
+    # each week still grows, by less than the week before
+    assert all(step > 1 for step in growth)
+    assert growth[0] > growth[1] > growth[2]
