@@ -150,13 +150,19 @@ def _zero_inflated_variance(group: GroupSums, basket_mean: float, basket_square:
     return max(0.0, rate * basket_square - rate * rate * basket_mean * basket_mean) / (group.count - 1)
 
 
-def difference_of_means(
-    treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE
-) -> Difference | None:
-    """The difference of the groups' means with a skew-corrected interval (see the module docstring);
-    None until both groups are settled (`is_settled`)."""
-    if not is_settled(treatment, control):
-        return None
+@dataclass(frozen=True)
+class Reach:
+    """How far the report's interval reaches around its estimate: [estimate − below, estimate + above]."""
+
+    standard_error: float
+    below: float
+    above: float
+
+
+def interval_reach(treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE) -> Reach:
+    """The standard error and the skew-corrected reach of the interval for these groups (see the module
+    docstring). The report's interval and the builder's detectable lift both come from here; the caller
+    checks that the groups are settled. Group sums may be expected rather than observed (fractional)."""
     treatment_variance, control_variance = treatment.variance or 0.0, control.variance or 0.0
     welch = treatment_variance / treatment.count + control_variance / control.count
     buyers = treatment.buyers + control.buyers
@@ -166,7 +172,6 @@ def difference_of_means(
         control, basket_mean, basket_square
     )
     standard_error = math.sqrt(max(welch, modelled))
-    estimate = float(treatment.total) / treatment.count - float(control.total) / control.count
     skewness = (
         (treatment.third_moment or 0.0) / treatment.count**2 - (control.third_moment or 0.0) / control.count**2
     ) / standard_error**3
@@ -178,9 +183,19 @@ def difference_of_means(
             return value
         return 3 / skewness * (_cube_root(1 + skewness * (value - skewness / 6)) - 1)
 
-    low = estimate - standard_error * untransformed(quantile)
-    high = estimate - standard_error * untransformed(-quantile)
-    return Difference(estimate, low, high, standard_error, confidence)
+    return Reach(standard_error, standard_error * untransformed(quantile), -standard_error * untransformed(-quantile))
+
+
+def difference_of_means(
+    treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE
+) -> Difference | None:
+    """The difference of the groups' means with a skew-corrected interval (see the module docstring);
+    None until both groups are settled (`is_settled`)."""
+    if not is_settled(treatment, control):
+        return None
+    reach = interval_reach(treatment, control, confidence=confidence)
+    estimate = float(treatment.total) / treatment.count - float(control.total) / control.count
+    return Difference(estimate, estimate - reach.below, estimate + reach.above, reach.standard_error, confidence)
 
 
 def shoppers_to_settle(treatment: GroupSums, control: GroupSums) -> int | None:
@@ -201,14 +216,33 @@ def shoppers_to_settle(treatment: GroupSums, control: GroupSums) -> int | None:
 # Before launch: how big a lift can this audience show?
 
 
-def minimum_detectable_difference(
-    *, treated: int, held_out: int, stdev: float, confidence: float = CONFIDENCE, power: float = POWER
+def _expected_conversions(shoppers: int, rate: float) -> GroupSums:
+    """A group of `shoppers` converting at exactly `rate` (fractional counts: an expectation, not a sample)."""
+    converted = Decimal(shoppers) * Decimal(rate)
+    return GroupSums(shoppers, max(1, round(converted)), converted, converted, converted)
+
+
+def detectable_conversion_difference(
+    *, treated: int, held_out: int, baseline_rate: float, confidence: float = CONFIDENCE, power: float = POWER
 ) -> float | None:
-    """The smallest true difference in means that a two-sided test at `confidence` finds with
-    probability `power`, for these group sizes and a per-shopper standard deviation."""
-    if treated < 1 or held_out < 1:
+    """The smallest rise in conversion rate (0..1) the report finds significant with probability `power`.
+
+    The report's own interval (`interval_reach`) decides: at a true rise d, the estimate falls within
+    z_power standard errors below d with that probability, so d is where the interval for groups converting
+    at exactly baseline + d and baseline reaches down to z_power standard errors above zero. Solved by
+    fixed-point iteration (the standard error and the skew change with d); None without both groups."""
+    if treated < 2 or held_out < 2 or not 0 < baseline_rate < 1:
         return None
-    return (_z(0.5 + confidence / 2) + _z(power)) * stdev * math.sqrt(1 / treated + 1 / held_out)
+    control = _expected_conversions(held_out, baseline_rate)
+    difference = 0.0
+    for _ in range(50):
+        treatment = _expected_conversions(treated, min(baseline_rate + difference, 0.999))
+        reach = interval_reach(treatment, control, confidence=confidence)
+        following = reach.below + _z(power) * reach.standard_error
+        if abs(following - difference) < 1e-9:
+            break
+        difference = following
+    return difference
 
 
 def required_audience(
@@ -219,18 +253,36 @@ def required_audience(
     confidence: float = CONFIDENCE,
     power: float = POWER,
 ) -> int | None:
-    """Shoppers needed in all (treated + held out) to detect a conversion rate moving from
-    `baseline_rate` to `baseline_rate × (1 + relative_lift)`, with `holdout_fraction` held out."""
+    """Shoppers needed in all (treated + held out) for the report to find a conversion rate moving from
+    `baseline_rate` to `baseline_rate × (1 + relative_lift)` with probability `power`, `holdout_fraction`
+    held out: the smallest audience whose `detectable_conversion_difference` is that rise."""
     if not (0 < baseline_rate < 1) or relative_lift <= 0 or not (0 < holdout_fraction < 1):
         return None
-    treated_rate = min(baseline_rate * (1 + relative_lift), 0.999)
-    difference = treated_rate - baseline_rate
-    variance_sum = (
-        treated_rate * (1 - treated_rate) / (1 - holdout_fraction)
-        + baseline_rate * (1 - baseline_rate) / holdout_fraction
-    )
-    total = (_z(0.5 + confidence / 2) + _z(power)) ** 2 * variance_sum / difference**2
-    return math.ceil(total)
+    target = min(baseline_rate * (1 + relative_lift), 0.999) - baseline_rate
+
+    def detectable(audience: int) -> float:
+        held_out = max(2, round(audience * holdout_fraction))
+        found = detectable_conversion_difference(
+            treated=max(2, audience - held_out),
+            held_out=held_out,
+            baseline_rate=baseline_rate,
+            confidence=confidence,
+            power=power,
+        )
+        return found if found is not None else math.inf
+
+    low, high = 4, 8
+    while detectable(high) > target:
+        low, high = high, high * 2
+        if high > 10**9:
+            return None
+    while low < high:  # the smallest audience that detects the target rise
+        middle = (low + high) // 2
+        if detectable(middle) <= target:
+            high = middle
+        else:
+            low = middle + 1
+    return high
 
 
 @dataclass(frozen=True)
@@ -298,7 +350,7 @@ def sample_hint(*, audience: int, holdout_percent: int, baseline_rate: float, re
     held_out = round(audience * holdout_percent / 100)
     treated = audience - held_out
     rate = min(max(baseline_rate, 0.01), 0.99)
-    detectable = minimum_detectable_difference(treated=treated, held_out=held_out, stdev=math.sqrt(rate * (1 - rate)))
+    detectable = detectable_conversion_difference(treated=treated, held_out=held_out, baseline_rate=rate)
     return SampleHint(
         audience=audience,
         treated=treated,
