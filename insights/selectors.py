@@ -495,6 +495,11 @@ class Traffic:
     held_out_weeks: int
     settings: InsightSettings
     computed_at: datetime | None
+    wape: float | None = None
+    naive_wape: float | None = None
+    mase: float | None = None
+    naive_mase: float | None = None
+    beats_naive: bool | None = None  # None: not tested (too little history)
 
     @property
     def weekdays(self) -> tuple[str, ...]:
@@ -571,6 +576,11 @@ def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datet
         held_out_weeks=model.get("held_out_weeks", 0),
         settings=settings,
         computed_at=snapshot.computed_at,
+        wape=model.get("wape"),
+        naive_wape=model.get("naive_wape"),
+        mase=model.get("mase"),
+        naive_mase=model.get("naive_mase"),
+        beats_naive=model.get("beats_naive"),
     )
 
 

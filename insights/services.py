@@ -609,6 +609,11 @@ def _forecasts(merchant: Merchant, stores: list[Store], end: date, pickups: list
             "hours": [round(value, 2) for value in forecasting.forecast(history)],
             "mape": test.mape,
             "naive_mape": test.naive_mape,
+            "wape": test.wape,
+            "naive_wape": test.naive_wape,
+            "mase": test.mase,
+            "naive_mase": test.naive_mase,
+            "beats_naive": test.beats_naive,
             "held_out_weeks": test.held_out_weeks,
         }
     return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}

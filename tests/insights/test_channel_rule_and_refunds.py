@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from insights import selectors, services
+from insights.models import InsightSnapshot
 from insights.periods import ONLINE
 from profiles.services import purchases
 from profiles.services.purchases.inputs import LineItemInput
@@ -133,5 +134,26 @@ def test_the_pages_say_what_their_figures_cover(merchant, history, owner_client)
     assert "Over every basket" not in products
     assert "Over the baskets of the last 90 days" in products
     assert "previous week" not in traffic
-    assert "the last week before them, repeated" in traffic
+    assert "seasonal-naive</strong> (repeating the last week before them)" in traffic
     assert "hours without any have no percentage error and are left out" in traffic
+
+
+def test_the_traffic_page_says_plainly_whether_the_forecast_beats_seasonal_naive(merchant, history, owner_client):
+    # given the generated history, on which the forecast beats repeating the last week
+    traffic = selectors.traffic_get(merchant=merchant, period_key="28d", scope=selectors.Scope(), now=NOW)
+    assert traffic.beats_naive
+    assert traffic.wape < traffic.naive_wape and traffic.mase < traffic.naive_mase
+    page = owner_client.get(reverse("insights:traffic")).content.decode()
+    assert "the forecast beat seasonal-naive" in page
+    assert f"<td>{traffic.mase:.2f}</td><td>{traffic.naive_mase:.2f}</td>" in page
+
+    # when the last weeks turn out to follow last week better than the forecast does
+    snapshot = InsightSnapshot.objects.for_merchant(merchant).get(section="forecast")
+    figures = snapshot.data["scopes"]["all"]
+    figures.update(wape=0.31, naive_wape=0.22, mase=1.1, naive_mase=0.8, beats_naive=False)
+    snapshot.save(update_fields=["data"])
+
+    # then the page says so in words
+    page = owner_client.get(reverse("insights:traffic")).content.decode()
+    assert "the forecast did not beat seasonal-naive" in page
+    assert "last week's figures hour by hour are as good a guide" in page
