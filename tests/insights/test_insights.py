@@ -7,12 +7,14 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 
 from insights import selectors, services, stages
 from insights.models import InsightSettings, InsightSnapshot
 from insights.periods import ONLINE, period_for
 from profiles.models import ContactPoint, LineItem, Purchase, Shopper, ShopperRollup, Visit
 from profiles.selectors import consents_current
+from profiles.services.rollups import rollups_rebuild
 from tests.factories import StoreFactory
 from tests.insights.insight_data import NOW, counted_rows, first_days, history_load, per_shopper
 
@@ -24,8 +26,20 @@ def history(merchant):
     StoreFactory(merchant=merchant, name="Amsterdam", timezone="Europe/Amsterdam", region="North")
     StoreFactory(merchant=merchant, name="London", timezone="Europe/London", region="West")
     history_load(merchant)
+    _collect_some_online_orders_in_store(merchant)
     assert services.insights_refresh(merchant=merchant, now=NOW)
     return counted_rows(merchant)
+
+
+def _collect_some_online_orders_in_store(merchant):
+    """One online order in four is collected at a store: online revenue on every page all the same."""
+    stores = list(merchant.stores.order_by("pk"))
+    online = Purchase.objects.for_merchant(merchant).filter(channel="online").order_by("pk")
+    for index, purchase_id in enumerate(online.values_list("pk", flat=True)[::4]):
+        Purchase.objects.for_merchant(merchant).filter(pk=purchase_id).update(store=stores[index % len(stores)])
+    with transaction.atomic():
+        rollups_rebuild(merchant=merchant)
+    assert Purchase.objects.for_merchant(merchant).filter(channel="online", store__isnull=False).count() > 50
 
 
 def _figures(overview):
