@@ -132,8 +132,38 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def rollup_daily(*, merchant: Merchant, scope: Scope, window: Window) -> dict[date, tuple[int, int, int]]:
-    """Per local day: purchases, value, value placed in a store, from the store-hour rollup."""
+@dataclass(frozen=True)
+class Pickup:
+    """Online orders collected at one store in one hour, as the snapshot's "pickups" section keeps them."""
+
+    store_id: int
+    region: str
+    store_day: date  # where the store-hour rollup files them: the store's local day and hour
+    hour: int
+    merchant_day: date  # where they count: online, on the merchant's local day
+    purchases: int
+    value_minor: int
+
+    def is_in(self, scope: Scope) -> bool:
+        """Whether the rollup puts these orders in `scope` (a store or region scope; not all or online)."""
+        if scope.store is not None:
+            return self.store_id == scope.store.pk
+        return scope.region is not None and self.region == scope.region
+
+
+def pickups_of(snapshot: Snapshot) -> list[Pickup]:
+    """The snapshot's online orders with a pick-up store (see insights.services: one rule, the channel)."""
+    return [
+        Pickup(store_id, region, date.fromisoformat(store_day), hour, date.fromisoformat(merchant_day), count, value)
+        for store_id, region, store_day, hour, merchant_day, count, value in snapshot.get("pickups") or []
+    ]
+
+
+def rollup_daily(
+    *, merchant: Merchant, scope: Scope, window: Window, pickups: list[Pickup] | None = None
+) -> dict[date, tuple[int, int, int]]:
+    """Per local day: purchases, value, value of purchases made in a store, from the store-hour rollup, with
+    online orders collected in a store (`pickups`) moved from the store to online."""
     rows = (
         StoreHourRollup.objects.for_merchant(merchant)
         .filter(scope.rollup_filter(), day__range=(window.start, window.end))
@@ -144,13 +174,33 @@ def rollup_daily(*, merchant: Merchant, scope: Scope, window: Window) -> dict[da
             in_store=Sum("total_minor", filter=Q(store__isnull=False)),
         )
     )
-    return {row["day"]: (row["purchases"] or 0, row["total"] or 0, row["in_store"] or 0) for row in rows}
+    days = {row["day"]: [row["purchases"] or 0, row["total"] or 0, row["in_store"] or 0] for row in rows}
+    for pickup in pickups or []:
+        if scope.key == ONLINE:
+            day, sign, in_store = pickup.merchant_day, 1, 0
+        elif scope.store is None and scope.region is None:  # everything: only the in-store share changes
+            day, sign, in_store = pickup.store_day, 0, -pickup.value_minor
+        elif pickup.is_in(scope):
+            day, sign, in_store = pickup.store_day, -1, -pickup.value_minor
+        else:
+            continue
+        if window.start <= day <= window.end:
+            figures = days.setdefault(day, [0, 0, 0])
+            figures[0] += sign * pickup.purchases
+            figures[1] += sign * pickup.value_minor
+            figures[2] += in_store
+    return {day: (figures[0], figures[1], figures[2]) for day, figures in days.items()}
 
 
 def overview_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datetime | None = None) -> Overview:
-    snapshot = snapshot_get(merchant=merchant, sections=("overview", daily_section(scope.key)))
+    snapshot = snapshot_get(merchant=merchant, sections=("overview", "pickups", daily_section(scope.key)))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
-    live = rollup_daily(merchant=merchant, scope=scope, window=Window(period.previous.start, period.current.end))
+    live = rollup_daily(
+        merchant=merchant,
+        scope=scope,
+        window=Window(period.previous.start, period.current.end),
+        pickups=pickups_of(snapshot),
+    )
     days = period.current.dates()
 
     def total(window: Window, index: int) -> int:
@@ -231,7 +281,8 @@ def overview_get(*, merchant: Merchant, period_key: str, scope: Scope, now: date
             _ratio(now_store, now_value),
             _ratio(then_store, then_value),
             [_ratio(s, v) or 0.0 for s, v in zip(in_store, value, strict=True)],
-            note="Share of revenue placed in a store; the rest is online.",
+            note="Share of revenue from purchases made in a store; the rest is online orders, collected in a "
+            "store or delivered.",
         ),
     ]
     return Overview(
@@ -444,6 +495,11 @@ class Traffic:
     held_out_weeks: int
     settings: InsightSettings
     computed_at: datetime | None
+    wape: float | None = None
+    naive_wape: float | None = None
+    mase: float | None = None
+    naive_mase: float | None = None
+    beats_naive: bool | None = None  # None: not tested (too little history)
 
     @property
     def weekdays(self) -> tuple[str, ...]:
@@ -460,9 +516,10 @@ class Traffic:
 
 
 def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datetime | None = None) -> Traffic:
-    snapshot = snapshot_get(merchant=merchant, sections=("visits", "forecast"))
+    snapshot = snapshot_get(merchant=merchant, sections=("visits", "forecast", "pickups"))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
-    # Online purchases have no shop floor to staff: the heatmap counts store purchases only.
+    # Online purchases have no shop floor to staff, collected in a store or not: the heatmap counts purchases
+    # made in a store only.
     rows = (
         StoreHourRollup.objects.for_merchant(merchant)
         .filter(scope.rollup_filter(), store__isnull=False, day__range=(period.current.start, period.current.end))
@@ -473,6 +530,10 @@ def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datet
     purchases = [[0] * 24 for _ in range(7)]
     for day, hour, count in rows:
         purchases[day.weekday()][hour] += count
+    for pickup in pickups_of(snapshot):
+        in_scope = pickup.is_in(scope) or (scope.store is None and scope.region is None)
+        if in_scope and period.current.start <= pickup.store_day <= period.current.end:
+            purchases[pickup.store_day.weekday()][pickup.hour] -= pickup.purchases
     visit_key = scope.key if scope.store is not None else ALL
     visits = ((snapshot.get("visits") or {}).get(period.key) or {}).get(visit_key) or [[0] * 24 for _ in range(7)]
     traffic_cells = [
@@ -515,6 +576,11 @@ def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datet
         held_out_weeks=model.get("held_out_weeks", 0),
         settings=settings,
         computed_at=snapshot.computed_at,
+        wape=model.get("wape"),
+        naive_wape=model.get("naive_wape"),
+        mase=model.get("mase"),
+        naive_mase=model.get("naive_mase"),
+        beats_naive=model.get("beats_naive"),
     )
 
 
@@ -592,7 +658,7 @@ class StoreComparison:
 
 
 def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = None) -> StoreComparison:
-    snapshot = snapshot_get(merchant=merchant, sections=("overview",))
+    snapshot = snapshot_get(merchant=merchant, sections=("overview", "pickups"))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
     rows = (
         StoreHourRollup.objects.for_merchant(merchant)
@@ -604,7 +670,16 @@ def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = No
             previous=Sum("total_minor", filter=Q(day__lt=period.current.start)),
         )
     )
-    live = {row["store"]: (row["purchases"] or 0, row["total"] or 0, row["previous"] or 0) for row in rows}
+    live = {row["store"]: [row["purchases"] or 0, row["total"] or 0, row["previous"] or 0] for row in rows}
+    # Online orders collected in a store count online (see insights.services).
+    for pickup in pickups_of(snapshot):
+        for key, day, sign in ((pickup.store_id, pickup.store_day, -1), (None, pickup.merchant_day, 1)):
+            moved = live.setdefault(key, [0, 0, 0])
+            if period.current.start <= day <= period.current.end:
+                moved[0] += sign * pickup.purchases
+                moved[1] += sign * pickup.value_minor
+            elif period.previous.start <= day < period.current.start:
+                moved[2] += sign * pickup.value_minor
     figures = (snapshot.get("overview") or {}).get(f"{period.key}:current") or {}
     stores = list(Store.objects.for_merchant(merchant).order_by("name"))
 
@@ -620,13 +695,13 @@ def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = No
             new_shoppers=shopper_figures["new_shoppers"] if shopper_figures else (0 if snapshot.end else None),
         )
 
-    store_rows = [row(store.name, f"s{store.pk}", *live.get(store.pk, (0, 0, 0))) for store in stores]
-    if None in live:
+    store_rows = [row(store.name, f"s{store.pk}", *live.get(store.pk, [0, 0, 0])) for store in stores]
+    if any(live.get(None, [])):
         store_rows.append(row("Online", ONLINE, *live[None]))
     regions: dict[str, list[int]] = {}
     for store in stores:
         totals = regions.setdefault(store.region, [0, 0, 0])
-        for index, value in enumerate(live.get(store.pk, (0, 0, 0))):
+        for index, value in enumerate(live.get(store.pk, [0, 0, 0])):
             totals[index] += value
     region_rows = [row(region or "(no region)", f"r{region}", *totals) for region, totals in sorted(regions.items())]
     store_rows.sort(key=lambda item: -item.total_minor)
@@ -648,7 +723,8 @@ class Products:
 
 
 def products_get(*, merchant: Merchant, scope: Scope | None = None) -> Products:
-    """The last 90 days' categories and top SKUs of the scope; category pairs over every basket."""
+    """The last 90 days' categories and top SKUs of the scope; category pairs over the last 90 days' baskets of
+    every store and online."""
     scope = scope or Scope()
     snapshot = snapshot_get(merchant=merchant, sections=("products",))
     products = snapshot.get("products") or {}

@@ -10,11 +10,18 @@ purchases and the hourly heatmap are read live from the store-hour rollup instea
 Definitions shared with the rollups: a purchase counts while it is not fully
 refunded and is worth amount − refunded; its local day is the store's (the
 merchant's for online purchases). Cohort and conversion months are the merchant's.
+
+One rule for where a purchase was made, on every page: its channel. An online order
+collected at a pick-up store is online revenue (on the merchant's local day) and no
+shop-floor traffic, as the channels page has always counted it. The store-hour rollup
+files such an order under its pick-up store, so the snapshot keeps those orders
+(section "pickups", `_pickups`) and the pages move them from the store to online.
 """
 
 import math
 import zoneinfo
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -140,6 +147,7 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '128MB'")
         _load_purchases(cursor, merchant)
+        pickups = _pickups(cursor, merchant, end)
         periods = [period_for(key, end=end) for key in PERIODS]
         sections: dict[str, Any] = {
             "overview": _overview(cursor, periods),
@@ -148,7 +156,8 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
             "channels": _channels(cursor, merchant, settings, end),
             "reach": _reach(cursor, merchant),
             "visits": _visits(cursor, merchant, periods),
-            "forecast": _forecasts(merchant, stores, end),
+            "pickups": pickups,
+            "forecast": _forecasts(merchant, stores, end, pickups),
             "products": _products(cursor, end),
             "network": _network(cursor, merchant, now),
             "meta": {"signature": signature, "end": end.isoformat()},
@@ -166,6 +175,11 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
     return True
 
 
+# The store a purchase was made in: none for an online order, whatever store it is collected at.
+_PLACED_STORE = "CASE WHEN p.channel = 'online' THEN NULL ELSE p.store_id END"
+# How far back the pick-up corrections reach: the longest period and the one before it.
+PICKUP_DAYS = 2 * max(PERIODS.values()) + 1
+
 _TEMPORARY_TABLES = ("insight_purchase", "insight_first", "insight_presence", "insight_channel", "insight_item")
 
 
@@ -174,11 +188,12 @@ def _load_purchases(cursor: Any, merchant: Merchant) -> None:
     cursor.execute(
         f"""
         CREATE TEMP TABLE insight_purchase ON COMMIT DROP AS
-        SELECT p.id, p.shopper_id, p.store_id, p.channel, p.occurred_at,
-               CASE WHEN p.store_id IS NULL THEN NULL ELSE COALESCE(s.region, '') END AS region,
-               (p.occurred_at AT TIME ZONE COALESCE(s.timezone, m.timezone))::date AS day,
+        SELECT p.id, p.shopper_id, {_PLACED_STORE} AS store_id, p.channel, p.occurred_at,
+               CASE WHEN {_PLACED_STORE} IS NULL THEN NULL ELSE COALESCE(s.region, '') END AS region,
+               (p.occurred_at AT TIME ZONE COALESCE(CASE WHEN {_PLACED_STORE} IS NOT NULL THEN s.timezone END,
+                                                    m.timezone))::date AS day,
                (p.occurred_at AT TIME ZONE m.timezone)::date AS merchant_day,
-               p.amount_minor - p.refunded_minor AS net
+               p.amount_minor - p.refunded_minor AS net, p.amount_minor AS amount
           FROM {PURCHASE} p
           JOIN {MERCHANT} m ON m.id = p.merchant_id
           LEFT JOIN {STORE} s ON s.id = p.store_id
@@ -539,22 +554,54 @@ def _visits(cursor: Any, merchant: Merchant, periods: list[Period]) -> dict[str,
     return dict(result)
 
 
-def hourly_history(*, merchant: Merchant, store: Store | None, end: date, weeks: int) -> list[float]:
-    """Purchases per local hour over the `weeks` whole weeks ending on `end`, oldest first, from the rollup."""
+def _pickups(cursor: Any, merchant: Merchant, end: date) -> list[list[Any]]:
+    """Online orders with a pick-up store over the last PICKUP_DAYS days, as the store-hour rollup filed them
+    (the store's local day and hour) and as online revenue (the merchant's local day):
+    [store id, region, store day, hour, merchant day, purchases, value]."""
+    cursor.execute(
+        f"""
+        SELECT p.store_id, COALESCE(s.region, ''), (p.occurred_at AT TIME ZONE s.timezone)::date,
+               EXTRACT(HOUR FROM p.occurred_at AT TIME ZONE s.timezone)::int,
+               (p.occurred_at AT TIME ZONE m.timezone)::date, COUNT(*), SUM(p.amount_minor - p.refunded_minor)
+          FROM {PURCHASE} p
+          JOIN {MERCHANT} m ON m.id = p.merchant_id
+          JOIN {STORE} s ON s.id = p.store_id
+         WHERE p.merchant_id = %s AND p.channel = 'online' AND p.amount_minor > p.refunded_minor
+           AND p.occurred_at >= %s
+         GROUP BY 1, 2, 3, 4, 5
+         ORDER BY 1, 3, 4, 5
+        """,  # noqa: S608 - table names from the models; values are bound
+        [merchant.pk, end - timedelta(days=PICKUP_DAYS)],
+    )
+    return [
+        [store_id, region, store_day.isoformat(), hour, merchant_day.isoformat(), count, int(value)]
+        for store_id, region, store_day, hour, merchant_day, count, value in cursor.fetchall()
+    ]
+
+
+def hourly_history(
+    *, merchant: Merchant, store: Store | None, end: date, weeks: int, pickups: Sequence[Sequence[Any]] = ()
+) -> list[float]:
+    """Store purchases per local hour over the `weeks` whole weeks ending on `end`, oldest first, from the
+    rollup, less the online orders collected in the store (`pickups`, as `_pickups` gives them)."""
     start = end - timedelta(days=weeks * 7 - 1)
     rows = StoreHourRollup.objects.for_merchant(merchant).filter(day__range=(start, end))
     rows = rows.filter(store=store) if store is not None else rows.exclude(store=None)
     series = [0.0] * (weeks * 7 * 24)
     for day, hour, count in rows.values_list("day", "hour").annotate(count=Sum("purchase_count")):
         series[(day - start).days * 24 + hour] += count
+    for store_id, _region, store_day, hour, _merchant_day, count, _value in pickups:
+        offset = (date.fromisoformat(store_day) - start).days
+        if (store is None or store_id == store.pk) and 0 <= offset < weeks * 7:
+            series[offset * 24 + hour] -= count
     return series
 
 
-def _forecasts(merchant: Merchant, stores: list[Store], end: date) -> dict[str, Any]:
+def _forecasts(merchant: Merchant, stores: list[Store], end: date, pickups: list[list[Any]]) -> dict[str, Any]:
     """Per store and for all stores: the next four weeks by hour, and the back-test of the model."""
     result = {}
     for scope, store in [(ALL, None), *((f"s{store.pk}", store) for store in stores)]:
-        history = hourly_history(merchant=merchant, store=store, end=end, weeks=FORECAST_HISTORY_WEEKS)
+        history = hourly_history(merchant=merchant, store=store, end=end, weeks=FORECAST_HISTORY_WEEKS, pickups=pickups)
         if not any(history):
             continue
         test = forecasting.backtest(history)
@@ -562,6 +609,11 @@ def _forecasts(merchant: Merchant, stores: list[Store], end: date) -> dict[str, 
             "hours": [round(value, 2) for value in forecasting.forecast(history)],
             "mape": test.mape,
             "naive_mape": test.naive_mape,
+            "wape": test.wape,
+            "naive_wape": test.naive_wape,
+            "mase": test.mase,
+            "naive_mase": test.naive_mase,
+            "beats_naive": test.beats_naive,
             "held_out_weeks": test.held_out_weeks,
         }
     return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}
@@ -574,13 +626,17 @@ def _product_scope(grouped: int, store_id: int | None) -> str:
 
 
 def _products(cursor: Any, end: date) -> dict[str, Any]:
-    """Last 90 days: categories and SKUs by value; categories bought together (support, confidence, lift)."""
+    """Last 90 days: categories and SKUs by value; categories bought together (support, confidence, lift),
+    over the same 90 days' baskets.
+
+    A line is worth its share of what the basket is still worth: a refund names no line, so a partial refund
+    takes from each line in proportion to its value (a fully refunded basket does not count at all)."""
     start = end - timedelta(days=PRODUCT_DAYS - 1)
     cursor.execute(
         f"""
         CREATE TEMP TABLE insight_item ON COMMIT DROP AS
         SELECT li.purchase_id, t.store_id, li.sku, li.name, li.category, li.quantity,
-               li.quantity * li.unit_price_minor AS value
+               ROUND(li.quantity * li.unit_price_minor * t.net::numeric / t.amount)::bigint AS value
           FROM {LINE_ITEM} li JOIN insight_purchase t ON t.id = li.purchase_id
          WHERE t.day BETWEEN %s AND %s
         """,  # noqa: S608 - table names from the models; values are bound

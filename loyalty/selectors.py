@@ -31,7 +31,7 @@ from loyalty.services.expiry import Expiring, points_due
 from loyalty.services.ledger import current_month_start
 from loyalty.services.rates import points_value_minor
 from merchants.models import Merchant
-from profiles.models import Shopper, ShopperRollup
+from profiles.models import Shopper, ShopperRollup, ShopperStatus
 
 LEDGER_PAGE = 50
 
@@ -270,7 +270,9 @@ def loyalty_insights(*, merchant: Merchant) -> LoyaltyInsights | None:
         return None
     program.merchant = merchant
     totals = Account.objects.for_merchant(merchant).aggregate(
-        members=Count("pk"),
+        # A merged profile's account stays behind (its points move to the survivor) and an erased one's stays
+        # for the ledger: neither is a member any more.
+        members=Count("pk", filter=Q(shopper__status=ShopperStatus.ACTIVE)),
         balance=Sum("points_balance", default=0),
         pending=Sum("points_pending", default=0),
     )

@@ -36,6 +36,17 @@ sums per group and is the same on every page load. With 20 held-out buyers (2,00
 covers 0.95–0.97 and says "significant" in 3–4.5 % of A/A campaigns; below the buyer minimum it
 gives no interval at all. tests/campaigns/measurement/test_statistics.py keeps these figures in
 check with a few hundred seeded campaigns.
+
+4. **Less noise from what shoppers spent before** (CUPED, `adjusted_difference_of_means`): each
+   shopper's outcome is adjusted by θ × (their spend over the 90 days before − the mean), θ = Cov/Var
+   within the groups. The campaign cannot move spend before it, so the adjusted difference estimates the
+   same lift with a variance smaller by the share ρ² that spend explains: the same answer from ρ² fewer
+   shoppers. The interval is the one above on the adjusted sums, plus θ's own error (as in the analysis
+   of covariance). Simulated (1,000 shoppers, 200 held out, 15 % converting, spend before correlated with
+   spend after, 4,500 A/A campaigns in three seeded runs): "significant" 3.4–5.5 % of the time for
+   revenue (unadjusted: 3.5–5.4 %) and 4.8–5.2 % for conversion, the nominal 5 %, with ρ² ≈ 0.1;
+   tests/campaigns/measurement/test_cuped.py checks coverage (93–97 %) on 600 campaigns and A/A claims
+   (≤ 5 %) on 300 of them.
 """
 
 import math
@@ -150,23 +161,43 @@ def _zero_inflated_variance(group: GroupSums, basket_mean: float, basket_square:
     return max(0.0, rate * basket_square - rate * rate * basket_mean * basket_mean) / (group.count - 1)
 
 
-def difference_of_means(
-    treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE
-) -> Difference | None:
-    """The difference of the groups' means with a skew-corrected interval (see the module docstring);
-    None until both groups are settled (`is_settled`)."""
-    if not is_settled(treatment, control):
-        return None
-    treatment_variance, control_variance = treatment.variance or 0.0, control.variance or 0.0
-    welch = treatment_variance / treatment.count + control_variance / control.count
+@dataclass(frozen=True)
+class Reach:
+    """How far the report's interval reaches around its estimate: [estimate − below, estimate + above]."""
+
+    standard_error: float
+    below: float
+    above: float
+
+
+def _modelled_variance(treatment: GroupSums, control: GroupSums) -> float:
+    """The variance of the difference of means if each group buys at its own rate and every buyer spends
+    like the buyers of both groups together (rule 2 of the module docstring)."""
     buyers = treatment.buyers + control.buyers
     basket_mean = float(Decimal(treatment.total + control.total) / buyers)
     basket_square = float(Decimal(treatment.squares + control.squares) / buyers)
-    modelled = _zero_inflated_variance(treatment, basket_mean, basket_square) + _zero_inflated_variance(
+    return _zero_inflated_variance(treatment, basket_mean, basket_square) + _zero_inflated_variance(
         control, basket_mean, basket_square
     )
-    standard_error = math.sqrt(max(welch, modelled))
-    estimate = float(treatment.total) / treatment.count - float(control.total) / control.count
+
+
+def interval_reach(
+    treatment: GroupSums,
+    control: GroupSums,
+    *,
+    confidence: float = CONFIDENCE,
+    modelled_variance: float | None = None,
+    extra_variance: float = 0.0,
+) -> Reach:
+    """The standard error and the skew-corrected reach of the interval for these groups (see the module
+    docstring). The report's interval and the builder's detectable lift both come from here; the caller
+    checks that the groups are settled. Group sums may be expected rather than observed (fractional).
+    `modelled_variance` replaces the zero-inflated model's variance and `extra_variance` adds to the larger
+    of the two (both for outcomes adjusted by CUPED)."""
+    treatment_variance, control_variance = treatment.variance or 0.0, control.variance or 0.0
+    welch = treatment_variance / treatment.count + control_variance / control.count
+    modelled = _modelled_variance(treatment, control) if modelled_variance is None else modelled_variance
+    standard_error = math.sqrt(max(welch, modelled) + extra_variance)
     skewness = (
         (treatment.third_moment or 0.0) / treatment.count**2 - (control.third_moment or 0.0) / control.count**2
     ) / standard_error**3
@@ -178,9 +209,142 @@ def difference_of_means(
             return value
         return 3 / skewness * (_cube_root(1 + skewness * (value - skewness / 6)) - 1)
 
-    low = estimate - standard_error * untransformed(quantile)
-    high = estimate - standard_error * untransformed(-quantile)
-    return Difference(estimate, low, high, standard_error, confidence)
+    return Reach(standard_error, standard_error * untransformed(quantile), -standard_error * untransformed(-quantile))
+
+
+def difference_of_means(
+    treatment: GroupSums, control: GroupSums, *, confidence: float = CONFIDENCE
+) -> Difference | None:
+    """The difference of the groups' means with a skew-corrected interval (see the module docstring);
+    None until both groups are settled (`is_settled`)."""
+    if not is_settled(treatment, control):
+        return None
+    reach = interval_reach(treatment, control, confidence=confidence)
+    estimate = float(treatment.total) / treatment.count - float(control.total) / control.count
+    return Difference(estimate, estimate - reach.below, estimate + reach.above, reach.standard_error, confidence)
+
+
+# Variance reduction with each shopper's spend before the campaign (CUPED: Deng, Xu, Kohavi & Walker, 2013)
+
+
+@dataclass(frozen=True)
+class PairedSums:
+    """One group's sums of an outcome y (`outcome`: n, buyers, Σy, Σy², Σy³) and of a covariate x measured
+    before the campaign (each shopper's spend over the lookback), with the cross sums the adjustment needs."""
+
+    outcome: GroupSums
+    x: int | Decimal  # Σx
+    xx: int | Decimal  # Σx²
+    xxx: int | Decimal  # Σx³
+    xy: int | Decimal  # Σxy
+    xxy: int | Decimal  # Σx²y
+    xyy: int | Decimal  # Σxy²
+
+    @classmethod
+    def of(cls, pairs: "list[tuple[int, int]]") -> "PairedSums":
+        """From (x, y) per shopper."""
+        return cls(
+            GroupSums.of([y for _x, y in pairs]),
+            sum(x for x, _y in pairs),
+            sum(x * x for x, _y in pairs),
+            sum(x**3 for x, _y in pairs),
+            sum(x * y for x, y in pairs),
+            sum(x * x * y for x, y in pairs),
+            sum(x * y * y for x, y in pairs),
+        )
+
+    @classmethod
+    def empty(cls) -> "PairedSums":
+        return cls(GroupSums(0, 0, 0, 0, 0), 0, 0, 0, 0, 0, 0)
+
+    def __add__(self, other: "PairedSums") -> "PairedSums":
+        return PairedSums(
+            self.outcome + other.outcome,
+            self.x + other.x,
+            self.xx + other.xx,
+            self.xxx + other.xxx,
+            self.xy + other.xy,
+            self.xxy + other.xxy,
+            self.xyy + other.xyy,
+        )
+
+    def adjusted(self, theta: Decimal) -> GroupSums:
+        """The sums of z = y − θx: the adjusted outcome, but for a shift shared by both groups (+θ·x̄), which
+        leaves their difference, variances and skew as they are."""
+        y = self.outcome
+        total = Decimal(y.total) - theta * Decimal(self.x)
+        squares = Decimal(y.squares) - 2 * theta * Decimal(self.xy) + theta * theta * Decimal(self.xx)
+        cubes = (
+            Decimal(y.cubes)
+            - 3 * theta * Decimal(self.xyy)
+            + 3 * theta * theta * Decimal(self.xxy)
+            - theta**3 * Decimal(self.xxx)
+        )
+        return GroupSums(y.count, y.buyers, total, squares, cubes)
+
+
+@dataclass(frozen=True)
+class AdjustedDifference:
+    """The difference of means adjusted by CUPED, and what the adjustment bought."""
+
+    difference: Difference
+    theta: float
+    # The share of the outcome's variance the pre-period spend explains: the same interval width needs this
+    # share fewer shoppers than without the adjustment.
+    variance_reduction: float
+
+    @property
+    def fewer_shoppers_percent(self) -> int:
+        return math.floor(100 * self.variance_reduction)
+
+
+def adjusted_difference_of_means(
+    treatment: PairedSums, control: PairedSums, *, confidence: float = CONFIDENCE
+) -> AdjustedDifference | None:
+    """The difference of the groups' means of y − θ(x − x̄), with θ = Cov(x, y) / Var(x) within the groups
+    (x is measured before the campaign, so the campaign cannot move it and the adjusted difference estimates
+    the same lift). The interval is the report's (`interval_reach`) on the adjusted sums, its zero-inflated
+    floor scaled by 1 − ρ²; no interval until the unadjusted groups are settled (`is_settled`)."""
+    if not is_settled(treatment.outcome, control.outcome):
+        return None
+    groups = (treatment, control)
+    x_spread = sum((Decimal(g.xx) - Decimal(g.x) ** 2 / g.outcome.count for g in groups), Decimal(0))
+    y_spread = sum(
+        (Decimal(g.outcome.squares) - Decimal(g.outcome.total) ** 2 / g.outcome.count for g in groups), Decimal(0)
+    )
+    cross = sum((Decimal(g.xy) - Decimal(g.x) * Decimal(g.outcome.total) / g.outcome.count for g in groups), Decimal(0))
+    explained = 0.0
+    if x_spread <= 0 or y_spread <= 0:
+        theta, reduction, theta_variance = Decimal(0), 0.0, 0.0
+    else:
+        theta = cross / x_spread
+        reduction = min(1.0, float(cross * cross / (x_spread * y_spread)))
+        shoppers = treatment.outcome.count + control.outcome.count
+        residual = float(y_spread - cross * cross / x_spread) / max(1, shoppers - 3)
+        # θ is estimated, not known: as in the analysis of covariance, the difference of the groups' mean x
+        # carries θ's own error into the estimate (zero when the groups' pre-period spend is alike).
+        theta_variance = residual / float(x_spread)
+        # The floor drops by the variance x explains (an amount, not a share: where the model's variance is
+        # above the observed one, the adjustment removes no more than it explains).
+        explained = (
+            float(cross * cross / x_spread)
+            / max(1, shoppers - 2)
+            * sum(1 / (group.outcome.count - 1) for group in groups)
+        )
+    adjusted_treatment, adjusted_control = treatment.adjusted(theta), control.adjusted(theta)
+    mean_x_gap = float(Decimal(treatment.x) / treatment.outcome.count - Decimal(control.x) / control.outcome.count)
+    reach = interval_reach(
+        adjusted_treatment,
+        adjusted_control,
+        confidence=confidence,
+        modelled_variance=max(0.0, _modelled_variance(treatment.outcome, control.outcome) - explained),
+        extra_variance=mean_x_gap * mean_x_gap * theta_variance,
+    )
+    estimate = float(adjusted_treatment.total) / treatment.outcome.count - float(adjusted_control.total) / (
+        control.outcome.count
+    )
+    difference = Difference(estimate, estimate - reach.below, estimate + reach.above, reach.standard_error, confidence)
+    return AdjustedDifference(difference, float(theta), reduction)
 
 
 def shoppers_to_settle(treatment: GroupSums, control: GroupSums) -> int | None:
@@ -201,14 +365,33 @@ def shoppers_to_settle(treatment: GroupSums, control: GroupSums) -> int | None:
 # Before launch: how big a lift can this audience show?
 
 
-def minimum_detectable_difference(
-    *, treated: int, held_out: int, stdev: float, confidence: float = CONFIDENCE, power: float = POWER
+def _expected_conversions(shoppers: int, rate: float) -> GroupSums:
+    """A group of `shoppers` converting at exactly `rate` (fractional counts: an expectation, not a sample)."""
+    converted = Decimal(shoppers) * Decimal(rate)
+    return GroupSums(shoppers, max(1, round(converted)), converted, converted, converted)
+
+
+def detectable_conversion_difference(
+    *, treated: int, held_out: int, baseline_rate: float, confidence: float = CONFIDENCE, power: float = POWER
 ) -> float | None:
-    """The smallest true difference in means that a two-sided test at `confidence` finds with
-    probability `power`, for these group sizes and a per-shopper standard deviation."""
-    if treated < 1 or held_out < 1:
+    """The smallest rise in conversion rate (0..1) the report finds significant with probability `power`.
+
+    The report's own interval (`interval_reach`) decides: at a true rise d, the estimate falls within
+    z_power standard errors below d with that probability, so d is where the interval for groups converting
+    at exactly baseline + d and baseline reaches down to z_power standard errors above zero. Solved by
+    fixed-point iteration (the standard error and the skew change with d); None without both groups."""
+    if treated < 2 or held_out < 2 or not 0 < baseline_rate < 1:
         return None
-    return (_z(0.5 + confidence / 2) + _z(power)) * stdev * math.sqrt(1 / treated + 1 / held_out)
+    control = _expected_conversions(held_out, baseline_rate)
+    difference = 0.0
+    for _ in range(50):
+        treatment = _expected_conversions(treated, min(baseline_rate + difference, 0.999))
+        reach = interval_reach(treatment, control, confidence=confidence)
+        following = reach.below + _z(power) * reach.standard_error
+        if abs(following - difference) < 1e-9:
+            break
+        difference = following
+    return difference
 
 
 def required_audience(
@@ -219,18 +402,36 @@ def required_audience(
     confidence: float = CONFIDENCE,
     power: float = POWER,
 ) -> int | None:
-    """Shoppers needed in all (treated + held out) to detect a conversion rate moving from
-    `baseline_rate` to `baseline_rate × (1 + relative_lift)`, with `holdout_fraction` held out."""
+    """Shoppers needed in all (treated + held out) for the report to find a conversion rate moving from
+    `baseline_rate` to `baseline_rate × (1 + relative_lift)` with probability `power`, `holdout_fraction`
+    held out: the smallest audience whose `detectable_conversion_difference` is that rise."""
     if not (0 < baseline_rate < 1) or relative_lift <= 0 or not (0 < holdout_fraction < 1):
         return None
-    treated_rate = min(baseline_rate * (1 + relative_lift), 0.999)
-    difference = treated_rate - baseline_rate
-    variance_sum = (
-        treated_rate * (1 - treated_rate) / (1 - holdout_fraction)
-        + baseline_rate * (1 - baseline_rate) / holdout_fraction
-    )
-    total = (_z(0.5 + confidence / 2) + _z(power)) ** 2 * variance_sum / difference**2
-    return math.ceil(total)
+    target = min(baseline_rate * (1 + relative_lift), 0.999) - baseline_rate
+
+    def detectable(audience: int) -> float:
+        held_out = max(2, round(audience * holdout_fraction))
+        found = detectable_conversion_difference(
+            treated=max(2, audience - held_out),
+            held_out=held_out,
+            baseline_rate=baseline_rate,
+            confidence=confidence,
+            power=power,
+        )
+        return found if found is not None else math.inf
+
+    low, high = 4, 8
+    while detectable(high) > target:
+        low, high = high, high * 2
+        if high > 10**9:
+            return None
+    while low < high:  # the smallest audience that detects the target rise
+        middle = (low + high) // 2
+        if detectable(middle) <= target:
+            high = middle
+        else:
+            low = middle + 1
+    return high
 
 
 @dataclass(frozen=True)
@@ -291,14 +492,17 @@ class SampleHint:
             if self.needed_for_relative_lift is not None
             else ""
         )
-        return f"With {self.audience:,} shoppers ({self.held_out:,} held out), {detectable} 80 % of the time.{need}"
+        return (
+            f"With {self.audience:,} shoppers ({self.held_out:,} held out), {detectable} 80 % of the time, before "
+            f"the report's adjustment for what shoppers spent before the campaign, which usually narrows it.{need}"
+        )
 
 
 def sample_hint(*, audience: int, holdout_percent: int, baseline_rate: float, relative_lift: float = 0.2) -> SampleHint:
     held_out = round(audience * holdout_percent / 100)
     treated = audience - held_out
     rate = min(max(baseline_rate, 0.01), 0.99)
-    detectable = minimum_detectable_difference(treated=treated, held_out=held_out, stdev=math.sqrt(rate * (1 - rate)))
+    detectable = detectable_conversion_difference(treated=treated, held_out=held_out, baseline_rate=rate)
     return SampleHint(
         audience=audience,
         treated=treated,

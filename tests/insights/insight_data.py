@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 18, 15, 45, tzinfo=UTC)
 class Row:
     id: int
     shopper: int | None
-    store: int | None
+    store: int | None  # the store the purchase was made in: none for an online order, even one collected in a store
     channel: str
     at: datetime
     day: date  # the store's local day, the merchant's for online purchases
@@ -35,18 +35,20 @@ def history_load(merchant: Merchant, *, shoppers: int = 250, purchases: int = 30
 
 
 def counted_rows(merchant: Merchant) -> list[Row]:
-    """Purchases that count (not fully refunded), worth amount − refunded, with their local day and month."""
+    """Purchases that count (not fully refunded), worth amount − refunded, with their local day and month, placed
+    by channel: an online order collected in a store is online."""
     zones = {store.pk: ZoneInfo(store.timezone) for store in Store.objects.for_merchant(merchant)}
     merchant_zone = ZoneInfo(merchant.timezone)
     rows = []
     for purchase in Purchase.objects.for_merchant(merchant).filter(amount_minor__gt=F("refunded_minor")):
-        zone = zones[purchase.store_id] if purchase.store_id else merchant_zone
+        store = purchase.store_id if purchase.channel == "in_store" else None
+        zone = zones[store] if store else merchant_zone
         local_month = purchase.occurred_at.astimezone(merchant_zone).date().replace(day=1)
         rows.append(
             Row(
                 id=purchase.pk,
                 shopper=purchase.shopper_id,
-                store=purchase.store_id,
+                store=store,
                 channel=purchase.channel,
                 at=purchase.occurred_at,
                 day=purchase.occurred_at.astimezone(zone).date(),

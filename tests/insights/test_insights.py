@@ -1,16 +1,20 @@
 """Every insight figure against the same figure recomputed from raw rows of a generated history."""
 
+import math
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 
 from insights import selectors, services, stages
 from insights.models import InsightSettings, InsightSnapshot
 from insights.periods import ONLINE, period_for
-from profiles.models import ContactPoint, LineItem, Shopper, ShopperRollup, Visit
+from profiles.models import ContactPoint, LineItem, Purchase, Shopper, ShopperRollup, Visit
 from profiles.selectors import consents_current
+from profiles.services.rollups import rollups_rebuild
 from tests.factories import StoreFactory
 from tests.insights.insight_data import NOW, counted_rows, first_days, history_load, per_shopper
 
@@ -22,8 +26,20 @@ def history(merchant):
     StoreFactory(merchant=merchant, name="Amsterdam", timezone="Europe/Amsterdam", region="North")
     StoreFactory(merchant=merchant, name="London", timezone="Europe/London", region="West")
     history_load(merchant)
+    _collect_some_online_orders_in_store(merchant)
     assert services.insights_refresh(merchant=merchant, now=NOW)
     return counted_rows(merchant)
+
+
+def _collect_some_online_orders_in_store(merchant):
+    """One online order in four is collected at a store: online revenue on every page all the same."""
+    stores = list(merchant.stores.order_by("pk"))
+    online = Purchase.objects.for_merchant(merchant).filter(channel="online").order_by("pk")
+    for index, purchase_id in enumerate(online.values_list("pk", flat=True)[::4]):
+        Purchase.objects.for_merchant(merchant).filter(pk=purchase_id).update(store=stores[index % len(stores)])
+    with transaction.atomic():
+        rollups_rebuild(merchant=merchant)
+    assert Purchase.objects.for_merchant(merchant).filter(channel="online", store__isnull=False).count() > 50
 
 
 def _figures(overview):
@@ -268,8 +284,17 @@ def test_categories_and_pairs_match_raw_line_items(merchant, history):
     counted = {row.id for row in history if start <= row.day <= end}
     totals = Counter()
     baskets = defaultdict(set)
+    # A partial refund takes from each line of the basket in proportion to its value.
+    net = {row.id: row.net for row in history}
+    amounts = dict(Purchase.objects.for_merchant(merchant).values_list("pk", "amount_minor"))
+
+    def value(item):  # rounded half up, as PostgreSQL rounds
+        share = Fraction(item.quantity * item.unit_price_minor * net[item.purchase_id], amounts[item.purchase_id])
+        return math.floor(share + Fraction(1, 2))
+
+    assert any(net[purchase] < amounts[purchase] for purchase in counted)  # the history has partial refunds
     for item in LineItem.objects.for_merchant(merchant).filter(purchase_id__in=counted):
-        totals[item.category] += item.quantity * item.unit_price_minor
+        totals[item.category] += value(item)
         if item.category:
             baskets[item.purchase_id].add(item.category)
 
@@ -281,9 +306,9 @@ def test_categories_and_pairs_match_raw_line_items(merchant, history):
         store_totals, sku_totals = Counter(), Counter()
         for item in LineItem.objects.for_merchant(merchant).filter(purchase_id__in=counted):
             if stores[item.purchase_id] == store:
-                store_totals[item.category] += item.quantity * item.unit_price_minor
+                store_totals[item.category] += value(item)
                 if item.sku:
-                    sku_totals[item.sku] += item.quantity * item.unit_price_minor
+                    sku_totals[item.sku] += value(item)
         assert {row["category"]: row["total_minor"] for row in in_scope.categories} == dict(store_totals)
         top = sorted(sku_totals.items(), key=lambda pair: (-pair[1], pair[0]))[:20]
         assert [(row["sku"], row["total_minor"]) for row in in_scope.skus] == top

@@ -7,6 +7,7 @@ from django.utils import timezone
 from loyalty import selectors
 from loyalty.models import LedgerEntry
 from loyalty.services.ledger import ledger_months_rebuild
+from profiles.services import identity
 from tests.loyalty.factories import RewardFactory, TierFactory
 from tests.profiles.factories import CardFactory, ShopperFactory
 
@@ -55,3 +56,22 @@ def test_liability_trend_reads_rolled_up_months_and_the_ledger_since(merchant, p
     trend = selectors.loyalty_insights(merchant=merchant).liability_trend
 
     assert [points for _month, points, _money in trend] == [50, 80]
+
+
+def test_members_are_the_active_profiles_with_an_account(merchant, program, buy, shopper, owner):
+    # given three members: one merged into another afterwards, one erased
+    duplicate_card = CardFactory(shopper=ShopperFactory(merchant=merchant))
+    erased_card = CardFactory(shopper=ShopperFactory(merchant=merchant))
+    buy(4000)
+    buy(3000, on_card=duplicate_card)
+    buy(2000, on_card=erased_card)
+    assert selectors.loyalty_insights(merchant=merchant).members == 3
+
+    # when
+    identity.shopper_merge(
+        merchant=merchant, survivor=shopper, merged=duplicate_card.shopper, actor=owner, reason="Same person"
+    )
+    identity.shopper_erase(merchant=merchant, shopper=erased_card.shopper, actor=owner, reason="Asked to be forgotten")
+
+    # then the dashboard counts the one person left
+    assert selectors.loyalty_insights(merchant=merchant).members == 1
