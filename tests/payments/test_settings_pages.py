@@ -490,3 +490,25 @@ def test_every_post_needs_its_csrf_token(owner, source_with_log):
 def test_settings_tabs_link_the_page_for_owners_and_managers(owner_client, client_for, manager):
     assert 'href="/settings/payments/"' in owner_client.get("/settings/stores/").text
     assert 'href="/settings/payments/"' in client_for(manager).get("/settings/stores/").text
+
+
+def test_the_pages_cost_the_same_queries_however_many_sources_and_events(owner_client, merchant, store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(path).status_code == 200
+        return len(captured)
+
+    first = make_source(merchant, "stripe", store=store)
+    PaymentEvent.objects.create(merchant=merchant, source=first, event_id="evt_0", kind="auth", data={})
+    list_cost, page_cost = queries(URL), queries(f"{URL}{first.pk}/")
+    for number in range(1, 6):
+        make_source(merchant, "square")
+        PaymentEvent.objects.create(
+            merchant=merchant, source=first, event_id=f"evt_{number}", kind="auth", data={}, status=EventStatus.FAILED
+        )
+
+    assert queries(URL) == list_cost
+    assert queries(f"{URL}{first.pk}/") == page_cost
