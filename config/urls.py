@@ -33,6 +33,7 @@ urlpatterns = [
     re_path(r"^api/", json_not_found),
     path("shoppers/", include("profiles.urls")),
     path("settings/kiosks/", include("profiles.settings_urls")),
+    path("settings/payments/", include("payments.urls")),
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
     path("s/c/", include("campaigns.public_urls")),

@@ -50,6 +50,7 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
                 "stores.manage",
                 "staff.manage",
                 "api_keys.manage",
+                "payments.manage",
                 "merchant.manage",
             )
         },

@@ -31,6 +31,10 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "stores.manage": (frozenset({OWNER, MANAGER}), "Add and edit stores"),
     "staff.manage": (frozenset({OWNER}), "Invite staff, change roles, remove staff"),
     "api_keys.manage": (frozenset({OWNER}), "Create and revoke API keys"),
+    "payments.manage": (
+        frozenset({OWNER, MANAGER}),
+        "Connect payment sources, rotate their secrets, map locations, replay events",
+    ),
     "merchant.manage": (frozenset({OWNER}), "Change merchant settings, require MFA"),
 }
 

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from core.forms import GuardedForm
+from core.providers import PaymentProvider
 from merchants.models import Merchant, Store
 from profiles.models import SignupPointKind
 
@@ -70,6 +71,27 @@ class SignupPointForm(GuardedForm):
         required=False,
         label="Kiosk has a card reader",
         help_text="The reader hands the page a processor card id, so shoppers can link a card.",
+    )
+    card_reader_provider = forms.ChoiceField(
+        required=False,
+        label="Card reader's provider",
+        choices=[
+            ("", "Other, or none"),
+            (PaymentProvider.STRIPE, "Stripe Terminal"),
+            (PaymentProvider.SQUARE, PaymentProvider.SQUARE.label),
+            (PaymentProvider.ADYEN, PaymentProvider.ADYEN.label),
+        ],
+        help_text="A card tapped here is then recognised in that provider's later payments in your stores.",
+    )
+    card_reader_account = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Card reader's provider account",
+        help_text=(
+            "The account the reader belongs to, as under Settings → Payment sources: a Stripe account id (acct_…), "
+            "a Square merchant id or an Adyen merchant account."
+        ),
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "off"}),
     )
     redirect_url = forms.URLField(
         assume_scheme="https",

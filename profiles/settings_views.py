@@ -40,6 +40,8 @@ def signup_point_list(request: MerchantRequest) -> HttpResponse:
                 kind=form.cleaned_data["kind"],
                 name=form.cleaned_data["name"],
                 has_card_reader=form.cleaned_data["has_card_reader"],
+                card_reader_provider=form.cleaned_data["card_reader_provider"],
+                card_reader_account=form.cleaned_data["card_reader_account"],
                 welcome_message=form.cleaned_data["welcome_message"],
                 redirect_url=form.cleaned_data["redirect_url"],
             )

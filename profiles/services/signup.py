@@ -8,6 +8,7 @@ the shopper answers: marketing is never sent to an unconfirmed contact
 (`profiles.selectors.contact_for_message`).
 """
 
+import dataclasses
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,10 +25,12 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from core.errors import ApplicationError, NotFoundError
+from core.providers import CardIdentityKind, PaymentProvider
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
 from profiles import links, sms
 from profiles.models import (
+    CardIdentityVia,
     ConsentSource,
     ContactKind,
     ContactPoint,
@@ -39,6 +42,7 @@ from profiles.models import (
     VisitSource,
 )
 from profiles.selectors import signup_point_token_hash
+from profiles.services.cards import ProviderCardId
 from profiles.services.shoppers import (
     CardInput,
     ConsentInput,
@@ -49,6 +53,14 @@ from profiles.services.shoppers import (
     shopper_create_or_match,
 )
 from profiles.services.visits import visit_record
+
+# Kiosk card readers whose reading is recognised in the provider's later payments, and what each reading is:
+# a Stripe Terminal or Square reader hands over the card's fingerprint, an Adyen terminal the card alias.
+CARD_READER_IDENTITY_KINDS: dict[str, str] = {
+    PaymentProvider.STRIPE: CardIdentityKind.FINGERPRINT,
+    PaymentProvider.SQUARE: CardIdentityKind.FINGERPRINT,
+    PaymentProvider.ADYEN: CardIdentityKind.ALIAS,
+}
 
 PHONE_CODE_SALT = "storeloop.profiles.phone-code"
 PHONE_CODE_LIFETIME = timedelta(minutes=10)
@@ -66,10 +78,15 @@ def signup_point_create(
     kind: str,
     name: str,
     has_card_reader: bool = False,
+    card_reader_provider: str = "",
+    card_reader_account: str = "",
     welcome_message: str = "",
     redirect_url: str = "",
 ) -> tuple[SignupPoint, str]:
-    """Returns the point and its token. The token (the secret part of its URL) is shown once and never stored."""
+    """Returns the point and its token. The token (the secret part of its URL) is shown once and never stored.
+
+    A kiosk's card reader may name its payment provider and account: a card read there is then recognised in
+    that provider's later payments (the reading is linked as the card's identity in that account)."""
     if store.merchant_id != merchant.pk:
         raise NotFoundError("No such store.", field="store")
     if kind not in SignupPointKind.values:
@@ -89,6 +106,9 @@ def signup_point_create(
         has_card_reader = False
     else:
         redirect_url = ""
+    card_reader_provider, card_reader_account = _card_reader(
+        has_card_reader, card_reader_provider, card_reader_account.strip()
+    )
     token = secrets.token_urlsafe(24)
     point = SignupPoint.objects.create(
         merchant=merchant,
@@ -98,6 +118,8 @@ def signup_point_create(
         token_hash=signup_point_token_hash(token),
         token_prefix=token[:8],
         has_card_reader=has_card_reader,
+        card_reader_provider=card_reader_provider,
+        card_reader_account=card_reader_account,
         welcome_message=welcome_message.strip(),
         redirect_url=redirect_url,
         created_by=actor,
@@ -110,8 +132,38 @@ def signup_point_create(
         kind=kind,
         store=store.name,
         prefix=point.token_prefix,
+        **({"card_reader": f"{card_reader_provider} {card_reader_account}"} if card_reader_provider else {}),
     )
     return point, token
+
+
+def _card_reader(has_card_reader: bool, provider: str, account: str) -> tuple[str, str]:
+    """The reader's provider and account, checked; none without a reader."""
+    if not has_card_reader or not provider:
+        return "", ""
+    if provider not in CARD_READER_IDENTITY_KINDS:
+        raise ApplicationError(
+            "Choose Stripe Terminal, Square or Adyen for the card reader.",
+            code="invalid_card_reader_provider",
+            field="card_reader_provider",
+        )
+    if not account:
+        raise ApplicationError(
+            "Give the provider account the reader belongs to: a card is recognised within that account only.",
+            code="card_reader_account_required",
+            field="card_reader_account",
+        )
+    return provider, account[:100]
+
+
+def reader_card(*, point: SignupPoint, card: CardInput) -> CardInput:
+    """A card read at `point`: when its reader names a provider, the reading is also the card's identity in
+    that provider's account, so the provider's later payments with this card land on the shopper."""
+    kind = CARD_READER_IDENTITY_KINDS.get(point.card_reader_provider)
+    if kind is None or not card.token:
+        return card
+    identity = ProviderCardId(point.card_reader_provider, point.card_reader_account, kind, card.token)
+    return dataclasses.replace(card, identities=(identity,), identities_via=CardIdentityVia.READER)
 
 
 @transaction.atomic
@@ -189,7 +241,7 @@ def shopper_signup(*, point: SignupPoint, data: SignupInput) -> SignupResult:
             source=ConsentSource.KIOSK if is_kiosk else ConsentSource.PAGE,
             reference=f"{point.get_kind_display()} {point.token_prefix} · {point.name}",
         ),
-        card=data.card if is_kiosk and point.has_card_reader else None,
+        card=reader_card(point=point, card=data.card) if data.card and is_kiosk and point.has_card_reader else None,
         preferences={name: values for name, values in data.preferences.items() if values} or None,
     )
     shopper = result.shopper
