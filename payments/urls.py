@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:source_id>/locations/", views.location_map, name="location_map"),
     path("<int:source_id>/events/replay/", views.events_replay_all, name="events_replay_all"),
     path("<int:source_id>/events/<int:event_id>/replay/", views.event_replay, name="event_replay"),
+    path("<int:source_id>/events/<int:event_id>/card/", views.event_card, name="event_card"),
     path("<int:source_id>/deliveries/<int:delivery_id>/replay/", views.delivery_replay, name="delivery_replay"),
 ]

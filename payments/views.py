@@ -33,7 +33,7 @@ from payments.forms import (
 from payments.guide import GUIDES, guide_for
 from payments.models import EventStatus, PaymentSource
 from payments.providers.base import ProviderError
-from payments.services import processing, receiving, sources
+from payments.services import matching, processing, receiving, sources
 
 PERMISSION = "payments.manage"
 EVENTS_PER_PAGE = 25
@@ -276,3 +276,32 @@ def delivery_replay(request: MerchantRequest, source_id: int, delivery_id: int) 
             % {"count": len(received.new_events)},
         )
     return redirect("payment_sources:detail", source_id=source.pk)
+
+
+@merchant_permission_required(PERMISSION)
+@require_http_methods(["GET", "POST"])
+def event_card(request: MerchantRequest, source_id: int, event_id: int) -> HttpResponse:
+    """Whose card is it? The linked cards an unrecognised card could be; confirming one links it for good."""
+    source = selectors.source_get(merchant=request.merchant, source_id=source_id)
+    event = selectors.event_get(source=source, event_id=event_id)
+    suggestions = matching.card_suggestions(event=event)
+    if request.method == "POST":
+        chosen = next((card for card in suggestions if str(card.public_id) == request.POST.get("card")), None)
+        if chosen is None:
+            messages.error(request, _("Choose one of the cards listed."))
+        else:
+            matching.card_confirm(event=event, card=chosen, actor=request.user)
+            messages.success(
+                request,
+                _("The card is now %(shopper)s's: this payment and its later ones land on their profile.")
+                % {"shopper": chosen.shopper},
+            )
+            return redirect("payment_sources:detail", source_id=source.pk)
+    context = {
+        "source": source,
+        "event": event,
+        "named": matching.event_card(event),
+        "suggestions": suggestions,
+        "tab": "payment_sources",
+    }
+    return render(request, "payments/event_card.html", context, status=400 if request.method == "POST" else 200)

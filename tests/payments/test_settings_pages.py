@@ -512,3 +512,37 @@ def test_the_pages_cost_the_same_queries_however_many_sources_and_events(owner_c
 
     assert queries(URL) == list_cost
     assert queries(f"{URL}{first.pk}/") == page_cost
+
+
+def test_a_manager_confirms_whose_card_an_unrecognised_payment_was(db, client_for, django_capture_on_commit_callbacks):
+    from profiles.services import shoppers as shopper_services
+    from tests.factories import MembershipFactory
+    from tests.payments.test_provider_webhooks import deliver, merchant_in
+    from tests.profiles.factories import ShopperFactory
+
+    merchant, store = merchant_in("USD", "America/New_York")
+    manager = MembershipFactory(merchant=merchant, role=Role.MANAGER).user
+    source = make_source(merchant, "stripe", store=store, account="acct_1")
+    shopper = ShopperFactory(merchant=merchant, first_name="Ana")
+    shopper_services.card_enroll(
+        merchant=merchant,
+        shopper=shopper,
+        card=shopper_services.CardInput(token="till-1", last_four="4242", expiry_month=8, expiry_year=2029),
+        linked_via="till",
+    )
+    deliver(source, "charge_captured", django_capture_on_commit_callbacks)
+    event = PaymentEvent.objects.get(source=source)
+    client = client_for(manager)
+
+    log = client.get(f"/settings/payments/{source.pk}/")
+    page = client.get(f"/settings/payments/{source.pk}/events/{event.pk}/card/")
+    assert "Whose card?" in log.content.decode()
+    assert page.status_code == 200 and "Ana" in page.content.decode()
+
+    answer = client.post(
+        f"/settings/payments/{source.pk}/events/{event.pk}/card/", {"card": str(shopper.cards.get().public_id)}
+    )
+
+    assert answer.status_code == 302
+    assert Purchase.objects.get(merchant=merchant).shopper == shopper
+    assert "Whose card?" not in client.get(f"/settings/payments/{source.pk}/").content.decode()
