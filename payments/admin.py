@@ -2,21 +2,9 @@
 never showing a secret or a body."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 
-from merchants.admin import AllMerchantsAdmin
 from payments.models import LocationMapping, PaymentEvent, PaymentSource, WebhookDelivery
-
-
-class ReadOnlyAdmin(AllMerchantsAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from profiles.admin import ReadOnlyAdmin
 
 
 @admin.register(PaymentSource)

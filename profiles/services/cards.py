@@ -75,7 +75,7 @@ def card_by_identities(*, merchant: Merchant, identities: Sequence[ProviderCardI
     return next((found[identity] for identity in named if identity in found), None)
 
 
-def _linked_elsewhere() -> ConflictError:
+def linked_elsewhere() -> ConflictError:
     return ConflictError(
         "This card is already linked to another shopper. Unlink it there first.",
         code="card_linked_elsewhere",
@@ -103,7 +103,7 @@ def identities_attach(*, card: Card, identities: Iterable[ProviderCardId], via: 
             owner = existing.card
             if owner.pk != card.pk and owner.status == CardStatus.ACTIVE:
                 if owner.shopper_id != card.shopper_id:
-                    raise _linked_elsewhere()
+                    raise linked_elsewhere()
                 attached.append(existing)
                 continue
             if owner.pk != card.pk:
@@ -128,6 +128,6 @@ def identities_attach(*, card: Card, identities: Iterable[ProviderCardId], via: 
             # Attached by a concurrent request: it holds if it names this card's shopper.
             row = CardIdentity.objects.filter(merchant_id=card.merchant_id).select_related("card").get(key=key)
             if row.card.shopper_id != card.shopper_id:
-                raise _linked_elsewhere() from None
+                raise linked_elsewhere() from None
         attached.append(row)
     return attached

@@ -293,14 +293,6 @@ def shopper_create_or_match(
     return MatchResult(shopper=shopper, created=created, matched_by=matched_by)
 
 
-def _linked_elsewhere() -> ConflictError:
-    return ConflictError(
-        "This card is already linked to another shopper. Unlink it there first.",
-        code="card_linked_elsewhere",
-        field="card",
-    )
-
-
 @transaction.atomic
 def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked_via: str) -> Card:
     """Link a card. Linking the same card to the same shopper again changes nothing."""
@@ -317,7 +309,7 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
     ) or cards.card_by_identities(merchant=merchant, identities=card.identities)
     if existing is not None:
         if existing.shopper_id != shopper.pk:
-            raise _linked_elsewhere()
+            raise cards.linked_elsewhere()
         cards.identities_attach(card=existing, identities=card.identities, via=card.identities_via)
         return existing
     linked = Card(
@@ -339,7 +331,7 @@ def card_enroll(*, merchant: Merchant, shopper: Shopper, card: CardInput, linked
         # The same card was linked by a concurrent request: answer as if we had seen it first.
         existing = Card.objects.for_merchant(merchant).get(fingerprint=fingerprint, status=CardStatus.ACTIVE)
         if existing.shopper_id != shopper.pk:
-            raise _linked_elsewhere() from None
+            raise cards.linked_elsewhere() from None
         linked = existing
     cards.identities_attach(card=linked, identities=card.identities, via=card.identities_via)
     return linked
