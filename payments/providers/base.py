@@ -275,9 +275,10 @@ def _refuse_constant(name: str) -> None:
 def load_json(raw_body: bytes) -> Any:
     """The decoded body; numbers with a fraction become Decimal so major-unit amounts stay exact."""
     try:
-        return json.loads(raw_body, parse_float=Decimal, parse_constant=_refuse_constant)
+        # UTF-8 only, as every provider sends (json.loads would also guess UTF-16 and UTF-32 from bytes).
+        return json.loads(raw_body.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise PayloadError("is not JSON") from error
+        raise PayloadError("is not JSON in UTF-8") from error
 
 
 def _string_paths(value: Any, path: str) -> Iterator[tuple[str, str]]:

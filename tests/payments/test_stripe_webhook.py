@@ -206,3 +206,14 @@ def test_an_authorisation_never_captured_expires_and_its_purchase_is_voided(
     expiry = PaymentEvent.objects.get(source=source, event_type="authorisation.expired")
     assert expiry.detail.startswith("void: authorisation not captured within 7 days")
     assert authorisations_expire(now=purchase.occurred_at + timezone.timedelta(days=9)) == 0
+
+
+def test_a_body_that_is_not_utf8_json_is_a_400_not_a_crash(source, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    body = raw_payload("stripe", "charge_captured").decode().encode("utf-16")
+    answer = Client().post(f"/api/v1/webhooks/{source.public_id}", data=body, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_payload"
+    assert not PaymentEvent.objects.filter(source=source).exists()
