@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from core.api_input import TOO_DEEP, TOO_DEEP_MESSAGE
 from core.errors import error_body
 from core.pan import contains_card_number
 
@@ -73,6 +74,8 @@ class RejectCardNumbersMiddleware:
                     found = list(card_number_paths(json.loads(request.body)))
                 except ValueError:  # not JSON: the whole body is free text
                     found = ["body"] if contains_card_number(raw, free_text=True) else []
+                except RecursionError:  # too deep to look inside: refused unread
+                    return JsonResponse(error_body(TOO_DEEP, TOO_DEEP_MESSAGE), status=400)
                 # Whatever the walk reads, a card number standing in the raw text is refused.
                 paths += found or (["body"] if contains_card_number(raw) else [])
             if paths:
