@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import LeanFieldCopies
+from core.serializers import ErrorDetailSerializer, LeanFieldCopies
 from profiles.models import (
     Card,
     Channel,
@@ -142,7 +142,9 @@ class BatchRowOutputSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["created", "duplicate", "basket_matched", "error"])
     purchase_id = serializers.UUIDField(allow_null=True)
-    error = serializers.DictField(allow_null=True)
+    error = ErrorDetailSerializer(
+        allow_null=True, help_text="The row's error, shaped as the API's errors; null when stored."
+    )
 
 
 class BatchOutputSerializer(serializers.Serializer):
