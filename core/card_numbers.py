@@ -52,8 +52,20 @@ def card_number_headers(request: HttpRequest) -> list[str]:
     return [
         f"headers.{name}"
         for name, value in request.headers.items()
-        if name.lower() != "cookie" and contains_card_number(value)
+        if name.lower() != "cookie" and contains_card_number(header_as_sent(value))
     ]
+
+
+def header_as_sent(value: str) -> str:
+    """A header's value as the client wrote it. A WSGI server hands a header's bytes on as latin-1
+    characters (PEP 3333), so UTF-8 full-width or Arabic-Indic digits arrive as "ï¼\x94…", which no
+    digit rule reads: such a value is read again as UTF-8."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # not latin-1 characters (already text), or not UTF-8 bytes
+        return value
 
 
 class RejectCardNumbersMiddleware:
