@@ -1,10 +1,13 @@
 """The OpenAPI document and the error bodies agree: `fields` is one flat object of dotted paths to lists
 of strings, at every depth; a value of another JSON type than the document gives is refused."""
 
+import json
 import uuid
 
 import jsonschema
 import pytest
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -14,9 +17,11 @@ from core.serializers import StrictInputSerializer
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def document(client):
-    return client.get("/api/schema/?format=json").json()
+@pytest.fixture(scope="module")
+def document():
+    """The OpenAPI document as /api/schema/ serves it (built once: it takes a while)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(schema))
 
 
 def _error_schema(document):
@@ -167,3 +172,19 @@ def test_batch_row_errors_are_described_as_the_error_detail(document):
     row = document["components"]["schemas"]["BatchRowOutput"]["properties"]["error"]
 
     assert "ErrorDetail" in str(row)
+
+
+def test_every_operation_lists_the_errors_the_plumbing_gives_before_any_view(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            expected = {"400", "503"} | ({"413", "415"} if method == "post" else set())
+            assert expected <= operation["responses"].keys(), (method, path)
+
+
+def test_a_card_number_in_the_query_of_a_read_is_an_answer_the_document_gives(api_client, document):
+    response = api_client.get("/api/v1/me", {"note": "4156 2723 5837 9096"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "card_number_rejected"
+    assert "400" in document["paths"]["/api/v1/me"]["get"]["responses"]
+    _assert_matches_error_schema(document, response.json())
