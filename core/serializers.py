@@ -92,7 +92,8 @@ def _type_error(field: serializers.Field, value: Any) -> str | None:
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: invalid, not_found, missing_scope, …")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    # The body's own key: DRF moves a declared field off the class, so Serializer.fields still works.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text=(
             "Per field, the messages about it; a nested field by its dotted path (`line_items.0.unit_price_minor`, "
