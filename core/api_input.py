@@ -10,6 +10,12 @@ with `FieldErrors`, still by path, and raised together.
 Numbers are strict: an integer field takes a JSON integer, not "1500", not 1500.0 and
 not true. A machine client gets the same answer every time instead of a guess.
 
+Hostile bodies are refused here, for every endpoint alike: one nested too deeply to be read
+(`too_deeply_nested`: any parser or walk over it would exhaust the stack) and one whose field
+names hold a null character (`null_character`: PostgreSQL could store neither the name nor an
+error quoting it). `document` reads a body as plain JSON for the layers that look at it before
+its view (the idempotency hash), with the same refusals.
+
 The same structs describe the request bodies in the OpenAPI document: `StructSchema`
 hands drf-spectacular the JSON Schema msgspec derives from them, as OpenAPI 3.0.
 """

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.api_input import TOO_DEEP, TOO_DEEP_MESSAGE
 from core.errors import error_body
-from core.pan import contains_card_number
+from core.pan import contains_card_number, header_as_sent
 
 PAN_MESSAGE = (
     "This looks like a card number. Storeloop never accepts card numbers: send the card id (token) "
@@ -54,18 +54,6 @@ def card_number_headers(request: HttpRequest) -> list[str]:
         for name, value in request.headers.items()
         if name.lower() != "cookie" and contains_card_number(header_as_sent(value))
     ]
-
-
-def header_as_sent(value: str) -> str:
-    """A header's value as the client wrote it. A WSGI server hands a header's bytes on as latin-1
-    characters (PEP 3333), so UTF-8 full-width or Arabic-Indic digits arrive as "ï¼\x94…", which no
-    digit rule reads: such a value is read again as UTF-8."""
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:  # not latin-1 characters (already text), or not UTF-8 bytes
-        return value
 
 
 class RejectCardNumbersMiddleware:

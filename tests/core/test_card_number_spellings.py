@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.models import IdempotencyRecord
-from core.pan import passes_luhn
+from core.pan import header_as_sent, passes_luhn
 from payments.providers import ADAPTERS, adapter_for
 from payments.providers.base import CardNumberError, receive
 from profiles.models import Card, ConsentEvent, Purchase, Shopper
@@ -175,3 +175,11 @@ def test_every_provider_adapter_refuses_a_card_number_in_any_spelling(provider):
         assert refused.value.path == field
 
     check()
+
+
+def test_a_header_is_read_as_the_client_wrote_it():
+    written = "４１５６ ٢٧٢٣ 5837 ९०९६"
+
+    assert header_as_sent(written.encode().decode("latin-1")) == written
+    assert header_as_sent(written) == written  # already text
+    assert header_as_sent("caf\xe9") == "caf\xe9"  # latin-1 bytes that are no UTF-8: left alone
