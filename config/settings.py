@@ -274,6 +274,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_plumbing_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": LANGUAGES,
         "PurchaseChannelEnum": "profiles.models.Channel",

@@ -10,6 +10,12 @@ with `FieldErrors`, still by path, and raised together.
 Numbers are strict: an integer field takes a JSON integer, not "1500", not 1500.0 and
 not true. A machine client gets the same answer every time instead of a guess.
 
+Hostile bodies are refused here, for every endpoint alike: one nested too deeply to be read
+(`too_deeply_nested`: any parser or walk over it would exhaust the stack) and one whose field
+names hold a null character (`null_character`: PostgreSQL could store neither the name nor an
+error quoting it). `document` reads a body as plain JSON for the layers that look at it before
+its view (the idempotency hash), with the same refusals.
+
 The same structs describe the request bodies in the OpenAPI document: `StructSchema`
 hands drf-spectacular the JSON Schema msgspec derives from them, as OpenAPI 3.0.
 """
@@ -45,6 +51,53 @@ class InputError(ApplicationError):
     """Input that does not fit its shape: a 400 whose `fields` name each wrong value by its path."""
 
     default_code = "invalid"
+
+
+# No body this API takes nests more than a few levels; a body nested hundreds deep is an attack on the
+# parser's stack, refused wherever it is met (msgspec, json, or a walk over the document).
+TOO_DEEP = "too_deeply_nested"
+TOO_DEEP_MESSAGE = "The JSON body is nested too deeply to be read; no request to this API nests more than a few levels."
+NULL_CHARACTER = "null_character"
+NULL_IN_NAME = "A field name may not contain a null character (\\u0000)."
+
+
+def too_deeply_nested() -> ApplicationError:
+    return ApplicationError(TOO_DEEP_MESSAGE, code=TOO_DEEP)
+
+
+def document(body: bytes) -> Any:
+    """`body` as plain JSON values (for the layers that read a body before its view does: the idempotency
+    hash, the card-number scan); a 400 when it is not JSON or is nested too deeply to read."""
+    try:
+        return msgspec.json.decode(body)
+    except RecursionError:
+        raise too_deeply_nested() from None
+    except msgspec.DecodeError as error:
+        raise ApplicationError(f"The body is not valid JSON: {error}.", code="parse_error") from None
+
+
+def visible(text: str) -> str:
+    """`text` with its null characters written as the escape a client sent (`\\u0000`): an error that
+    echoes a name or a value must stay storable (PostgreSQL's text and jsonb hold no NUL) and readable."""
+    return text.replace("\x00", "\\u0000") if "\x00" in text else text
+
+
+def _null_character_names(value: Any, path: str = "") -> list[str]:
+    """Paths of the object keys holding a null character, at any depth (iteratively: the depth is the
+    client's to choose)."""
+    found = []
+    pending = [(path, value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                key_path = f"{where}.{key}" if where else key
+                if "\x00" in key:
+                    found.append(visible(key_path))
+                pending.append((key_path, child))
+        elif isinstance(item, list):
+            pending.extend((f"{where}.{index}" if where else str(index), child) for index, child in enumerate(item))
+    return sorted(found)
 
 
 def choice(options: Iterable[tuple[str, Any]], *, blank: bool = False) -> Any:
@@ -116,7 +169,7 @@ def error_path(located: str) -> str:
 
 def from_validation_error(error: msgspec.ValidationError) -> InputError:
     """Our 400 for msgspec's complaint: a message a person can act on, under the path of the value."""
-    raw_message, _, located = str(error).partition(" - at `$")
+    raw_message, _, located = visible(str(error)).partition(" - at `$")
     path = error_path(located.removesuffix("`"))
     message = raw_message
     for pattern, reword in _REWORDED:
@@ -139,14 +192,30 @@ def _decoder(shape: type[BodyT]) -> "msgspec.json.Decoder[BodyT]":
 def decode(body: bytes | msgspec.Raw, shape: type[BodyT]) -> BodyT:
     """`body` (JSON bytes) as a `shape`, or an InputError (400) saying what is wrong and where.
 
-    An empty body reads as `{}`, so a shape whose fields all have defaults accepts it.
+    An empty body reads as `{}`, so a shape whose fields all have defaults accepts it. A field name holding
+    a null character refuses the whole body (`null_character`), whatever part of it is read as raw JSON
+    to be decoded later: such a name is no typing slip, and nothing could store it.
     """
+    if isinstance(body, bytes) and b"\\u0000" in body:
+        _refuse_null_character_names(body)
     try:
         return _decoder(shape).decode(body or b"{}")
     except msgspec.ValidationError as error:
         raise from_validation_error(error) from None
     except msgspec.DecodeError as error:
         raise ApplicationError(f"The body is not valid JSON: {error}.", code="parse_error") from None
+    except RecursionError:
+        raise too_deeply_nested() from None
+
+
+def _refuse_null_character_names(body: bytes) -> None:
+    try:
+        paths = _null_character_names(document(body))
+    except ApplicationError:
+        return  # not JSON, or too deep: decoding says so in its own words
+    if paths:
+        message = f"{paths[0]}: {NULL_IN_NAME}" if len(paths) == 1 else "Some field names hold a null character."
+        raise InputError(message, code=NULL_CHARACTER, fields={path: [NULL_IN_NAME] for path in paths})
 
 
 class FieldErrors:

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from core.api_input import TOO_DEEP, TOO_DEEP_MESSAGE
 from core.errors import error_body
-from core.pan import contains_card_number
+from core.pan import contains_card_number, header_as_sent
 
 PAN_MESSAGE = (
     "This looks like a card number. Storeloop never accepts card numbers: send the card id (token) "
@@ -51,7 +52,7 @@ def card_number_headers(request: HttpRequest) -> list[str]:
     return [
         f"headers.{name}"
         for name, value in request.headers.items()
-        if name.lower() != "cookie" and contains_card_number(value)
+        if name.lower() != "cookie" and contains_card_number(header_as_sent(value))
     ]
 
 
@@ -80,6 +81,8 @@ class RejectCardNumbersMiddleware:
                     found = list(card_number_paths(json.loads(request.body)))
                 except ValueError:  # not JSON: the whole body is free text
                     found = ["body"] if contains_card_number(raw, free_text=True) else []
+                except RecursionError:  # too deep to look inside: refused unread
+                    return JsonResponse(error_body(TOO_DEEP, TOO_DEEP_MESSAGE), status=400)
                 # Whatever the walk reads, a card number standing in the raw text is refused.
                 paths += found or (["body"] if contains_card_number(raw) else [])
             if paths:

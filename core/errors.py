@@ -84,19 +84,26 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def _field_messages(detail: Any) -> dict[str, Any]:
-    if not isinstance(detail, dict):
-        return {}
-    fields: dict[str, Any] = {}
-    for key, value in detail.items():
-        if key == "non_field_errors":
-            continue
-        if isinstance(value, dict):
-            fields[key] = _field_messages(value) or _flatten(value)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            fields[key] = [_field_messages(item) for item in value]
-        else:
-            fields[key] = [str(message) for message in (value if isinstance(value, list) else [value])]
+def _field_messages(detail: Any, path: str = "") -> dict[str, list[str]]:
+    """DRF's error detail as the API shows it: {dotted path: [messages]}, one flat level, however deep the
+    field (`line_items.0.name`), as the OpenAPI document says (core.serializers.ErrorDetailSerializer)."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                if path:  # a nested serializer's own complaint concerns its field
+                    fields.setdefault(path.removesuffix("."), []).extend(_flatten(value))
+                continue
+            for field, messages in _field_messages(value, f"{path}{key}.").items():
+                fields.setdefault(field, []).extend(messages)
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        for index, item in enumerate(detail):
+            for field, messages in _field_messages(item, f"{path}{index}.").items():
+                fields.setdefault(field, []).extend(messages)
+    elif path and detail not in ([], ""):
+        fields[path.removesuffix(".")] = [
+            str(message) for message in (detail if isinstance(detail, list) else [detail])
+        ]
     return fields
 
 

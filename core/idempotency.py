@@ -13,13 +13,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any
 
-import msgspec
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api_input import TOO_DEEP, document, too_deeply_nested
 from core.errors import ApplicationError, ConflictError
 from core.models import IdempotencyRecord
 
@@ -34,13 +34,20 @@ class IdempotencyMismatch(ApplicationError):
 
 
 def _request_hash(request: Request) -> str:
-    # Canonical JSON, so key order and whitespace do not make two equal bodies differ. Read from the raw
-    # body (msgspec, without DRF's parser: the views decode the body themselves), written as json.dumps
-    # writes it, so a hash stored before is still the hash of the same body.
+    """Canonical JSON, so key order and whitespace do not make two equal bodies differ. Read from the raw
+    body (msgspec, without DRF's parser: the views decode the body themselves), written as json.dumps
+    writes it, so a hash stored before is still the hash of the same body. A body that is not JSON is
+    hashed as sent (its view refuses it); one nested too deeply to read is refused here, with a 400."""
     raw = request.body
     try:
-        body = json.dumps(msgspec.json.decode(raw or b"{}"), sort_keys=True, separators=(",", ":"), default=str)
-    except (msgspec.DecodeError, TypeError, ValueError):
+        body = json.dumps(document(raw or b"{}"), sort_keys=True, separators=(",", ":"), default=str)
+    except ApplicationError as error:
+        if error.code == TOO_DEEP:
+            raise
+        body = raw.decode("utf-8", "replace")
+    except RecursionError:  # read, but too deep for json to write out again
+        raise too_deeply_nested() from None
+    except (TypeError, ValueError):
         body = raw.decode("utf-8", "replace")
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
@@ -78,11 +85,21 @@ def _stored_response(merchant_id: int, key: str) -> tuple[str, int, Any] | None:
     if row is None:
         return None
     request_hash, status, body = row
-    return request_hash, status, json.loads(body)
+    stored = json.loads(body)
+    if isinstance(stored, str):  # a body jsonb could not hold as it is (see _storable)
+        stored = json.loads(stored)
+    return request_hash, status, stored
+
+
+def _storable(body: str) -> str:
+    """`body` (JSON text) as jsonb can hold it. jsonb holds no null character, and a response may echo
+    one a client sent (a value in a batch row's error): such a body is stored as one JSON string holding
+    its text, escapes and all, and read back by _stored_response. No response is a bare string."""
+    return json.dumps(body) if "\\u0000" in body else body
 
 
 def _store_response(merchant_id: int, key: str, request_hash: str, response: Response) -> None:
-    body = json.dumps(response.data, cls=DjangoJSONEncoder)
+    body = _storable(json.dumps(response.data, cls=DjangoJSONEncoder))
     with connection.cursor() as cursor:
         cursor.execute(_STORE_SQL, [merchant_id, key, request_hash, response.status_code, body, timezone.now()])
 

@@ -209,3 +209,15 @@ def redact(text: str) -> str:
     for start, end in reversed(spans):
         text = text[:start] + REDACTED + text[end:]
     return text
+
+
+def header_as_sent(value: str) -> str:
+    """An HTTP header's value as the client wrote it. A WSGI server (gunicorn included) hands a header's
+    bytes on as latin-1 characters (PEP 3333), so UTF-8 full-width or Arabic-Indic digits arrive as
+    "ï¼\x94…", which no digit rule reads: such a value is read again as UTF-8."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:  # not latin-1 characters (already text), or not UTF-8 bytes
+        return value

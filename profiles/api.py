@@ -258,7 +258,12 @@ class PurchaseCreateApi(MerchantAPIView):
         responses={201: s.PurchaseOutputSerializer, 200: s.PurchaseOutputSerializer, **WRITE_ERRORS},
         description=(
             "Record one purchase. 201 when stored; 200 with the stored purchase when this `external_id` was "
-            "already recorded (or its basket was matched onto a card-network transaction)."
+            "already recorded (or its basket was matched onto a card-network transaction).\n\n"
+            "The purchase lands on the shopper named by `shopper_id`, else on the shopper whose linked card "
+            "has this `card_id`. A `card_id` no linked card has (a card never linked, or unlinked) is not an "
+            "error: the purchase is stored as an **anonymous** purchase, and the response says so plainly: "
+            '`"shopper_id": null`, `"card_linked": false` and a `note` in words. Do not take a 201 for a '
+            "match: read `shopper_id` and `card_linked`."
         ),
     )
     @idempotent

@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import LeanFieldCopies
+from core.serializers import ErrorDetailSerializer, LeanFieldCopies
 from profiles.models import (
     Card,
     Channel,
@@ -32,6 +32,14 @@ class MerchantScopedShopperField(serializers.SlugRelatedField):
 
 
 # Output
+
+# An unknown card is no error (a shopper may pay with a card they never linked), but a client must not take
+# the stored purchase for a match.
+ANONYMOUS_PURCHASE_NOTE = (
+    "Stored as an anonymous purchase: neither a `shopper_id` nor the `card_id` of a card linked to a shopper "
+    "was given, so it is on no shopper's profile (it still counts in the store's figures). Link the card "
+    "(POST /api/v1/cards) so that its later purchases reach the shopper."
+)
 
 
 class CardOutputSerializer(serializers.ModelSerializer):
@@ -101,18 +109,42 @@ class PurchaseOutputSerializer(LeanFieldCopies, serializers.Serializer):
     state = serializers.ChoiceField(choices=PurchaseState.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     store = serializers.IntegerField(source="store_id", allow_null=True)
-    shopper_id = serializers.UUIDField(source="shopper.public_id", allow_null=True, default=None)
+    shopper_id = serializers.UUIDField(
+        source="shopper.public_id",
+        allow_null=True,
+        default=None,
+        help_text="The shopper the purchase landed on; null for an anonymous purchase (see `note`).",
+    )
+    card_linked = serializers.SerializerMethodField(
+        help_text="True when `card_id` named a card linked to a shopper; false for an unknown or unlinked card, "
+        "or none."
+    )
+    note = serializers.SerializerMethodField(
+        help_text="Why the purchase has no shopper, when it has none; else null.",
+    )
     amount_minor = serializers.IntegerField()
     refunded_minor = serializers.IntegerField()
     currency = serializers.CharField()
     occurred_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_card_linked(self, purchase: Any) -> bool:
+        return purchase.card_id is not None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_note(self, purchase: Any) -> str | None:
+        if purchase.shopper_id is not None:
+            return None
+        return ANONYMOUS_PURCHASE_NOTE
 
 
 class BatchRowOutputSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["created", "duplicate", "basket_matched", "error"])
     purchase_id = serializers.UUIDField(allow_null=True)
-    error = serializers.DictField(allow_null=True)
+    error = ErrorDetailSerializer(
+        allow_null=True, help_text="The row's error, shaped as the API's errors; null when stored."
+    )
 
 
 class BatchOutputSerializer(serializers.Serializer):
