@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from profiles.services import network
+from tests.payments.helpers import make_source
 from tests.profiles.factories import CardFactory, PurchaseFactory, ShopperFactory
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
@@ -68,12 +68,13 @@ def known_ids(merchant, store):
     shopper = ShopperFactory(merchant=merchant)
     card = CardFactory(shopper=shopper)
     purchase = PurchaseFactory(merchant=merchant, shopper=shopper, card=card, store=store, channel="in_store")
-    connection = network.network_connection_create(merchant=merchant, name="Card-linking provider")
+    feed = make_source(merchant, "generic")  # our own feed format, at its old address and its new one
     return {
         "shopper_id": str(shopper.public_id),
         "card_id": str(card.public_id),
         "purchase_id": str(purchase.public_id),
-        "connection_id": str(connection.public_id),
+        "connection_id": str(feed.public_id),
+        "source_id": str(feed.public_id),
         "store_id": str(store.pk),
     }
 
