@@ -11,12 +11,16 @@ from urllib.parse import unquote_plus
 from gunicorn.glogging import Logger
 
 from config.logging import RedactCardNumbersFilter
-from core.pan import contains_card_number, redact
+from core.pan import contains_card_number, header_as_sent, redact
 
 
 def redact_atom(value: object) -> object:
     if not isinstance(value, str):
         return value
+    # A header's UTF-8 bytes arrive as latin-1 characters: full-width digits are read as the client wrote them.
+    as_sent = header_as_sent(value)
+    if as_sent != value and contains_card_number(as_sent):
+        value = as_sent
     masked = redact(value)
     decoded = unquote_plus(masked)
     return redact(decoded) if decoded != masked and contains_card_number(decoded) else masked

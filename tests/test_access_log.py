@@ -1,6 +1,7 @@
 """The web server's access log never carries a card number: the Procfile's gunicorn, for real."""
 
 import contextlib
+import http.client
 import os
 import re
 import shlex
@@ -15,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 PAN = "4156272358379096"  # Luhn-valid
+WIDE_PAN = "".join(chr(0xFF10 + int(digit)) for digit in PAN)  # the same in full-width digits
 
 
 def _free_port() -> int:
@@ -60,6 +62,13 @@ def test_the_access_log_masks_card_numbers_in_query_path_and_headers(tmp_path):
             _get(f"{base}/api/v1/cards/{PAN}", "probe")
             _get(f"{base}/api/v1/nothing?card=4156%202723%205837%209096&other=4156+2723+5837+9096", "probe")
             _get(f"{base}/healthz", f"agent {PAN}")
+            # full-width digits, sent as UTF-8 bytes (urllib would refuse them), reach gunicorn as latin-1
+            raw = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            raw.putrequest("GET", "/healthz")
+            raw.putheader("User-Agent", f"agent {WIDE_PAN}".encode())
+            raw.endheaders()
+            raw.getresponse().read()
+            raw.close()
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -69,4 +78,6 @@ def test_the_access_log_masks_card_numbers_in_query_path_and_headers(tmp_path):
     assert len(access_lines) >= 5, written[-3000:]  # the four probes and the readiness polls
     for line in written.splitlines():
         assert PAN not in re.sub(r"\D", "", line.replace("%20", " ")), line
-    assert sum("[REDACTED]" in line for line in access_lines) == 4, access_lines
+    mojibake = WIDE_PAN.encode().decode("latin-1")
+    assert all(mojibake not in line and WIDE_PAN not in line for line in written.splitlines())
+    assert sum("[REDACTED]" in line for line in access_lines) == 5, access_lines
