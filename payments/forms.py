@@ -18,10 +18,11 @@ from payments.services.sources import MAX_OVERLAP
 MAX_OVERLAP_HOURS = int(MAX_OVERLAP.total_seconds() // 3600)
 
 
-def _secret_field(label: Any, help_text: Any) -> forms.CharField:
+def _secret_field(label: Any, help_text: Any, *, required: bool = True) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=500,
+        required=required,
         help_text=help_text,
         # render_value=False: an error page shows the field empty, never the secret typed into it.
         widget=forms.PasswordInput(
@@ -83,9 +84,12 @@ class SourceCreateForm(_SourceFieldsForm):
         self.fields["secret"] = _secret_field(
             _("Signing secret"),
             _(
-                "Paste the secret the provider shows for this webhook. It is kept for verifying signatures and "
-                "never shown again."
+                "Paste the secret the provider shows for this webhook, if you have it. Stripe and Fidel show it "
+                "only once you have registered the webhook URL: leave it empty, add the source, give the provider "
+                "the URL, then paste the secret on the source's page. Kept for verifying signatures, never shown "
+                "again."
             ),
+            required=False,
         )
         self.order_fields(self.field_order)
 

@@ -20,7 +20,14 @@ GUIDES: dict[str, ProviderGuide] = {
     PaymentProvider.STRIPE: ProviderGuide(
         account=_("Your Stripe account id, acct_… (Dashboard → Settings → Business → Account details)."),
         secret=_("The endpoint's signing secret, whsec_… (Developers → Webhooks → your endpoint → Signing secret)."),
-        events=("charge.succeeded", "charge.captured", "charge.refunded", "charge.failed"),
+        events=(
+            "charge.succeeded",
+            "charge.captured",
+            "charge.refunded",
+            "charge.expired",
+            "charge.dispute.created",
+            "charge.failed",
+        ),
     ),
     PaymentProvider.SQUARE: ProviderGuide(
         account=_("Your Square merchant id (Developer Dashboard → your application → Locations, or the seller's id)."),
@@ -30,7 +37,7 @@ GUIDES: dict[str, ProviderGuide] = {
     PaymentProvider.FIDEL: ProviderGuide(
         account=_("Your Fidel program id (Fidel dashboard → Programs → the program's id)."),
         secret=_("The webhook's secret Fidel shows when you register the URL (Webhooks → your webhook → Secret)."),
-        events=("transaction.auth", "transaction.clearing", "transaction.refund"),
+        events=("transaction.auth", "transaction.clearing", "transaction.refund", "card.linked"),
     ),
     PaymentProvider.ADYEN: ProviderGuide(
         account=_("Your Adyen merchant account name (Customer Area → Settings → Merchant accounts)."),

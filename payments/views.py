@@ -21,6 +21,7 @@ from core.errors import ApplicationError, form_add_error
 from core.providers import PaymentProvider
 from merchants.decorators import merchant_permission_required
 from merchants.http import MerchantRequest
+from merchants.services import audit_event_record
 from payments import selectors
 from payments.api import webhook_url
 from payments.forms import (
@@ -32,12 +33,25 @@ from payments.forms import (
 )
 from payments.guide import GUIDES, guide_for
 from payments.models import EventStatus, PaymentSource
+from payments.providers import adapter_for
 from payments.providers.base import ProviderError
 from payments.services import matching, processing, receiving, sources
 
 PERMISSION = "payments.manage"
 EVENTS_PER_PAGE = 25
 NEW_SOURCE_SESSION_KEY = "new_payment_source"
+
+
+def _audit(request: MerchantRequest, action: str, source: PaymentSource, **detail: Any) -> None:
+    """Every change to a source is in Settings → Audit log (never its secret)."""
+    audit_event_record(
+        merchant=request.merchant,
+        actor=request.user,
+        action=f"payment_source.{action}",
+        subject=str(source.public_id),
+        name=source.name,
+        **detail,
+    )
 
 
 @sensitive_post_parameters("secret")
@@ -64,6 +78,7 @@ def source_list(request: MerchantRequest) -> HttpResponse:
             form_add_error(form, error)
         else:
             # The source page greets it once with what to tell the provider (a redirect: a reload adds nothing).
+            _audit(request, "created", source, provider=source.provider)
             request.session[NEW_SOURCE_SESSION_KEY] = source.pk
             return redirect("payment_sources:detail", source_id=source.pk)
     context = {
@@ -73,6 +88,16 @@ def source_list(request: MerchantRequest) -> HttpResponse:
         "tab": "payment_sources",
     }
     return render(request, "payments/source_list.html", context, status=400 if form.errors else 200)
+
+
+def _url_warning(source: PaymentSource) -> str:
+    """Square and Fidel sign the URL itself and accept only HTTPS ones: say so when SITE_URL is not."""
+    if not adapter_for(source.provider).signs_url or webhook_url(source).startswith("https://"):
+        return ""
+    return _(
+        "%(provider)s accepts only HTTPS webhook URLs and signs the URL itself: set SITE_URL to this server's public "
+        "https:// address, then give the provider the URL shown here."
+    ) % {"provider": source.get_provider_display()}
 
 
 def _detail_page(
@@ -99,6 +124,7 @@ def _detail_page(
         "source": source,
         "is_new": is_new,
         "webhook_url": webhook_url(source),
+        "url_warning": _url_warning(source),
         "guide": guide_for(source.provider),
         "update_form": update_form
         or SourceUpdateForm(
@@ -151,6 +177,7 @@ def source_edit(request: MerchantRequest, source_id: int) -> HttpResponse:
         except ApplicationError as error:
             form_add_error(form, error)
         else:
+            _audit(request, "updated", source, account=source.account)
             messages.success(request, _("“%(name)s” saved.") % {"name": source.name})
             return redirect("payment_sources:detail", source_id=source.pk)
     return _detail_page(request, source, update_form=form, status=400)
@@ -163,6 +190,7 @@ def secret_rotate(request: MerchantRequest, source_id: int) -> HttpResponse:
     source = selectors.source_get(merchant=request.merchant, source_id=source_id)
     form = SecretRotateForm(request.POST)
     if form.is_valid():
+        had_secret = selectors.secret_current_since(source=source) is not None
         try:
             sources.secret_rotate(
                 source=source,
@@ -173,7 +201,10 @@ def secret_rotate(request: MerchantRequest, source_id: int) -> HttpResponse:
             form_add_error(form, error)
         else:
             retirements = selectors.secret_retirements(source=source, now=timezone.now())
-            if retirements:
+            _audit(request, "secret_rotated" if had_secret else "secret_set", source)
+            if not had_secret:
+                message = _("Signing secret saved: the provider's webhooks are verified with it from now on.")
+            elif retirements:
                 message = _("New signing secret in use. The previous one keeps verifying until %(when)s (UTC).") % {
                     "when": f"{retirements[-1]:%Y-%m-%d %H:%M}"
                 }
@@ -189,6 +220,7 @@ def secret_rotate(request: MerchantRequest, source_id: int) -> HttpResponse:
 def source_pause(request: MerchantRequest, source_id: int) -> HttpResponse:
     source = selectors.source_get(merchant=request.merchant, source_id=source_id)
     sources.source_pause(source=source)
+    _audit(request, "paused", source)
     messages.success(
         request, _("“%(name)s” paused: its events are kept and held until you resume it.") % {"name": source.name}
     )
@@ -200,6 +232,7 @@ def source_pause(request: MerchantRequest, source_id: int) -> HttpResponse:
 def source_resume(request: MerchantRequest, source_id: int) -> HttpResponse:
     source = selectors.source_get(merchant=request.merchant, source_id=source_id)
     queued = sources.source_resume(source=source)
+    _audit(request, "resumed", source, queued=queued)
     messages.success(
         request,
         _("“%(name)s” resumed; %(count)s held event(s) are being processed.") % {"name": source.name, "count": queued},
@@ -221,6 +254,7 @@ def location_map(request: MerchantRequest, source_id: int) -> HttpResponse:
     store = form.cleaned_data["store"]
     try:
         queued = sources.location_map(source=source, location_id=location_id, store=store)
+        _audit(request, "location_mapped", source, location=location_id, store=store.name if store else "")
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("payment_sources:detail", source_id=source.pk)
@@ -245,7 +279,7 @@ def event_replay(request: MerchantRequest, source_id: int, event_id: int) -> Htt
     else:
         messages.error(
             request,
-            _("Event %(event)s is %(status)s: only failed, unmapped, waiting or held events are replayed.")
+            _("Event %(event)s is %(status)s: only events not yet processed are replayed.")
             % {"event": event.event_id, "status": event.get_status_display().lower()},
         )
     return redirect("payment_sources:detail", source_id=source.pk)
@@ -255,7 +289,9 @@ def event_replay(request: MerchantRequest, source_id: int, event_id: int) -> Htt
 @require_POST
 def events_replay_all(request: MerchantRequest, source_id: int) -> HttpResponse:
     source = selectors.source_get(merchant=request.merchant, source_id=source_id)
-    queued = processing.events_requeue(source=source, statuses=[EventStatus.FAILED, EventStatus.UNMAPPED])
+    stuck = [EventStatus.RECEIVED]  # a received event's task may have been lost: processing twice is harmless
+    queued = processing.events_requeue(source=source, statuses=[EventStatus.FAILED, EventStatus.UNMAPPED, *stuck])
+    _audit(request, "events_replayed", source, queued=queued)
     messages.success(request, _("%(count)s failed or unmapped event(s) are being processed again.") % {"count": queued})
     return redirect("payment_sources:detail", source_id=source.pk)
 

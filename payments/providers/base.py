@@ -184,6 +184,8 @@ class ProviderAdapter(Protocol):
     signature_failure_status: ClassVar[int]
     # Headers (lower case) that hold the provider's own long numbers (Fidel's millisecond timestamp).
     identifier_headers: ClassVar[frozenset[str]]
+    # Whether the signature covers the webhook URL (Square, Fidel): a mismatch may be a wrong URL, not a wrong secret.
+    signs_url: ClassVar[bool]
     account: str
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:
@@ -219,6 +221,7 @@ class JsonWebhookAdapter:
     identifier_fields: ClassVar[IdentifierTests] = {}
     signature_failure_status: ClassVar[int] = 401
     identifier_headers: ClassVar[frozenset[str]] = frozenset()
+    signs_url: ClassVar[bool] = False
 
     def __init__(self, account: str = "") -> None:
         self.account = account

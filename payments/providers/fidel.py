@@ -71,6 +71,7 @@ def fidel_signature(secret: str, raw_body: bytes, url: str, timestamp: str) -> s
 
 class FidelAdapter(JsonWebhookAdapter):
     provider = "fidel"
+    signs_url = True
     identifier_headers = frozenset({TIMESTAMP_HEADER})
     identifier_fields = {"identifiers.mastercardTransactionSequenceNumber": _is_sequence_number}
 
@@ -80,6 +81,8 @@ class FidelAdapter(JsonWebhookAdapter):
         if not received:
             raise SignatureError(f"missing {SIGNATURE_HEADER} header")
         timestamp = header(headers, TIMESTAMP_HEADER)
+        if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 11:
+            raise SignatureError(f"{TIMESTAMP_HEADER} is in seconds; Fidel sends Unix milliseconds")
         check_timestamp(timestamp, now, tolerance=TOLERANCE, unit=timedelta(milliseconds=1), name=TIMESTAMP_HEADER)
         expected = [fidel_signature(secret, raw_body, url, timestamp) for secret in secrets if secret]
         if not matches_any(received, expected):

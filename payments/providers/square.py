@@ -52,6 +52,7 @@ _IN_STORE_ENTRY = ("EMV", "CONTACTLESS", "SWIPED")
 
 class SquareAdapter(JsonWebhookAdapter):
     provider = "square"
+    signs_url = True
     signature_failure_status = 403  # as the provider's own webhook guide answers
 
     def verify(self, headers: Headers, raw_body: bytes, url: str, secrets: Sequence[str], now: datetime) -> None:

@@ -48,6 +48,10 @@ def card_suggestions(*, event: PaymentEvent) -> list[Card]:
     if cards.card_by_identities(merchant=event.merchant, identities=[identity]) is not None:
         return []
     candidates = Card.objects.filter(merchant=event.merchant, status=CardStatus.ACTIVE, last_four=named.last4)
+    # A card this provider already names otherwise, in the same account, is another card.
+    candidates = candidates.exclude(
+        identities__provider=named.provider, identities__scope=named.scope, identities__kind=named.kind
+    )
     if named.exp_month and named.exp_year:
         candidates = candidates.filter(
             Q(expiry_month__isnull=True) | Q(expiry_month=named.exp_month, expiry_year=named.exp_year)
@@ -75,6 +79,10 @@ def card_confirm(*, event: PaymentEvent, card: Card, actor: User | None) -> Purc
         )
         if purchase is not None and purchase.card_id is None:
             purchases.purchase_identify(purchase=purchase, card=card)
+    # The log says what happened since, so the row no longer reads "no shopper".
+    PaymentEvent.objects.filter(merchant_id=event.merchant_id, pk=event.pk).update(
+        detail=f"{event.detail.split(';')[0]}; card confirmed by staff as {card.shopper}'s"[:300]
+    )
     audit_event_record(
         merchant=event.merchant,
         actor=actor,

@@ -22,6 +22,7 @@ import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import msgspec
 from django.db import connection, transaction
@@ -29,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.templatetags.money import minor_digits
 from merchants.models import Merchant, Store
 from payments.models import REPLAYABLE, EventStatus, LocationMapping, PaymentEvent, PaymentSource, Provider
 from payments.providers.base import Channel, Kind, ProviderEvent
@@ -62,6 +64,12 @@ class Outcome:
     status: str
     detail: str
     purchase: Purchase | None = None
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    """An amount as staff read it in the event log: 6.47 EUR, 1200 JPY."""
+    digits = minor_digits(currency)
+    return f"{Decimal(amount_minor).scaleb(-digits):.{digits}f} {currency}"
 
 
 def natural_key(provider: str, transaction_id: str) -> str:
@@ -159,10 +167,11 @@ def events_requeue(*, source: PaymentSource, statuses: list[str] | None = None, 
 
 
 def events_replay(*, source: PaymentSource, event_ids: list[int]) -> int:
-    """Queue these events of `source` again, those that may be replayed (failed, unmapped, waiting, held)."""
+    """Queue these events of `source` again, those that may be replayed (failed, unmapped, waiting, held, and
+    received ones whose task was lost: processing an event twice does nothing the second time)."""
     ids = list(
         PaymentEvent.objects.filter(merchant_id=source.merchant_id, source=source, pk__in=event_ids)
-        .filter(status__in=REPLAYABLE)
+        .filter(status__in=[EventStatus.RECEIVED, *REPLAYABLE])
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)
     )
@@ -331,7 +340,12 @@ def _settle_existing(purchase: Purchase, data: ProviderEvent) -> Outcome:
         amount_minor=amount if amount != previous else None,
         state=PurchaseState.CLEARED if clears else None,
     )
-    detail = "capture" if amount == previous else f"capture, final amount {amount} (authorised {previous})"
+    currency = purchase.currency
+    detail = (
+        "capture"
+        if amount == previous
+        else f"capture, final amount {_money(amount, currency)} (authorised {_money(previous, currency)})"
+    )
     return Outcome(EventStatus.PROCESSED, detail, purchase)
 
 
@@ -409,7 +423,12 @@ def _refund(source: PaymentSource, merchant: Merchant, data: ProviderEvent, orig
         return Outcome(EventStatus.PROCESSED, f"{what} of a payment with nothing left to refund", original)
     taken = min(amount, remaining)
     purchases.purchase_refund(merchant=merchant, purchase_id=original.pk, amount_minor=taken)
-    detail = what if taken == amount else f"{what} of {amount}, capped at the {taken} left"
+    currency = original.currency
+    detail = (
+        f"{what} of {_money(taken, currency)}"
+        if taken == amount
+        else f"{what} of {_money(amount, currency)}, capped at the {_money(taken, currency)} left"
+    )
     original.refresh_from_db(fields=["refunded_minor", "state", "amount_minor"])
     return Outcome(EventStatus.PROCESSED, detail, original)
 
@@ -433,7 +452,7 @@ def purchase_void(*, merchant: Merchant, purchase: Purchase, reason: str) -> Out
     if remaining > 0:
         purchases.purchase_refund(merchant=merchant, purchase_id=purchase.pk, amount_minor=remaining)
     purchase.refresh_from_db(fields=["refunded_minor", "state", "amount_minor"])
-    return Outcome(EventStatus.PROCESSED, f"void: {reason}", purchase)
+    return Outcome(EventStatus.PROCESSED, f"void of {_money(remaining, purchase.currency)}: {reason}", purchase)
 
 
 # --- authorisations never captured ------------------------------------------------------------------

@@ -102,7 +102,10 @@ def delivery_receive(
     try:
         adapter.verify(headers, raw_body, url, secrets_valid(source=source, now=now), now)
     except SignatureError as error:
-        return _reject(source, adapter.signature_failure_status, error.code, error.reason)
+        reason = error.reason
+        if error.code == "invalid_signature" and adapter.signs_url:
+            reason += f". {source.get_provider_display()} signs the webhook URL too: it must post to exactly {url}"
+        return _reject(source, adapter.signature_failure_status, error.code, reason)
     try:
         events = adapter.events_from(document, headers)
     except PayloadError as error:

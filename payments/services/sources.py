@@ -20,7 +20,7 @@ MAX_OVERLAP = timedelta(days=7)
 class SourceInput:
     provider: str
     name: str
-    secret: str
+    secret: str = ""
     account: str = ""
     default_store: Store | None = None
     auth_expiry_days: int = 7
@@ -51,7 +51,8 @@ def source_create(*, merchant: Merchant, data: SourceInput) -> PaymentSource:
         default_store=data.default_store,
         auth_expiry_days=data.auth_expiry_days,
     )
-    SourceSecret.objects.create(merchant=merchant, source=source, secret=_clean_secret(data.secret))
+    if data.secret.strip():  # some providers show the secret only once the URL is registered: it may come later
+        SourceSecret.objects.create(merchant=merchant, source=source, secret=_clean_secret(data.secret))
     # Checkout baskets wait to be matched with card transactions once a card-present source exists.
     Merchant.objects.filter(pk=merchant.pk).update(has_network_feed=True)
     merchant.has_network_feed = True

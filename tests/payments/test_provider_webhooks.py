@@ -240,7 +240,7 @@ def test_an_adyen_chargeback_takes_back_what_is_left(db, django_capture_on_commi
 
     purchase = Purchase.objects.get(merchant=merchant)
     assert (purchase.amount_minor, purchase.refunded_minor) == (2300, 2300)
-    assert PaymentEvent.objects.get(source=source, kind="chargeback").detail == "chargeback"
+    assert PaymentEvent.objects.get(source=source, kind="chargeback").detail == "chargeback of 23.00 EUR"
 
 
 def test_adyen_answers_accepted_as_text(db, django_capture_on_commit_callbacks):
@@ -454,3 +454,60 @@ def test_staff_confirm_that_an_unrecognised_card_is_a_shopper_s_linked_card(db, 
     with django_capture_on_commit_callbacks(execute=True):
         signed_post(source, body)
     assert Purchase.objects.get(merchant=merchant, network_transaction_id="stripe:ch_second").shopper == shopper
+
+
+def test_a_card_the_provider_already_names_otherwise_is_not_suggested(db, django_capture_on_commit_callbacks):
+    from payments.services import matching
+
+    merchant, store = merchant_in("USD", "America/New_York")
+    source = make_source(merchant, "stripe", store=store, account="acct_northwind")
+    enrolled_shopper(merchant, ProviderCardId("stripe", "acct_northwind", "fingerprint", "another-fingerprint"))
+    deliver(source, "charge_captured", django_capture_on_commit_callbacks)
+
+    assert matching.card_suggestions(event=PaymentEvent.objects.get(source=source)) == []
+
+
+def test_a_square_signature_over_another_url_says_the_url_may_be_wrong(db, django_capture_on_commit_callbacks):
+    merchant, store = merchant_in("USD", "America/New_York")
+    source = make_source(merchant, "square", account="6SSW7HV8K2ST5")
+    from payments.providers import adapter_for
+
+    body, headers = adapter_for("square").sign(
+        raw_payload("square", "payment_created_approved"),
+        url="https://elsewhere.example/hook",
+        secret="square-signature-key",
+        now=timezone.now(),
+    )
+    extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+    extra.pop("HTTP_CONTENT_TYPE")
+    from django.test import Client
+
+    answer = Client().post(f"/api/v1/webhooks/{source.public_id}", data=body, content_type="application/json", **extra)
+
+    assert answer.status_code == 403
+    assert "it must post to exactly http" in answer.json()["error"]["message"]
+
+
+def test_a_fidel_timestamp_in_seconds_is_named_as_such(db):
+    from django.test import Client
+
+    from payments.api import webhook_url
+    from payments.providers.fidel import fidel_signature
+
+    merchant, _store = merchant_in("GBP", "Europe/London")
+    source = make_source(merchant, "fidel", account="06471dbe-a3c7-429e-8a18-16dc97e5cf35")
+    body = raw_payload("fidel", "transaction_auth")
+    seconds = str(int(timezone.now().timestamp()))
+    signature = fidel_signature("wh_test_fidel_secret", body, webhook_url(source), seconds)
+
+    answer = Client().post(
+        f"/api/v1/webhooks/{source.public_id}",
+        data=body,
+        content_type="application/json",
+        HTTP_X_FIDEL_SIGNATURE=signature,
+        HTTP_X_FIDEL_TIMESTAMP=seconds,
+        HTTP_FIDEL_MESSAGE_ID="m1",
+    )
+
+    assert answer.status_code == 401
+    assert "in seconds; Fidel sends Unix milliseconds" in answer.json()["error"]["message"]

@@ -109,12 +109,27 @@ def test_the_form_explains_what_to_paste_per_provider(owner_client):
     assert 'type="password"' in text
 
 
-def test_a_source_without_its_secret_is_refused_with_the_field_named(owner_client, store):
+def test_a_source_added_before_its_secret_refuses_webhooks_until_the_secret_is_pasted(
+    owner_client, store, django_capture_on_commit_callbacks
+):
+    # Stripe and Fidel show the secret only once the URL is registered: the source comes first.
     response = _add(owner_client, store, secret="")
+    source = PaymentSource.objects.get(merchant=store.merchant)
+    page = owner_client.get(f"{URL}{source.pk}/")
 
-    assert response.status_code == 400
-    assert not PaymentSource.objects.filter(merchant=store.merchant).exists()
-    assert "This field is required" in response.text
+    assert response.status_code == 302
+    assert "No signing secret yet" in page.text and "Save the secret" in page.text
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = signed_post(source, raw_payload("stripe", "charge_captured"))
+    assert refused.status_code == 400 and "no signing secret" in refused.json()["error"]["message"]
+
+    saved = owner_client.post(f"{URL}{source.pk}/secret/", {"secret": SECRETS["stripe"], "overlap_hours": 24})
+
+    assert saved.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = signed_post(source, raw_payload("stripe", "charge_captured"))
+    assert accepted.status_code == 200
+    assert "No signing secret yet" not in owner_client.get(f"{URL}{source.pk}/").text
 
 
 def test_another_merchants_store_cannot_be_the_default(owner_client, store, other_store):
@@ -546,3 +561,31 @@ def test_a_manager_confirms_whose_card_an_unrecognised_payment_was(db, client_fo
     assert answer.status_code == 302
     assert Purchase.objects.get(merchant=merchant).shopper == shopper
     assert "Whose card?" not in client.get(f"/settings/payments/{source.pk}/").content.decode()
+
+
+def test_every_change_to_a_source_is_in_the_audit_log_without_its_secret(owner_client, store):
+    from merchants.models import AuditEvent
+
+    _add(owner_client, store)
+    source = PaymentSource.objects.get(merchant=store.merchant)
+    owner_client.post(f"{URL}{source.pk}/secret/", {"secret": "whsec_rotated_value", "overlap_hours": 1})
+    owner_client.post(f"{URL}{source.pk}/pause/")
+    owner_client.post(f"{URL}{source.pk}/resume/")
+
+    actions = list(AuditEvent.objects.filter(merchant=store.merchant).order_by("pk").values_list("action", flat=True))
+    assert actions[-4:] == [
+        "payment_source.created",
+        "payment_source.secret_rotated",
+        "payment_source.paused",
+        "payment_source.resumed",
+    ]
+    assert "whsec" not in str(list(AuditEvent.objects.filter(merchant=store.merchant).values_list("detail", flat=True)))
+
+
+def test_a_fidel_source_on_a_plain_http_site_url_is_warned(owner_client, merchant, store, settings):
+    settings.SITE_URL = "http://localhost:8000"
+    source = make_source(merchant, "fidel")
+
+    page = owner_client.get(f"{URL}{source.pk}/")
+
+    assert "accepts only HTTPS webhook URLs" in page.text

@@ -204,7 +204,7 @@ def test_an_authorisation_never_captured_expires_and_its_purchase_is_voided(
     purchase.refresh_from_db()
     assert (purchase.state, purchase.refunded_minor) == (PurchaseState.REFUNDED, 2500)
     expiry = PaymentEvent.objects.get(source=source, event_type="authorisation.expired")
-    assert expiry.detail.startswith("void: authorisation not captured within 7 days")
+    assert expiry.detail == "void of 25.00 USD: authorisation not captured within 7 days"
     assert authorisations_expire(now=purchase.occurred_at + timezone.timedelta(days=9)) == 0
 
 
