@@ -158,9 +158,9 @@ def _effects(fits: Sequence[tuple[Series, _Fit]], calendar: Calendar, days: int)
                 if kind is not None and day not in calendar.closed:
                     sold[kind] += series.units[day]
                     expected[kind] += _base(fit, calendar, day, level)
-    factors = {kind: (sold[kind] + ordinary_day) / (expected[kind] + ordinary_day) for kind in sold}
-    if ordinary_day <= 0:
-        factors = dict.fromkeys(sold, 1.0)
+    factors = dict.fromkeys(sold, 1.0)
+    if ordinary_day > 0:  # else nothing ordinary to compare with: no effect learned
+        factors = {kind: (sold[kind] + ordinary_day) / (expected[kind] + ordinary_day) for kind in sold}
     # α by the method of moments on one-week-ahead forecasts: E[(a − μ)² − μ] = α μ².
     excess = squares = 0.0
     for series, fit in fits:
