@@ -15,6 +15,7 @@ from insights.calendar import country_for_timezone, holidays_between
 from merchants.models import Store
 from profiles.models import LineItem, Purchase
 from tests.factories import StoreFactory
+from tests.loyalty.factories import OfferFactory, ProgramFactory
 
 WEEKDAY_PATTERN = [1.0, 0.9, 0.9, 1.1, 1.4, 1.8, 0.6]  # Monday first: a busy Saturday
 
@@ -136,14 +137,14 @@ NOW = datetime(2026, 11, 18, 15, 45, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
 
 
-def _sell(merchant, store, *, weeks, seed=11, closed=()):
+def _sell(merchant, store, *, weeks, seed=11, closed=(), only=None):
     """Purchases of one or two items (Shoes, Bags) every day of the `weeks` weeks before NOW's day."""
     rng = random.Random(seed)
     end = NOW.astimezone(LONDON).date() - timedelta(days=1)
     purchases, lines = [], []
     for offset in range(weeks * 7):
         day = end - timedelta(days=offset)
-        if day in closed:
+        if day in closed or (only is not None and day not in only):
             continue
         for number in range(_poisson(rng, 10 * WEEKDAY_PATTERN[day.weekday()])):
             at = datetime.combine(day, time(10 + number % 8, 5), tzinfo=LONDON)
@@ -252,3 +253,39 @@ def test_another_merchants_demand_stays_out_of_sight(merchant, london, other_mer
     assert response.status_code == 200
     assert "Shoes" not in response.content.decode()
     assert Store.objects.for_merchant(other_merchant).filter(name="London").count() == 0
+
+
+@pytest.mark.django_db
+def test_a_planned_promotion_raises_its_week_as_past_promotions_did(merchant, london, owner_client):
+    # given three past week-long offers in London during which it sold twice as much, and one planned
+    end = NOW.astimezone(LONDON).date() - timedelta(days=1)
+    program = ProgramFactory(merchant=merchant)
+    _sell(merchant, london, weeks=20)
+    for weeks_ago in (4, 9, 14):
+        first = end - timedelta(days=weeks_ago * 7 + 6)
+        week = {first + timedelta(days=offset) for offset in range(7)}
+        _sell(merchant, london, weeks=20, seed=100 + weeks_ago, only=week)
+        OfferFactory(
+            program=program,
+            store=london,
+            starts_at=datetime.combine(first, time(0, 1), tzinfo=LONDON),
+            ends_at=datetime.combine(first + timedelta(days=6), time(23, 0), tzinfo=LONDON),
+        )
+    planned = end + timedelta(days=15)  # the third week ahead
+    OfferFactory(
+        program=program,
+        store=london,
+        starts_at=datetime.combine(planned, time(0, 1), tzinfo=LONDON),
+        ends_at=datetime.combine(planned + timedelta(days=6), time(23, 0), tzinfo=LONDON),
+    )
+    services.insights_refresh(merchant=merchant, now=NOW)
+
+    # when
+    page = owner_client.get(reverse("insights:demand")).content.decode()
+    rows = _csv_rows(owner_client.get(reverse("insights:demand"), {"format": "csv"}))[1:]
+
+    # then the planned week is marked and forecast well above the ordinary week before it
+    assert "Promotions: on the 21 promotion days in the last year it sold" in page
+    shoes = [row for row in rows if row[1] == "Shoes"]
+    assert [int(row[11]) for row in shoes[:4]] == [0, 0, 7, 0]
+    assert float(shoes[2][3]) > 1.5 * float(shoes[1][3])
