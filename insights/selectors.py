@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from insights import demand
 from insights.models import InsightSettings, InsightSnapshot
 from insights.periods import ALL, ONLINE, Period, Window, local_today, period_for
 from insights.services import (
@@ -856,3 +857,138 @@ def network_views_get(*, merchant: Merchant) -> tuple[list[NetworkView], datetim
         for view in networks
     ]
     return views, snapshot.computed_at
+
+
+# Demand by category
+
+
+@dataclass(frozen=True)
+class DemandWeek:
+    start: date
+    units: float
+    low: int
+    high: int
+    revenue_minor: int
+    revenue_low_minor: int
+    revenue_high_minor: int
+    holidays: list[str]
+    promotion_days: int
+
+
+@dataclass(frozen=True)
+class DemandCategory:
+    category: str
+    weeks: list[DemandWeek]
+
+
+@dataclass(frozen=True)
+class DemandBacktest:
+    """The held-out weeks' weekly totals, every category of the scope: the model against seasonal-naive."""
+
+    held_out_weeks: int
+    weeks_scored: int
+    actual_units: float
+    wape: float | None
+    naive_wape: float | None
+    mase: float | None
+    naive_mase: float | None
+    beats_naive: bool | None  # None: not tested (too little history)
+    inside: int
+    coverage: float | None
+
+
+@dataclass(frozen=True)
+class DemandStore:
+    scope: str
+    label: str
+    country: str | None
+    holiday_factor: float
+    promotion_factor: float
+    holidays_seen: int
+    promotion_days_seen: int
+    closed_days: list[str]
+    weeks: list[dict[str, Any]]
+    categories: list[DemandCategory]
+    backtest: DemandBacktest
+
+
+@dataclass(frozen=True)
+class Demand:
+    scope: Scope
+    start: date | None
+    level: float
+    stores: list[DemandStore]
+    backtest: DemandBacktest  # over the stores shown
+    computed_at: datetime | None
+
+
+def _demand_backtest(score: demand.Score) -> DemandBacktest:
+    return DemandBacktest(
+        held_out_weeks=score.held_out_weeks,
+        weeks_scored=score.weeks_scored,
+        actual_units=score.actual,
+        wape=score.wape,
+        naive_wape=score.naive_wape,
+        mase=score.mase,
+        naive_mase=score.naive_mase,
+        beats_naive=score.beats_naive,
+        inside=score.inside,
+        coverage=score.coverage,
+    )
+
+
+def demand_get(*, merchant: Merchant, scope: Scope | None = None) -> Demand:
+    """The snapshot's weekly demand forecast: every store and online, or the one store (online) of `scope`."""
+    scope = scope or Scope()
+    snapshot = snapshot_get(merchant=merchant, sections=("demand",))
+    data = snapshot.get("demand") or {}
+    start = date.fromisoformat(data["start"]) if data.get("start") else None
+    stores, overall = [], demand.Score()
+    for key, store in (data.get("stores") or {}).items():
+        if scope.key not in (ALL, key):
+            continue
+        score = demand.Score.from_dict(store["backtest"])
+        overall.add(score)
+        categories = [
+            DemandCategory(
+                category=row["category"],
+                weeks=[
+                    DemandWeek(
+                        start=date.fromisoformat(week["start"]),
+                        units=values[0],
+                        low=values[1],
+                        high=values[2],
+                        revenue_minor=values[3],
+                        revenue_low_minor=values[4],
+                        revenue_high_minor=values[5],
+                        holidays=week["holidays"],
+                        promotion_days=week["promotion_days"],
+                    )
+                    for week, values in zip(store["weeks"], row["weeks"], strict=True)
+                ],
+            )
+            for row in store["categories"]
+        ]
+        stores.append(
+            DemandStore(
+                scope=key,
+                label=store["label"],
+                country=store["country"],
+                holiday_factor=store["holiday_factor"],
+                promotion_factor=store["promotion_factor"],
+                holidays_seen=store["holidays_seen"],
+                promotion_days_seen=store["promotion_days_seen"],
+                closed_days=store["closed_days"],
+                weeks=[{**week, "start": date.fromisoformat(week["start"])} for week in store["weeks"]],
+                categories=categories,
+                backtest=_demand_backtest(score),
+            )
+        )
+    return Demand(
+        scope=scope,
+        start=start,
+        level=data.get("level", demand.INTERVAL_LEVEL),
+        stores=stores,
+        backtest=_demand_backtest(overall),
+        computed_at=snapshot.computed_at,
+    )

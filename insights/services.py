@@ -30,7 +30,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.errors import validated
+from insights import demand as demand_model
 from insights import forecast as forecasting
+from insights.calendar import country_for_timezone, holidays_between, promotion_days
 from insights.models import InsightSettings, InsightSnapshot
 from insights.periods import ALL, ONLINE, PERIODS, Period, local_today, period_for
 from insights.stages import STAGES, stage_parameters, stage_sql
@@ -158,6 +160,7 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
             "visits": _visits(cursor, merchant, periods),
             "pickups": pickups,
             "forecast": _forecasts(merchant, stores, end, pickups),
+            "demand": _demand(cursor, merchant, stores, end),
             "products": _products(cursor, end),
             "network": _network(cursor, merchant, now),
             "meta": {"signature": signature, "end": end.isoformat()},
@@ -617,6 +620,114 @@ def _forecasts(merchant: Merchant, stores: list[Store], end: date, pickups: list
             "held_out_weeks": test.held_out_weeks,
         }
     return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}
+
+
+def _demand(cursor: Any, merchant: Merchant, stores: list[Store], end: date) -> dict[str, Any]:
+    """Per store (and online): the next weeks' units and revenue by category with 80 % intervals, the learned
+    holiday and promotion effects, and the back-test on the last weeks (see insights.demand)."""
+    days = demand_model.HISTORY_WEEKS * 7
+    start = end - timedelta(days=days - 1)
+    horizon_end = end + timedelta(days=demand_model.HORIZON_WEEKS * 7)
+    cursor.execute(
+        f"""
+        SELECT t.store_id, li.category, t.day, SUM(li.quantity),
+               SUM(ROUND(li.quantity * li.unit_price_minor * t.net::numeric / t.amount))
+          FROM {LINE_ITEM} li JOIN insight_purchase t ON t.id = li.purchase_id
+         WHERE t.day BETWEEN %s AND %s
+         GROUP BY 1, 2, 3
+        """,  # noqa: S608 - table names from the models; values are bound
+        [start, end],
+    )
+    units: dict[int | None, dict[str, list[float]]] = defaultdict(dict)
+    revenue: dict[int | None, dict[str, list[float]]] = defaultdict(dict)
+    for store_id, category, day, quantity, value in cursor.fetchall():
+        index = (day - start).days
+        units[store_id].setdefault(category or "", [0.0] * days)[index] += float(quantity)
+        revenue[store_id].setdefault(category or "", [0.0] * days)[index] += float(value)
+    cursor.execute(
+        "SELECT store_id, day, COUNT(*) FROM insight_purchase WHERE day BETWEEN %s AND %s GROUP BY 1, 2",
+        [start, end],
+    )
+    purchases: dict[int | None, list[int]] = defaultdict(lambda: [0] * days)
+    for store_id, day, count in cursor.fetchall():
+        purchases[store_id][(day - start).days] = count
+    promotions = promotion_days(merchant=merchant, stores=stores, start=start, end=horizon_end)
+    places: list[tuple[str, int | None, str, str]] = [
+        (f"s{store.pk}", store.pk, store.name, store.timezone) for store in stores
+    ] + [(ONLINE, None, "Online", merchant.timezone)]
+    result: dict[str, Any] = {}
+    overall = demand_model.Score()
+    for scope, store_id, label, zone in places:
+        if not units.get(store_id):
+            continue
+        country = country_for_timezone(zone)
+        named = holidays_between(country, start, horizon_end)
+        holiday_days = frozenset((day - start).days for day in named)
+        # An online shop does not close: an empty day online is a day without orders.
+        closed = (
+            demand_model.closed_days(purchases[store_id], start.weekday(), holiday_days) if store_id else frozenset()
+        )
+        calendar = demand_model.Calendar(
+            first_weekday=start.weekday(),
+            holidays=holiday_days,
+            promotions=frozenset((day - start).days for day in promotions.get(store_id, ())),
+            closed=closed | frozenset(range(demand_model.before_opening(purchases[store_id]))),
+        )
+        series = {
+            category: demand_model.Series(units=values, revenue=revenue[store_id][category])
+            for category, values in units[store_id].items()
+        }
+        predicted = demand_model.forecast_store(series, calendar, days=days)
+        score = demand_model.backtest_store(series, calendar, days=days)
+        overall.add(score)
+        weeks = []
+        for week in range(demand_model.HORIZON_WEEKS):
+            first = end + timedelta(days=1 + week * 7)
+            week_days = [first + timedelta(days=offset) for offset in range(7)]
+            weeks.append(
+                {
+                    "start": first.isoformat(),
+                    "holidays": [f"{named[day]} ({day:%a %d %b})" for day in week_days if day in named],
+                    "promotion_days": sum(1 for day in week_days if day in promotions.get(store_id, ())),
+                }
+            )
+        categories: list[dict[str, Any]] = [
+            {
+                "category": category,
+                "weeks": [
+                    [
+                        round(row.units, 2),
+                        row.low,
+                        row.high,
+                        round(row.revenue),
+                        round(row.revenue_low),
+                        round(row.revenue_high),
+                    ]
+                    for row in rows
+                ],
+            }
+            for category, rows in predicted.weeks.items()
+        ]
+        categories.sort(key=lambda row: (-sum(week[3] for week in row["weeks"]), str(row["category"])))
+        result[scope] = {
+            "label": label,
+            "country": country,
+            "holiday_factor": predicted.effects.holiday_factor,
+            "promotion_factor": predicted.effects.promotion_factor,
+            "holidays_seen": predicted.effects.holidays_seen,
+            "promotion_days_seen": predicted.effects.promotion_days_seen,
+            "closed_days": sorted((start + timedelta(days=day)).isoformat() for day in closed),
+            "backtest": score.as_dict(),
+            "weeks": weeks,
+            "categories": categories,
+        }
+    return {
+        "start": (end + timedelta(days=1)).isoformat(),
+        "history_start": start.isoformat(),
+        "level": demand_model.INTERVAL_LEVEL,
+        "stores": result,
+        "backtest": overall.as_dict(),
+    }
 
 
 def _product_scope(grouped: int, store_id: int | None) -> str:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reach/", views.reach, name="reach"),
     path("stores/", views.stores, name="stores"),
     path("products/", views.products, name="products"),
+    path("demand/", views.demand, name="demand"),
     path("network/", views.network, name="network"),
     path("shoppers/<uuid:public_id>/", views.shopper_panel, name="shopper_panel"),
 ]

@@ -50,6 +50,7 @@ TABS = [
     ("reach", "Reaching shoppers"),
     ("stores", "Stores and regions"),
     ("products", "Products"),
+    ("demand", "Demand"),
     ("network", "Mall network"),
 ]
 
@@ -322,6 +323,52 @@ def products(request: MerchantRequest) -> HttpResponseBase:
         scales={"y": {"ticks": {"autoSkip": False}}},
     )
     return _page(request, "products", {"form": form, "data": data, "charts": {"categories": chart}})
+
+
+@merchant_permission_required("insights.view")
+@require_GET
+def demand(request: MerchantRequest) -> HttpResponseBase:
+    form, _period, scope = _filters(request)
+    del form.fields["period"]  # always the next weeks, learned from the last year
+    data = selectors.demand_get(merchant=request.merchant, scope=scope)
+    if _wants_csv(request):
+        return _csv(
+            "demand-forecast",
+            [
+                "store",
+                "category",
+                "week_start",
+                "units",
+                f"units_low_{round(data.level * 100)}",
+                f"units_high_{round(data.level * 100)}",
+                "revenue_minor",
+                f"revenue_low_{round(data.level * 100)}_minor",
+                f"revenue_high_{round(data.level * 100)}_minor",
+                "currency",
+                "holidays",
+                "promotion_days",
+            ],
+            (
+                (
+                    store.label,
+                    row.category,
+                    week.start.isoformat(),
+                    round(week.units, 1),
+                    week.low,
+                    week.high,
+                    week.revenue_minor,
+                    week.revenue_low_minor,
+                    week.revenue_high_minor,
+                    request.merchant.currency,
+                    "; ".join(week.holidays),
+                    week.promotion_days,
+                )
+                for store in data.stores
+                for row in store.categories
+                for week in row.weeks
+            ),
+        )
+    return _page(request, "demand", {"form": form, "data": data})
 
 
 @merchant_permission_required("insights.view")
