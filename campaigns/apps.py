@@ -20,3 +20,8 @@ class CampaignsConfig(AppConfig):
 
         purchase_recorded.connect(on_purchase_recorded, dispatch_uid="campaigns.purchase_triggers")
         tracking.connect(on_esp_tracking, dispatch_uid="campaigns.esp_tracking")
+
+        from campaigns.promotions import promotion_windows
+        from core import promotions
+
+        promotions.register(promotion_windows)

@@ -6,9 +6,9 @@ store's zone comes from, also says which country each zone belongs to (its
 is US. That is the mapping used here; a zone it does not name (UTC, an old alias such
 as US/Eastern) gives no country, so no holidays, and the demand page says so.
 
-Promotions are the merchant's broadcast campaigns and offers. They live in apps above
-insights (campaigns, loyalty), which insights may not import; they are read here by
-model name, read-only, the way profiles finds insights' panels without importing it.
+Promotions are the merchant's broadcast campaigns and offers. They live in apps beside
+and above insights (loyalty, campaigns), which insights may not import: each registers
+its promotion windows with `core.promotions`, which insights reads.
 """
 
 import functools
@@ -18,14 +18,11 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
-from django.apps import apps
-from django.db.models import Q
 
+from core import promotions
 from merchants.models import Merchant, Store
 
 # Broadcasts only: a triggered campaign (a thank-you, a win-back) runs all year and is no promotion.
-PROMOTION_CAMPAIGN_KINDS = ("broadcast", "recurring")
-PROMOTION_CAMPAIGN_STATUSES = ("scheduled", "active", "completed")
 
 
 @functools.cache
@@ -68,33 +65,7 @@ def promotion_days(*, merchant: Merchant, stores: list[Store], start: date, end:
     windows: list[tuple[int | None, datetime, datetime]] = []
     since = datetime.combine(start - timedelta(days=1), datetime.min.time(), tzinfo=zones[None])
     until = datetime.combine(end + timedelta(days=1), datetime.max.time(), tzinfo=zones[None])
-    if apps.is_installed("campaigns"):
-        campaign = apps.get_model("campaigns", "Campaign")
-        for store_id, launched, scheduled, ends, completed, attribution_days in (
-            campaign.objects.for_merchant(merchant)
-            .filter(kind__in=PROMOTION_CAMPAIGN_KINDS, status__in=PROMOTION_CAMPAIGN_STATUSES)
-            .filter(Q(launched_at__lte=until) | Q(launched_at=None, scheduled_at__lte=until))
-            .values_list("store_id", "launched_at", "scheduled_at", "ends_at", "completed_at", "attribution_days")
-        ):
-            begins = launched or scheduled
-            if begins is None:
-                continue
-            # A broadcast works for its attribution window, unless it was given an end.
-            finish = ends or completed or begins + timedelta(days=attribution_days)
-            windows.append((store_id, begins, max(finish, begins)))
-        offer = apps.get_model("campaigns", "Offer")
-        windows.extend(
-            offer.objects.for_merchant(merchant)
-            .filter(valid_from__lte=until, valid_until__gte=since)
-            .values_list("store_id", "valid_from", "valid_until")
-        )
-    if apps.is_installed("loyalty"):
-        offer = apps.get_model("loyalty", "Offer")
-        windows.extend(
-            offer.objects.for_merchant(merchant)
-            .filter(is_active=True, starts_at__lte=until, ends_at__gte=since)
-            .values_list("store_id", "starts_at", "ends_at")
-        )
+    windows.extend(promotions.windows(merchant, since, until))
     result: dict[int | None, set[date]] = defaultdict(set)
     for store_id, begins, finish in windows:
         if store_id is not None and store_id not in zones:

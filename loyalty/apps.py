@@ -12,3 +12,8 @@ class LoyaltyConfig(AppConfig):
         from profiles.signals import purchase_recorded
 
         purchase_recorded.connect(on_purchase_recorded, dispatch_uid="loyalty.purchase_earn")
+
+        from core import promotions
+        from loyalty.promotions import promotion_windows
+
+        promotions.register(promotion_windows)
