@@ -234,6 +234,8 @@ def _store_for(source: PaymentSource, merchant: Merchant, data: ProviderEvent) -
         if store is not None:
             LocationMapping.objects.for_merchant(merchant).filter(pk=mapping.pk).update(store=store)
             return store
+        if data.channel == Channel.ONLINE:
+            return None  # a card-not-present payment is recorded online meanwhile; the location stays listed
         raise Unmapped(
             f"Location {data.location_id} is not mapped to a store yet: map it under Settings → Payment sources, "
             "and the event is processed.",
@@ -297,7 +299,11 @@ def _payment(source: PaymentSource, merchant: Merchant, data: ProviderEvent) -> 
             amount_minor=data.amount_minor,
             currency=data.currency,
             occurred_at=_occurred_at(data, store, merchant),
-            channel=PurchaseChannel.IN_STORE if store is not None else PurchaseChannel.ONLINE,
+            # The provider's word decides (card present or not); a store without it means in store. An online
+            # payment at a mapped location keeps the store, as an online order collected there does.
+            channel=PurchaseChannel.ONLINE
+            if data.channel == Channel.ONLINE or store is None
+            else PurchaseChannel.IN_STORE,
             store=store,
             shopper=shopper,
             card_token=card.token if card is not None else None,

@@ -22,6 +22,7 @@ from merchants.models import Merchant
 # Advisory lock class for a merchant's rollups: writers hold it shared, the rebuild exclusively,
 # so a purchase committed while the rebuild runs is never wiped by it.
 ROLLUP_LOCK_CLASS = 7401
+SHOPPER_ROLLUP_LOCK_CLASS = 7402  # per shopper, around recomputing their row (shopper_recompute)
 
 
 def hold_shared(*, merchant_id: int) -> None:
@@ -143,7 +144,15 @@ def shopper_recompute(*, shopper_ids: Iterable[int]) -> None:
     ids = sorted(set(shopper_ids))
     if not ids:
         return
+    # Two transactions recomputing one shopper at once would each DELETE what their snapshot sees and
+    # INSERT: the second meets the first's row (a duplicate key) or, its shopper now without purchases,
+    # leaves the first's row standing. One at a time per shopper, in id order, each sees the other's
+    # committed purchases (READ COMMITTED) and replaces the row whole.
     with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, (id %% 2147483647)::int) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+            [SHOPPER_ROLLUP_LOCK_CLASS, ids],
+        )
         cursor.execute("DELETE FROM profiles_shopperrollup WHERE shopper_id = ANY(%s)", [ids])
         cursor.execute(
             f"INSERT INTO profiles_shopperrollup ({_ROLLUP_COLUMNS}) "

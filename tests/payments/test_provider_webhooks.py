@@ -511,3 +511,32 @@ def test_a_fidel_timestamp_in_seconds_is_named_as_such(db):
 
     assert answer.status_code == 401
     assert "in seconds; Fidel sends Unix milliseconds" in answer.json()["error"]["message"]
+
+
+def test_a_card_not_present_fidel_payment_is_online_even_at_a_mapped_location(db, django_capture_on_commit_callbacks):
+    merchant, store = merchant_in("GBP", "Europe/London")
+    source = make_source(merchant, "fidel", account="06471dbe-a3c7-429e-8a18-16dc97e5cf35")
+    sources.location_map(source=source, location_id="0ff99cfd-9e8b-48fe-af55-2519ffe1c0a4", store=store)
+    body = raw_payload("fidel", "transaction_auth").replace(b'"cardPresent": true', b'"cardPresent": false')
+    assert b'"cardPresent": false' in body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_post(source, body, headers={"fidel-message-id": "m-online"})
+
+    purchase = Purchase.objects.get(merchant=merchant)
+    assert (purchase.channel, purchase.store) == ("online", store)
+
+
+def test_an_online_payment_at_an_unmapped_location_is_recorded_and_the_location_listed(
+    db, django_capture_on_commit_callbacks
+):
+    merchant, _store = merchant_in("GBP", "Europe/London")
+    source = make_source(merchant, "fidel", account="06471dbe-a3c7-429e-8a18-16dc97e5cf35")
+    body = raw_payload("fidel", "transaction_auth").replace(b'"cardPresent": true', b'"cardPresent": false')
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_post(source, body, headers={"fidel-message-id": "m-online"})
+
+    purchase = Purchase.objects.get(merchant=merchant)
+    assert (purchase.channel, purchase.store) == ("online", None)
+    assert LocationMapping.objects.filter(source=source, location_id="0ff99cfd-9e8b-48fe-af55-2519ffe1c0a4").exists()

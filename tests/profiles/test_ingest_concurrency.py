@@ -180,3 +180,34 @@ def test_concurrent_batches_on_the_same_shoppers_all_land_and_the_rollups_add_up
     assert sum(ShopperRollup.objects.filter(merchant=merchant).values_list("purchase_count", flat=True)) == 100
     with transaction.atomic():
         assert rollups.rollups_rebuild(merchant=merchant).total == 0
+
+
+def test_two_refunds_of_one_shopper_at_once_leave_one_exact_rollup(merchant):
+    from profiles.services.purchases import purchase_refund
+
+    card = CardFactory(shopper=ShopperFactory(merchant=merchant))
+    first = purchase_record(merchant=merchant, data=purchase(merchant, "r-1", card)).purchase
+    # in another hour: the two refunds share no store-hour row, which would make the second wait
+    second = purchase_record(merchant=merchant, data=purchase(merchant, "r-2", card, minutes=150)).purchase
+    connection.close()
+    refunded, release = threading.Event(), threading.Event()
+
+    # when one refund recomputes the shopper's row and holds its transaction open
+    holding = Worker(
+        held_open(lambda: purchase_refund(merchant=merchant, purchase_id=first.pk, amount_minor=400), refunded, release)
+    )
+    holding.start()
+    assert refunded.wait(WAIT)
+    # and another refund of the same shopper recomputes the same row meanwhile
+    other = Worker(lambda: purchase_refund(merchant=merchant, purchase_id=second.pk))
+    other.start()
+    other.join(BLOCKED_FOR)
+    release.set()
+    holding.outcome()
+    other.outcome()  # before: a duplicate key on the rollup's primary key
+
+    # then the row is what the purchases say
+    row = ShopperRollup.objects.get(shopper=card.shopper)
+    assert (row.purchase_count, row.total_minor) == (1, 600)
+    with transaction.atomic():
+        assert rollups.rollups_rebuild(merchant=merchant).total == 0
