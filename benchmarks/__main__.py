@@ -13,6 +13,7 @@ BENCHMARKS = (
     "dashboard",
     "campaign_report",
     "trigger_latency",
+    "provider_feed",
     "broadcast",
 )
 

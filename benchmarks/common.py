@@ -244,3 +244,51 @@ def gunicorn(env: dict[str, str], *, workers: int = 4) -> Iterator[int]:
             server.kill()
             server.wait()
         log.close()
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], *, concurrency: int, include: str = "") -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker (prefork) with the benchmark's settings and the apps' tasks (plus `include`, a module
+    of the benchmark's own tasks); mail printed by the console backend is discarded."""
+    log = tempfile.NamedTemporaryFile(prefix="storeloop-bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    # Celery would turn every line the console backend prints into a log record: keep stdout as it is
+    # (discarded below), so the hand-off costs what it costs in production, not a logging storm.
+    bootstrap = (
+        "import sys; from config.celery import app; app.conf.worker_redirect_stdouts = False; "
+        "app.worker_main(sys.argv[1:])"
+    )
+    command = [
+        sys.executable, "-c", bootstrap, "worker", "--pool", "prefork",
+        "--concurrency", str(concurrency), "--loglevel", "WARNING",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        *(["--include", include] if include else []),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(3)
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker did not start; see {log.name}")
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        note(f"worker log: {log.name}")
+
+
+def broker_environment(env: dict[str, str], broker: str) -> dict[str, str]:
+    """`env` with tasks going to a real broker (Redis) instead of the filesystem transport, here and in children."""
+    env = {**env, "CELERY_BROKER_URL": broker, "CELERY_BROKER_TRANSPORT_OPTIONS": ""}
+    os.environ.update(env)
+    return env

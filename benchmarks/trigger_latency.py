@@ -20,19 +20,23 @@ Prints one JSON line: ours_p50/p95/p99_ms, baseline_p50/p95/p99_ms, messages, ra
 import argparse
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from celery import shared_task
 
 from benchmarks import common
-from benchmarks.common import BASE_DIR, bench_merchant_seed, django_setup, emit, gunicorn, note, percentile
+from benchmarks.common import (
+    bench_merchant_seed,
+    broker_environment,
+    celery_worker,
+    django_setup,
+    emit,
+    gunicorn,
+    note,
+    percentile,
+)
 
 NAME = "trigger_latency"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/5"
@@ -51,51 +55,6 @@ def trigger_baseline(sent_at: float, broker_url: str) -> None:
 
         _clients[broker_url] = redis.Redis.from_url(broker_url)
     _clients[broker_url].rpush(BASELINE_KEY, started - sent_at)
-
-
-@contextmanager
-def celery_worker(env: dict[str, str], *, concurrency: int, include: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker (prefork) with the benchmark's settings; mail printed by the console backend is discarded."""
-    log = tempfile.NamedTemporaryFile(prefix="storeloop-bench-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    # Celery would turn every line the console backend prints into a log record: keep stdout as it is
-    # (discarded below), so the hand-off costs what it costs in production, not a logging storm.
-    bootstrap = (
-        "import sys; from config.celery import app; app.conf.worker_redirect_stdouts = False; "
-        "app.worker_main(sys.argv[1:])"
-    )
-    command = [
-        sys.executable, "-c", bootstrap, "worker", "--pool", "prefork",
-        "--concurrency", str(concurrency), "--loglevel", "WARNING", "--include", include,
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        cwd=BASE_DIR,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        time.sleep(3)
-        if process.poll() is not None:
-            raise RuntimeError(f"the worker did not start; see {log.name}")
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        note(f"worker log: {log.name}")
-
-
-def broker_environment(env: dict[str, str], broker: str) -> dict[str, str]:
-    env = {**env, "CELERY_BROKER_URL": broker, "CELERY_BROKER_TRANSPORT_OPTIONS": ""}
-    os.environ.update(env)
-    return env
 
 
 def reachable_everyone(merchant_id: int) -> None:
