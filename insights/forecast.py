@@ -65,6 +65,7 @@ class Backtest:
     naive_mase: float | None = None
     beats_naive: bool | None = None
     closed_days_left_out: int = 0  # of the held-out days
+    actual_total: float = 0.0  # purchases in the held-out hours scored
 
 
 @dataclass(frozen=True)
@@ -269,5 +270,6 @@ def backtest(
         mase=mase(actual, model, scale=scale),
         naive_mase=mase(actual, naive, scale=scale),
         beats_naive=model_error < naive_error if actual else None,
+        actual_total=sum(actual),
         closed_days_left_out=sum(1 for day in range(cut // DAY, days) if day in calendar.closed),
     )

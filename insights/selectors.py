@@ -502,6 +502,7 @@ class Traffic:
     mase: float | None = None
     naive_mase: float | None = None
     beats_naive: bool | None = None  # None: not tested (too little history)
+    held_out_purchases: int = 0  # on the open days of the held-out weeks
     closed_days: list[date] = field(default_factory=list)  # left out of the fitting and of every error figure
     first_sale: date | None = None  # the days before it are left out too
     country: str | None = None
@@ -592,6 +593,7 @@ def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datet
         mase=model.get("mase"),
         naive_mase=model.get("naive_mase"),
         beats_naive=model.get("beats_naive"),
+        held_out_purchases=model.get("held_out_purchases", 0),
         closed_days=[date.fromisoformat(day) for day in model.get("closed_days", [])],
         first_sale=date.fromisoformat(first_sale) if first_sale else None,
         country=model.get("country"),

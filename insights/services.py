@@ -635,6 +635,7 @@ def _forecasts(merchant: Merchant, stores: list[Store], end: date, pickups: list
             "naive_mase": test.naive_mase,
             "beats_naive": test.beats_naive,
             "held_out_weeks": test.held_out_weeks,
+            "held_out_purchases": round(test.actual_total),
             "country": country,
             "closed_days": sorted((start + timedelta(days=day)).isoformat() for day in closed),
             "first_sale": (start + timedelta(days=opened)).isoformat() if opened else None,
