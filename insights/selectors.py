@@ -479,6 +479,7 @@ class ForecastDay:
     peak_expected: float
     peak_staff: int
     hours: list[float]
+    holiday: str | None = None  # the public holiday's name, forecast at the store's holiday factor
 
 
 @dataclass(frozen=True)
@@ -501,6 +502,12 @@ class Traffic:
     mase: float | None = None
     naive_mase: float | None = None
     beats_naive: bool | None = None  # None: not tested (too little history)
+    held_out_purchases: int = 0  # on the open days of the held-out weeks
+    closed_days: list[date] = field(default_factory=list)  # left out of the fitting and of every error figure
+    first_sale: date | None = None  # the days before it are left out too
+    country: str | None = None
+    holiday_factor: float | None = None  # None: no public holidays known for the scope
+    holidays_seen: int = 0
 
     @property
     def weekdays(self) -> tuple[str, ...]:
@@ -548,21 +555,25 @@ def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datet
     model = (forecast.get("scopes") or {}).get(scope.key if scope.store is not None else ALL) or {}
     hours = model.get("hours", [])
     start = date.fromisoformat(forecast["start"]) if forecast.get("start") else None
+    holidays = model.get("holidays") or {}
     days = []
     if start is not None:
         for index in range(len(hours) // 24):
             day_hours = hours[index * 24 : (index + 1) * 24]
             peak = day_hours.index(max(day_hours))
+            day = start + timedelta(days=index)
             days.append(
                 ForecastDay(
-                    day=start + timedelta(days=index),
+                    day=day,
                     expected=sum(day_hours),
                     peak_hour=peak,
                     peak_expected=day_hours[peak],
                     peak_staff=staff_needed(day_hours[peak], settings.purchases_per_staff_hour),
                     hours=day_hours,
+                    holiday=holidays.get(day.isoformat()),
                 )
             )
+    first_sale = model.get("first_sale")
     return Traffic(
         period=period,
         scope=scope,
@@ -582,6 +593,12 @@ def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datet
         mase=model.get("mase"),
         naive_mase=model.get("naive_mase"),
         beats_naive=model.get("beats_naive"),
+        held_out_purchases=model.get("held_out_purchases", 0),
+        closed_days=[date.fromisoformat(day) for day in model.get("closed_days", [])],
+        first_sale=date.fromisoformat(first_sale) if first_sale else None,
+        country=model.get("country"),
+        holiday_factor=model.get("holiday_factor"),
+        holidays_seen=model.get("holidays_seen", 0),
     )
 
 

@@ -65,7 +65,7 @@ STORE_HOUR_ROLLUP = StoreHourRollup._meta.db_table
 
 PRODUCT_DAYS = 90
 COHORT_MONTHS = 12
-FORECAST_HISTORY_WEEKS = 16
+FORECAST_HISTORY_WEEKS = 52  # a year, so that the holidays ahead were seen once
 PAIR_MIN_BASKETS = 10
 PAIR_LIMIT = 40
 TOP_SKUS = 20
@@ -601,15 +601,32 @@ def hourly_history(
 
 
 def _forecasts(merchant: Merchant, stores: list[Store], end: date, pickups: list[list[Any]]) -> dict[str, Any]:
-    """Per store and for all stores: the next four weeks by hour, and the back-test of the model."""
+    """Per store and for all stores: the next four weeks by hour, and the back-test of the model. Closed days
+    (and days before the first sale) are left out of both; public holidays of the store's country are learned
+    and marked (for all stores together, those of their country when they share one)."""
+    start = end - timedelta(days=FORECAST_HISTORY_WEEKS * 7 - 1)
+    horizon_end = end + timedelta(days=forecasting.HORIZON_WEEKS * 7)
+    countries = {store.pk: country_for_timezone(store.timezone) for store in stores}
+    shared = set(countries.values())
+    common = next(iter(shared)) if len(shared) == 1 else None
     result = {}
     for scope, store in [(ALL, None), *((f"s{store.pk}", store) for store in stores)]:
         history = hourly_history(merchant=merchant, store=store, end=end, weeks=FORECAST_HISTORY_WEEKS, pickups=pickups)
         if not any(history):
             continue
-        test = forecasting.backtest(history)
+        country = countries[store.pk] if store is not None else common
+        named = holidays_between(country, start, horizon_end)
+        holiday_days = frozenset((day - start).days for day in named)
+        purchases = [round(sum(history[day * 24 : (day + 1) * 24])) for day in range(FORECAST_HISTORY_WEEKS * 7)]
+        closed = demand_model.closed_days(purchases, start.weekday(), holiday_days)
+        opened = demand_model.before_opening(purchases)
+        calendar = demand_model.Calendar(
+            first_weekday=start.weekday(), holidays=holiday_days, closed=closed | frozenset(range(opened))
+        )
+        test = forecasting.backtest(history, calendar=calendar)
+        effect = forecasting.holiday_effect(history, calendar)
         result[scope] = {
-            "hours": [round(value, 2) for value in forecasting.forecast(history)],
+            "hours": [round(value, 2) for value in forecasting.forecast(history, calendar=calendar)],
             "mape": test.mape,
             "naive_mape": test.naive_mape,
             "wape": test.wape,
@@ -618,6 +635,13 @@ def _forecasts(merchant: Merchant, stores: list[Store], end: date, pickups: list
             "naive_mase": test.naive_mase,
             "beats_naive": test.beats_naive,
             "held_out_weeks": test.held_out_weeks,
+            "held_out_purchases": round(test.actual_total),
+            "country": country,
+            "closed_days": sorted((start + timedelta(days=day)).isoformat() for day in closed),
+            "first_sale": (start + timedelta(days=opened)).isoformat() if opened else None,
+            "holiday_factor": effect.factor if holiday_days else None,
+            "holidays_seen": effect.seen,
+            "holidays": {day.isoformat(): name for day, name in named.items() if day > end},
         }
     return {"start": (end + timedelta(days=1)).isoformat(), "scopes": result}
 
