@@ -111,14 +111,20 @@ LIVES = {
 }
 
 
-@pytest.mark.parametrize("provider", sorted(LIVES))
-def test_a_payment_s_life_lands_on_one_purchase_of_the_card_s_shopper(db, provider, django_capture_on_commit_callbacks):
+def connected(provider: str):
+    """A merchant in the provider's currency with its source (locations mapped) and a shopper whose card the
+    provider names; and the payment's life for that provider."""
     currency, zone, account, location, identity, steps = LIVES[provider]
     merchant, store = merchant_in(currency, zone)
     source = make_source(merchant, provider, store=None if location else store, account=account)
     if location:
         sources.location_map(source=source, location_id=location, store=store)
-    shopper = enrolled_shopper(merchant, identity)
+    return merchant, store, source, enrolled_shopper(merchant, identity), steps
+
+
+@pytest.mark.parametrize("provider", sorted(LIVES))
+def test_a_payment_s_life_lands_on_one_purchase_of_the_card_s_shopper(db, provider, django_capture_on_commit_callbacks):
+    merchant, store, source, shopper, steps = connected(provider)
 
     for name, state, amount, refunded in steps:
         answer = deliver(source, name, django_capture_on_commit_callbacks)
@@ -133,12 +139,7 @@ def test_a_payment_s_life_lands_on_one_purchase_of_the_card_s_shopper(db, provid
 
 @pytest.mark.parametrize("provider", sorted(LIVES))
 def test_the_same_life_delivered_backwards_ends_the_same(db, provider, django_capture_on_commit_callbacks):
-    currency, zone, account, location, identity, steps = LIVES[provider]
-    merchant, store = merchant_in(currency, zone)
-    source = make_source(merchant, provider, store=None if location else store, account=account)
-    if location:
-        sources.location_map(source=source, location_id=location, store=store)
-    shopper = enrolled_shopper(merchant, identity)
+    merchant, store, source, shopper, steps = connected(provider)
 
     for name, *_ in reversed(steps):
         assert deliver(source, name, django_capture_on_commit_callbacks).status_code == 200
