@@ -5,6 +5,7 @@ config/settings.py as production runs it (DEBUG off).
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -16,6 +17,8 @@ os.environ.setdefault("LOG_FORMAT", "json")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 # Text messages land in profiles.sms.outbox, as mail lands in django.core.mail.outbox.
 os.environ.setdefault("SMS_BACKEND", "profiles.sms.LocmemBackend")
+# Files written by a test run (uploads, exports) go to a directory of its own, never the checkout.
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="storeloop-test-media-"))
 
 from config.settings import *  # noqa: F403
 
