@@ -65,3 +65,31 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_card_resolved_shopper_is_what_from_db_builds_with_the_unread_fields_deferred(django_assert_num_queries):
+    from django.db import transaction
+
+    from profiles.models import Shopper
+    from tests.profiles.factories import CardFactory
+
+    merchant = MerchantFactory()
+    shopper = ShopperFactory(merchant=merchant, first_name="Hana")
+    card = CardFactory(shopper=shopper)
+
+    with transaction.atomic():
+        resolved = purchase_services.cards_resolve(merchant=merchant, card_tokens=[card.token])
+    ((card_id, built),) = resolved.values()
+
+    assert card_id == card.pk
+    stored = Shopper.all_merchants.get(pk=shopper.pk)
+    assert (built.pk, built.public_id, built.status, built.merged_into_id) == (
+        stored.pk,
+        stored.public_id,
+        stored.status,
+        stored.merged_into_id,
+    )
+    assert "first_name" in built.get_deferred_fields()
+    with django_assert_num_queries(1):  # a deferred field loads on first access, as from_db's would
+        assert built.first_name == "Hana"

@@ -1,13 +1,12 @@
 """Inserting resolved purchases: one statement writes the purchases, their line items and both rollups."""
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC
 
+import msgspec
 from django.db import connection
-from django.db.models.base import ModelState
-from django.db.models.signals import post_init, pre_init
 
+from core.instances import stored_instance
 from merchants.models import Merchant
 from profiles.models import Purchase
 from profiles.services import rollups
@@ -36,8 +35,8 @@ _ITEM_COLUMNS = (
     ("quantity", "integer"),
     ("unit_price_minor", "bigint"),
 )
-# Purchases are built with Model.from_db from what the caller sent and what the INSERT made
-# (id, public id, timestamps): no column is sent back only to be parsed again. A new Purchase
+# Purchases are built (core.instances.stored_instance) from what the caller sent and what the INSERT
+# made (id, public id, timestamps): no column is sent back only to be parsed again. A new Purchase
 # field must be filled in below (a KeyError says so in every ingest test).
 _PURCHASE_ATTNAMES = [field.attname for field in Purchase._meta.concrete_fields]
 _PURCHASE_ATTNAME_SET = frozenset(_PURCHASE_ATTNAMES)
@@ -71,34 +70,12 @@ _INSERT_SQL = f"""
 """  # noqa: S608 - fixed SQL; values are bound
 
 
-def _plain_init() -> bool:
-    """Whether building a Purchase may skip Model.__init__: nobody listens to its init signals."""
-    return not (pre_init.has_listeners(Purchase) or post_init.has_listeners(Purchase))
+_encoder = msgspec.json.Encoder()
 
 
-def _stored_purchase(alias: str, fields: dict[str, object], related: Mapping[str, object]) -> Purchase:
-    """What Purchase.from_db builds, without Model.__init__'s per-field work.
-
-    A performance shortcut, kept because it still pays: `benchmarks.ingest_batch` ("path":
-    "purchase_build") builds 1,000 purchases in 7–18 ms this way against 22–43 ms through from_db
-    (2026-12-03, loaded machine). That is 2–5 % of a 1,000-row chunk's time through the service
-    when the machine is loaded (the chunk then mostly waits on the database), and an estimated
-    tenth to a fifth when it is quiet (a chunk in about 150 ms). Used only while nobody listens
-    to Purchase's init signals (`_plain_init`); `fields` holds exactly the concrete fields'
-    attnames (tests compare the result with from_db's)."""
-    purchase = Purchase.__new__(Purchase)
-    purchase.__dict__.update(fields)
-    state = purchase._state = ModelState()
-    state.adding = False
-    state.db = alias
-    state.fields_cache.update(related)
-    return purchase
-
-
-def _purchase_from_db(alias: str, fields: dict[str, object], related: Mapping[str, object]) -> Purchase:
-    purchase = Purchase.from_db(alias, _PURCHASE_ATTNAMES, [fields[name] for name in _PURCHASE_ATTNAMES])
-    purchase._state.fields_cache.update(related)
-    return purchase
+def _json(rows: list[dict[str, object]]) -> str:
+    """Rows as one JSON text parameter (msgspec: a chunk's thousand rows in about a fifth of json.dumps' time)."""
+    return _encoder.encode(rows).decode()
 
 
 def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) -> list[Purchase | None]:
@@ -142,14 +119,14 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_SQL, {"merchant": merchant.pk, "purchases": json.dumps(purchases), "items": json.dumps(items)}
+            _INSERT_SQL,
+            {"merchant": merchant.pk, "purchases": _json(purchases), "items": _json(items)},
         )
         rows_made = cursor.fetchall()
         created_at = next((made_at for *_, made_at in rows_made if made_at is not None), None)
         made = {(source, external_id): (pk, public_id) for pk, public_id, source, external_id, _ in rows_made}
     recorded: list[Purchase | None] = []
     alias = connection.alias
-    build = _stored_purchase if _plain_init() else _purchase_from_db
     for row, fields in zip(rows, purchases, strict=True):
         data = row.data
         found = made.get((data.source, data.external_id))
@@ -170,7 +147,7 @@ def purchases_insert(*, merchant: Merchant, rows: Sequence[ResolvedPurchase]) ->
             raise KeyError(f"Fill in every Purchase field here: {sorted(_PURCHASE_ATTNAME_SET ^ fields.keys())}")
         # What the caller already holds, so reading these relations costs no query.
         related = {_MERCHANT_CACHE: merchant, _STORE_CACHE: data.store, _SHOPPER_CACHE: row.shopper}
-        recorded.append(build(alias, fields, related))
+        recorded.append(stored_instance(Purchase, alias, fields, related))
     for new in recorded:
         if new is not None:
             purchase_recorded.send(sender=Purchase, merchant=merchant, purchase=new)

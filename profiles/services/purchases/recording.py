@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from core.errors import ApplicationError, ConflictError
+from core.instances import stored_instance
 from merchants.models import Merchant
 from profiles.models import CardStatus, Channel, Purchase, PurchaseSource, PurchaseState, Shopper, ShopperStatus
 from profiles.services import rollups
@@ -91,8 +92,12 @@ _SHOPPERS_SQL = f"""
 """  # noqa: S608 - fixed SQL; values are bound
 
 
+_SHOPPER_FIELD_ATTNAMES = [f.attname for f in _SHOPPER_FIELDS]
+
+
 def _shopper_from_row(values: Sequence[object]) -> Shopper:
-    return Shopper.from_db(connection.alias, [f.attname for f in _SHOPPER_FIELDS], values)
+    """The shopper as from_db builds it, the fields the hot path does not read deferred."""
+    return stored_instance(Shopper, connection.alias, dict(zip(_SHOPPER_FIELD_ATTNAMES, values, strict=True)))
 
 
 def shoppers_hold(*, shopper_ids: Iterable[int]) -> dict[int, Shopper]:
