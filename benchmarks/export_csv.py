@@ -81,7 +81,8 @@ def main() -> None:
     for round_number in range(options.rounds):
         rows, seconds = _ours(bench.merchant, filters)
         copied, copy_seconds = _copy(bench.merchant, start, end)
-        assert rows == copied, (rows, copied)
+        if rows != copied:
+            raise SystemExit(f"the two exports differ: {rows} rows against {copied}")
         ours.append(rows / seconds)
         baseline.append(copied / copy_seconds)
         note(f"round {round_number + 1}: {rows:,} rows, ours {seconds:.2f} s, COPY {copy_seconds:.2f} s")

@@ -28,6 +28,6 @@ def test_a_manager_exports_purchases_from_a_phone(live_server, browser):
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
 
-    rows = read_csv(open(download.value.path(), encoding="utf-8").read())
+    rows = read_csv(download.value.path().read_text(encoding="utf-8"))
     assert [row["external_id"] for row in rows] == ["order-1"]
     context.close()
