@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("loyalty.api_urls")),
     path("", include("campaigns.offers.api_urls")),
     path("", include("campaigns.api_urls")),
+    path("", include("exports.api_urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path("shoppers/", include("profiles.urls")),
     path("settings/kiosks/", include("profiles.settings_urls")),
     path("settings/payments/", include("payments.urls")),
+    path("settings/export/", include("exports.urls")),
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
     path("s/c/", include("campaigns.public_urls")),

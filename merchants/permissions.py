@@ -36,6 +36,10 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
         "Connect payment sources, rotate their secrets, map locations, replay events",
     ),
     "merchant.manage": (frozenset({OWNER}), "Change merchant settings, require MFA"),
+    "exports.run": (
+        frozenset({OWNER, MANAGER}),
+        "Export purchases, shoppers, consents, points and messages as CSV",
+    ),
 }
 
 
@@ -63,5 +67,6 @@ API_SCOPES = [
     ("purchases:write", _("Record and refund purchases, post visits")),
     ("loyalty:read", _("Read balances and offers")),
     ("loyalty:write", _("Redeem points")),
+    ("exports:read", _("Download CSV exports of purchases, shoppers, consents, points and messages")),
 ]
 ALL_API_SCOPES = [scope for scope, _label in API_SCOPES]
