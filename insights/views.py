@@ -1,6 +1,7 @@
 """Insight pages: parse the filter, call one selector, render the page or (htmx) its fragment.
 
-Every page answers `?format=csv` with the table that sits beside its chart.
+Every page answers `?format=csv` with the table that sits beside its chart. The pages read from
+the read replica when one is configured (core.replicas); their permission checks do not.
 """
 
 import itertools
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.csv_export import csv_download
 from core.errors import ApplicationError
+from core.replicas import reads_from_replica
 from insights import selectors, services
 from insights.forms import InsightFilterForm, InsightSettingsForm
 from insights.periods import DEFAULT_PERIOD
@@ -75,6 +77,7 @@ def _page(request: MerchantRequest, name: str, context: dict[str, Any]) -> HttpR
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def overview(request: MerchantRequest) -> HttpResponseBase:
     form, period, scope = _filters(request)
     data = selectors.overview_get(merchant=request.merchant, period_key=period, scope=scope)
@@ -94,6 +97,7 @@ def overview(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def lifecycle(request: MerchantRequest) -> HttpResponseBase:
     merchant = request.merchant
     data = selectors.lifecycle_get(merchant=merchant)
@@ -143,6 +147,7 @@ def lifecycle_settings(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def channels(request: MerchantRequest) -> HttpResponseBase:
     data = selectors.channels_get(merchant=request.merchant)
     if _wants_csv(request):
@@ -167,6 +172,7 @@ def channels(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("shoppers.manage")
 @require_GET
+@reads_from_replica
 def store_only_regulars_csv(request: MerchantRequest) -> HttpResponseBase:
     """The whole audience of store-only regulars, for a campaign: every row, streamed."""
     merchant = request.merchant
@@ -192,6 +198,7 @@ def store_only_regulars_csv(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def traffic(request: MerchantRequest) -> HttpResponseBase:
     form, period, scope = _filters(request, with_online=False)
     data = selectors.traffic_get(merchant=request.merchant, period_key=period, scope=scope)
@@ -228,6 +235,7 @@ def traffic(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def reach(request: MerchantRequest) -> HttpResponseBase:
     data = selectors.reach_get(merchant=request.merchant)
     if _wants_csv(request):
@@ -258,6 +266,7 @@ def reach(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def stores(request: MerchantRequest) -> HttpResponseBase:
     form, period, _scope = _filters(request)
     del form.fields["scope"]  # the page compares every store: only the period applies
@@ -296,6 +305,7 @@ def stores(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def products(request: MerchantRequest) -> HttpResponseBase:
     form, _period, scope = _filters(request)
     del form.fields["period"]  # always the last 90 days: baskets cost more to count than days
@@ -327,6 +337,7 @@ def products(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def demand(request: MerchantRequest) -> HttpResponseBase:
     form, _period, scope = _filters(request)
     del form.fields["period"]  # always the next weeks, learned from the last year
@@ -373,6 +384,7 @@ def demand(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("insights.view")
 @require_GET
+@reads_from_replica
 def network(request: MerchantRequest) -> HttpResponseBase:
     views, computed_at = selectors.network_views_get(merchant=request.merchant)
     if _wants_csv(request):
@@ -395,6 +407,7 @@ def network(request: MerchantRequest) -> HttpResponseBase:
 
 @merchant_permission_required("shoppers.view")
 @require_GET
+@reads_from_replica
 def shopper_panel(request: MerchantRequest, public_id: str) -> HttpResponseBase:
     merchant = request.merchant
     shopper = profile_selectors.shopper_get(merchant=merchant, public_id=public_id)

@@ -27,3 +27,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 ACCOUNT_RATE_LIMITS = False
+
+# A second database alias, `replica`, mirrors the test database (as a streaming replica would the
+# primary). Reads are routed to it only where a test turns REPLICA_READS on (tests/core/test_replicas.py).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+REPLICA_READS = False
