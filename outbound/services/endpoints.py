@@ -13,7 +13,7 @@ from merchants.services import audit_event_record
 from outbound import signing
 from outbound.addresses import url_check
 from outbound.models import Delivery, DeliveryStatus, Endpoint, EventType
-from outbound.services.outbox import deliveries_queue, drain_after_commit
+from outbound.services.outbox import deliveries_queue, drain_after_commit, subscriptions_forget
 
 SECRET_OVERLAP = timedelta(hours=24)
 MAX_ENDPOINTS = 20
@@ -56,6 +56,7 @@ def endpoint_create(
     endpoint = Endpoint.objects.create(
         merchant=merchant, url=url, events=chosen, description=description, api_key=api_key, secret=secret
     )
+    subscriptions_forget(merchant_id=merchant.pk)
     audit_event_record(
         merchant=merchant,
         actor=actor,
@@ -83,6 +84,7 @@ def endpoint_update(
     for name, value in changes.items():
         setattr(endpoint, name, value)
     endpoint.save(update_fields=list(changes))
+    subscriptions_forget(merchant_id=endpoint.merchant_id)
     audit_event_record(
         merchant=endpoint.merchant,
         actor=actor,
@@ -148,6 +150,7 @@ def endpoint_resume(*, endpoint: Endpoint, actor: User | None) -> Endpoint:
 def endpoint_delete(*, endpoint: Endpoint, actor: User | None) -> None:
     audit_event_record(merchant=endpoint.merchant, actor=actor, action="webhook.endpoint_deleted", subject=endpoint.url)
     endpoint.delete()
+    subscriptions_forget(merchant_id=endpoint.merchant_id)
 
 
 @transaction.atomic

@@ -1,13 +1,15 @@
 """The outbox: a change becomes an event row and one delivery per subscribed endpoint, in the change's transaction.
 
-Nothing is written when no endpoint of the merchant wants the event, so the purchase path pays one indexed
-query. The drain is queued once per endpoint and transaction, after commit: a rolled-back change sends nothing.
+Nothing is written when no endpoint of the merchant wants the event, which the purchase path learns from the
+cache (invalidated whenever an endpoint changes), without a query. The drain is queued once per endpoint and
+transaction, after commit: a rolled-back change sends nothing.
 """
 
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +20,28 @@ from outbound.models import Delivery, DeliveryStatus, Endpoint, Event
 
 def event_public_id() -> str:
     return f"evt_{uuid.uuid4().hex}"
+
+
+_SUBSCRIBED_KEY = "outbound:subscribed-events:{merchant_id}"
+
+
+def subscribed_event_types(*, merchant_id: int) -> frozenset[str]:
+    """The events any endpoint of the merchant takes, cached (the purchase path asks once per purchase)."""
+    key = _SUBSCRIBED_KEY.format(merchant_id=merchant_id)
+    cached = cache.get(key)
+    if cached is None:
+        rows = Endpoint.objects.filter(merchant=merchant_id).values_list("events", flat=True)
+        cached = sorted({event_type for events in rows for event_type in events})
+        cache.set(key, cached, timeout=300)
+    return frozenset(cached)
+
+
+def subscriptions_forget(*, merchant_id: int) -> None:
+    """After an endpoint is added, changed or removed: now, and again once committed (a read between the two
+    could have cached the rows as they were)."""
+    key = _SUBSCRIBED_KEY.format(merchant_id=merchant_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def endpoints_for(*, merchant: Merchant | int, event_type: str, origin: str | None = None) -> list[int]:
@@ -39,11 +63,13 @@ def event_record(
 
     Call inside the transaction that made the change.
     """
+    merchant_id = merchant if isinstance(merchant, int) else merchant.pk
+    if event_type not in subscribed_event_types(merchant_id=merchant_id):
+        return None
     endpoint_ids = endpoints_for(merchant=merchant, event_type=event_type, origin=origin)
     if not endpoint_ids:
         return None
     shopper_key, data = build()
-    merchant_id = merchant if isinstance(merchant, int) else merchant.pk
     now = timezone.now()
     event = Event.objects.create(
         merchant_id=merchant_id,

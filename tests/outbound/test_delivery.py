@@ -267,3 +267,29 @@ def test_only_subscribed_events_are_queued(merchant, receiver, django_capture_on
         shopper = shopper_new(merchant)
         consent(shopper, True)
     assert [p["type"] for p in receiver.payloads()] == ["consent.changed"]
+
+
+def test_points_adjusted_by_staff_are_delivered(
+    merchant, owner, receiver, endpoint_with_secret, django_capture_on_commit_callbacks
+):
+    from loyalty.models import Account
+    from loyalty.services import accounts, ledger
+    from tests.loyalty.factories import ProgramFactory
+
+    # given a shopper with a loyalty account
+    program = ProgramFactory(merchant=merchant)
+    with django_capture_on_commit_callbacks(execute=True):
+        shopper = shopper_new(merchant)
+    with transaction.atomic():
+        account_id, _tier = accounts.account_upsert(
+            program=program, shopper_id=shopper.pk, joined_via="api", moment=timezone.now()
+        )
+    account = Account.objects.get(merchant=merchant, pk=account_id)
+
+    # when staff add points
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.points_adjust(merchant=merchant, account=account, points=40, reason="Goodwill", actor=owner)
+
+    # then the endpoint hears the change and the new balance
+    (points,) = [p["data"] for p in receiver.payloads() if p["type"] == "points.changed"]
+    assert points == {"shopper_id": str(shopper.public_id), "delta": 40, "reason": "adjustment", "balance": 40}
