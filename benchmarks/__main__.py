@@ -16,6 +16,7 @@ BENCHMARKS = (
     "provider_feed",
     "broadcast",
     "export_csv",
+    "webhook_fanout",
 )
 
 

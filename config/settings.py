@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "loyalty",
     "campaigns",
     "exports",
+    "outbound",
     "demo",
 ]
 
@@ -231,6 +232,13 @@ if _secret("ANYMAIL_WEBHOOK_SECRET", default=""):
 
 # Payment sources: days a webhook's body is kept for replay before only the figures remain.
 PAYMENT_BODY_RETENTION_DAYS = env.int("PAYMENT_BODY_RETENTION_DAYS", default=30)
+
+# Outbound webhooks. Endpoints on private, loopback or link-local addresses are refused unless this is on
+# (tests and the demo deliver to a receiver on this machine). Timeouts are per request, in seconds.
+OUTBOUND_WEBHOOKS_ALLOW_PRIVATE = env.bool("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE", default=False)
+OUTBOUND_WEBHOOK_TIMEOUT_SECONDS = env.float("OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Requests a worker has in flight at once while it drains an endpoint (different shoppers only).
+OUTBOUND_WEBHOOK_CONCURRENCY = env.int("OUTBOUND_WEBHOOK_CONCURRENCY", default=8)
 
 # Shopper pages (kiosk, Wi-Fi, confirmation, preference centre). Rates are "<count>/<second|minute|hour|day>".
 SHOPPER_LINK_MAX_AGE_DAYS = env.int("SHOPPER_LINK_MAX_AGE_DAYS", default=30)

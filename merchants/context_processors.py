@@ -51,6 +51,7 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
                 "staff.manage",
                 "api_keys.manage",
                 "payments.manage",
+                "webhooks.manage",
                 "merchant.manage",
                 "exports.run",
             )

@@ -35,6 +35,10 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({OWNER, MANAGER}),
         "Connect payment sources, rotate their secrets, map locations, replay events",
     ),
+    "webhooks.manage": (
+        frozenset({OWNER, MANAGER}),
+        "Add webhook endpoints, rotate their secrets, pause them, replay deliveries",
+    ),
     "merchant.manage": (frozenset({OWNER}), "Change merchant settings, require MFA"),
     "exports.run": (
         frozenset({OWNER, MANAGER}),

@@ -20,6 +20,9 @@ os.environ.setdefault("SMS_BACKEND", "profiles.sms.LocmemBackend")
 # Files written by a test run (uploads, exports) go to a directory of its own, never the checkout.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="storeloop-test-media-"))
 
+# Webhook deliveries go to a receiver on this machine.
+os.environ.setdefault("OUTBOUND_WEBHOOKS_ALLOW_PRIVATE", "1")
+
 from config.settings import *  # noqa: F403
 
 # Fast by construction: a cheap hasher.

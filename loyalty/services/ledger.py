@@ -49,6 +49,7 @@ from loyalty.models import (
     ReconciliationRun,
 )
 from loyalty.services.rates import expiry_for, proportion
+from loyalty.signals import points_changed
 from merchants.models import Merchant, User
 from merchants.services import audit_event_record
 from profiles.models import Purchase, PurchaseState
@@ -361,6 +362,14 @@ def points_adjust(*, merchant: Merchant, account: Account, points: int, reason: 
         reason=reason,
     )
     account.refresh_from_db()
+    points_changed.send(
+        sender=Account,
+        merchant=merchant,
+        account=account,
+        delta=points,
+        reason=Reason.ADJUSTMENT,
+        balance=account.points_balance,
+    )
     return account
 
 

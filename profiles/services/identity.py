@@ -17,7 +17,7 @@ from core.errors import ApplicationError, ConflictError, NotFoundError
 from core.models import IdempotencyRecord
 from merchants.models import Merchant, User
 from merchants.services import audit_event_record
-from profiles import selectors
+from profiles import selectors, signals
 from profiles.models import (
     Card,
     ConsentEvent,
@@ -143,6 +143,7 @@ def shopper_merge(
         reason=reason,
         moved={key: len(moved[key]) for key in MOVED_ROWS},
     )
+    signals.shoppers_merged.send(sender=Shopper, merchant=merchant, survivor=survivor, merged=merged, merge_event=event)
     return event
 
 
@@ -264,6 +265,7 @@ def merge_undo(*, merchant: Merchant, merge_event: MergeEvent, actor: User | Non
         merged=str(merged.public_id),
         merge_event=event.pk,
     )
+    signals.merge_undone.send(sender=Shopper, merchant=merchant, survivor=survivor, restored=merged, merge_event=event)
     return event
 
 
@@ -346,6 +348,9 @@ def shopper_erase(*, merchant: Merchant, shopper: Shopper, actor: User | None, r
         contacts=erased_contacts,
         cards=erased_cards,
         merged_profiles=len(shopper_ids) - 1,
+    )
+    signals.shopper_erased.send(
+        sender=Shopper, merchant=merchant, shopper_public_id=str(shopper.public_id), shopper_id=shopper.pk
     )
     shopper.refresh_from_db()
     return shopper

@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
+from profiles import signals
 from profiles.models import (
     Card,
     CardIdentityVia,
     CardScheme,
     CardStatus,
     ConsentEvent,
+    ConsentSource,
     ContactKind,
     ContactPoint,
     JoinedVia,
@@ -79,6 +81,11 @@ class ConsentOrigin:
 
     source: str
     reference: str = ""
+
+    @property
+    def api_key_prefix(self) -> str | None:
+        """Who made the change, as `origin` in profiles.signals: the API key, when it came through the API."""
+        return self.reference if self.source == ConsentSource.API_KEY else None
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ def consent_record(
 ) -> list[ConsentEvent]:
     """Append consent decisions to the ledger."""
     moment = occurred_at or timezone.now()
-    return ConsentEvent.objects.bulk_create(
+    events = ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
                 merchant_id=shopper.merchant_id,
@@ -207,6 +214,17 @@ def consent_record(
             for consent in consents
         ]
     )
+    for e in events:
+        signals.consent_changed.send(
+            sender=ConsentEvent,
+            merchant=shopper.merchant,
+            shopper=shopper,
+            channel=e.channel,
+            granted=e.is_granted,
+            purpose=e.purpose,
+            origin=origin.api_key_prefix,
+        )
+    return events
 
 
 def preferences_add(*, shopper: Shopper, preferences: dict[str, Sequence[str]]) -> ShopperPreferences:
@@ -282,8 +300,20 @@ def shopper_create_or_match(
             for name, value in blanks.items():
                 setattr(shopper, name, value)
             shopper.save(update_fields=[*blanks, "updated_at"])
+            signals.shopper_changed.send(
+                sender=Shopper,
+                merchant=merchant,
+                shopper=shopper,
+                created=False,
+                fields=list(blanks),
+                origin=origin.api_key_prefix,
+            )
     for contact in data.contacts:
         contact_add(shopper=shopper, contact=contact)
+    if created:  # announced with its contacts, before its consents
+        signals.shopper_changed.send(
+            sender=Shopper, merchant=merchant, shopper=shopper, created=True, fields=[], origin=origin.api_key_prefix
+        )
     if consents:
         consent_record(shopper=shopper, consents=consents, origin=origin)
     if preferences:

@@ -20,6 +20,7 @@ from profiles.services.purchases import twins
 from profiles.services.purchases.bulk import purchases_insert
 from profiles.services.purchases.inputs import PurchaseInput, PurchaseResult, ResolvedPurchase
 from profiles.services.shoppers import card_fingerprint
+from profiles.signals import purchase_refunded
 
 
 def check_purchase(*, merchant: Merchant, data: PurchaseInput) -> None:
@@ -245,8 +246,10 @@ def purchase_refund(*, merchant: Merchant, purchase_id: int, amount_minor: int |
             field="amount_minor",
         )
     refunded = purchase.refunded_minor + amount
-    return purchase_change_value(
+    purchase = purchase_change_value(
         purchase=purchase,
         refunded_minor=refunded,
         state=PurchaseState.REFUNDED if refunded == purchase.amount_minor else purchase.state,
     )
+    purchase_refunded.send(sender=Purchase, merchant=merchant, purchase=purchase, refunded_minor=amount)
+    return purchase
