@@ -2,8 +2,8 @@
 
 Every receiver gets `sender` and `merchant`, plus:
 
-message_sent: `message` (the message row, with its shopper, channel and campaign), sent once the
-    channel's backend accepted it.
+message_sent: `message` (the OutboxMessage; id, merchant_id, shopper_id, campaign_id and channel
+    loaded), sent once the channel's backend accepted it, as its row is marked sent.
 """
 
 from django.dispatch import Signal

@@ -67,7 +67,9 @@ from campaigns.models import (
 )
 from campaigns.offers.services import coupon_issue
 from campaigns.services import guards, rendering
+from campaigns.signals import message_sent
 from core.errors import ApplicationError
+from core.instances import stored_instance
 from loyalty.models import Account
 from merchants.models import AuditEvent, Merchant, User
 from profiles import links as profile_links
@@ -250,12 +252,13 @@ def _send_campaign_batch(
     channel = channel_for(
         campaign.channel, from_email=_from_email(campaign_settings), reply_to=campaign_settings.reply_to
     )
-    not_handed = _hand_over(channel, outgoing, rendered_by_id, coupons, lease, report)
+    not_handed = _hand_over(campaign.merchant, channel, outgoing, rendered_by_id, coupons, lease, report)
     if not_handed:
         report.requeued += _requeue(not_handed, lease, now=now)
 
 
 def _hand_over(
+    merchant: Merchant,
     channel: EmailChannel | SmsChannel,
     outgoing: list[Outgoing],
     rendered_by_id: dict[int, rendering.RenderedMessage],
@@ -272,7 +275,7 @@ def _hand_over(
     oldest_unrecorded = 0.0
 
     def record() -> None:
-        _record_deliveries(unrecorded, rendered_by_id, coupons, lease, report)
+        _record_deliveries(merchant, unrecorded, rendered_by_id, coupons, lease, report)
         unrecorded.clear()
         lease.renew_if_due()
 
@@ -511,7 +514,9 @@ UPDATE campaigns_outboxmessage AS message
               %(bodies)s::text[], %(providers)s::text[], %(coupons)s::bigint[], %(errors)s::text[])
        AS done(id, handed_at, recipient, subject, body, provider_id, coupon_id, error)
  WHERE message.id = done.id AND message.status = 'handing' AND message.claimed_by = %(claimed_by)s
+RETURNING message.id, message.merchant_id, message.shopper_id, message.campaign_id, message.channel, message.status
 """
+_SENT_FIELDS = ("id", "merchant_id", "shopper_id", "campaign_id", "channel", "status")
 
 
 @contextlib.contextmanager
@@ -548,6 +553,7 @@ def _mark_handing(ids: list[int], lease: _Lease, *, durable: bool) -> set[int]:
 
 
 def _record_deliveries(
+    merchant: Merchant,
     deliveries: list[tuple[Delivery, Outgoing]],
     rendered_by_id: dict[int, rendering.RenderedMessage],
     coupons: dict[int, int],
@@ -576,6 +582,18 @@ def _record_deliveries(
             report.sent += 1
     with connection.cursor() as cursor:
         cursor.execute(_SENT_SQL, {"claimed_by": lease.token, **columns})
+        marked = cursor.fetchall()
+    _announce_sent(merchant, marked)
+
+
+def _announce_sent(merchant: Merchant, marked: list[tuple[object, ...]]) -> None:
+    """`message_sent` for each message the channel accepted, built from the row the mark returned."""
+    for row in marked:
+        fields = dict(zip(_SENT_FIELDS, row, strict=True))
+        if fields["status"] != OutboxStatus.SENT:
+            continue
+        message = stored_instance(OutboxMessage, connection.alias, fields)
+        message_sent.send(sender=OutboxMessage, merchant=merchant, message=message)
 
 
 def _finish_failed(ids: list[int], lease: _Lease, *, reason: str) -> None:

@@ -38,6 +38,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.instances import stored_instance
 from loyalty.models import (
     Account,
     Bucket,
@@ -87,13 +88,17 @@ _BALANCES_SQL = """
                points_pending = account.points_pending + totals.pending
           FROM totals
          WHERE account.id = totals.account_id
+        RETURNING account.id, account.merchant_id, account.shopper_id, account.points_balance
     )
 """
 _POST_SQL = f"""
     WITH inserted AS ({_INSERT_SQL} RETURNING account_id, bucket, points),
     {_BALANCES_SQL}
-    SELECT 1
-"""
+    SELECT id, merchant_id, shopper_id, points_balance FROM moved
+"""  # noqa: S608 - fixed SQL; values are bound
+# The accounts whose balance the caller moved itself (move_balances=False), as the announcement needs them.
+_ACCOUNTS_SQL = "SELECT id, merchant_id, shopper_id, points_balance FROM loyalty_account WHERE id = ANY(%s)"
+_ACCOUNT_FIELDS = ("id", "merchant_id", "shopper_id", "points_balance")
 # A purchase's earning row, its entries and the balance in one statement; the entries only if the row is new.
 _EARN_SQL = f"""
     WITH earning AS (
@@ -108,7 +113,8 @@ _EARN_SQL = f"""
     ),
     inserted AS ({_INSERT_SQL} WHERE EXISTS (SELECT 1 FROM earning) RETURNING account_id, bucket, points),
     {_BALANCES_SQL}
-    SELECT count(*) FROM earning
+    SELECT (SELECT count(*) FROM earning), moved.id, moved.merchant_id, moved.shopper_id, moved.points_balance
+      FROM (SELECT 1) AS one LEFT JOIN moved ON true
 """  # noqa: S608 - fixed SQL; values are bound
 
 
@@ -160,6 +166,42 @@ def entries_post(*, entries: Sequence[Entry], move_balances: bool = True) -> Non
         return
     with connection.cursor() as cursor:
         cursor.execute(_POST_SQL if move_balances else _INSERT_SQL, _values(entries))
+        if move_balances:
+            accounts = cursor.fetchall()
+        elif any(entry.points for entry in entries):
+            cursor.execute(_ACCOUNTS_SQL, [sorted({entry.account_id for entry in entries})])
+            accounts = cursor.fetchall()
+        else:
+            accounts = []
+    _announce(entries, accounts)
+
+
+def _announce(entries: Sequence[Entry], accounts: Sequence[tuple[Any, ...]]) -> None:
+    """`points_changed` once per account and reason the entries moved points for, with the balance after."""
+    deltas: dict[tuple[int, str], int] = {}
+    for entry in entries:
+        if entry.points:
+            key = (entry.account_id, entry.reason)
+            deltas[key] = deltas.get(key, 0) + entry.points
+    if not deltas:
+        return
+    by_id = {
+        row[0]: stored_instance(Account, connection.alias, dict(zip(_ACCOUNT_FIELDS, row, strict=True)))
+        for row in accounts
+        if row[0] is not None
+    }
+    for (account_id, reason), delta in deltas.items():
+        account = by_id.get(account_id)
+        if account is None or not delta:
+            continue
+        points_changed.send(
+            sender=Account,
+            merchant=account.merchant_id,
+            account=account,
+            delta=delta,
+            reason=reason,
+            balance=account.points_balance,
+        )
 
 
 def earning_post(*, earning: Earning, entries: Sequence[Entry]) -> bool:
@@ -180,7 +222,11 @@ def earning_post(*, earning: Earning, entries: Sequence[Entry]) -> bool:
     }
     with connection.cursor() as cursor:
         cursor.execute(_EARN_SQL, params)
-        return bool(cursor.fetchone()[0])
+        rows = cursor.fetchall()
+    if not rows[0][0]:
+        return False
+    _announce(entries, [row[1:] for row in rows])
+    return True
 
 
 # Settlement: clearing and refunds
@@ -362,14 +408,6 @@ def points_adjust(*, merchant: Merchant, account: Account, points: int, reason: 
         reason=reason,
     )
     account.refresh_from_db()
-    points_changed.send(
-        sender=Account,
-        merchant=merchant,
-        account=account,
-        delta=points,
-        reason=Reason.ADJUSTMENT,
-        balance=account.points_balance,
-    )
     return account
 
 

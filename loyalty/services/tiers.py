@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty.models import Account, Program, Reason, Tier, TierBasis
+from loyalty.signals import tier_changed
 from merchants.models import Merchant
 
 ROLLING_WINDOW = timedelta(days=365)
@@ -73,6 +74,27 @@ def tier_upgrade(*, program: Program, account_id: int, current_tier_id: int | No
         Account.objects.filter(merchant=program.merchant_id, pk=account_id).update(
             tier=best, tier_since=now, tier_review_at=None
         )
+        account = Account.objects.filter(merchant=program.merchant_id, pk=account_id).only("shopper_id").get()
+        _announce(program.merchant_id, account, tiers, previous_id=current_tier_id, current_id=best.pk)
+
+
+def _announce(
+    merchant: Merchant | int,
+    account: Account,
+    tiers: Sequence[Tier],
+    *,
+    previous_id: int | None,
+    current_id: int | None,
+) -> None:
+    """`tier_changed` with the tiers' names (None: no tier)."""
+    names = {tier.pk: tier.name for tier in tiers}
+    tier_changed.send(
+        sender=Account,
+        merchant=merchant,
+        account=account,
+        previous=names.get(previous_id) if previous_id else None,
+        current=names.get(current_id) if current_id else None,
+    )
 
 
 @transaction.atomic
@@ -89,7 +111,9 @@ def tiers_review(*, merchant: Merchant, now: datetime | None = None) -> dict[str
         program=program, tier__isnull=False
     )
     changed: list[Account] = []
+    moved: list[tuple[Account, int | None]] = []  # accounts whose tier changed, with the tier before
     for account in candidates.select_for_update().order_by("pk"):
+        previous_tier_id = account.tier_id
         best = tier_for(tiers, values.get(account.pk, 0))
         best_rank, current_rank = _rank(tiers, best.pk if best else None), _rank(tiers, account.tier_id)
         if best_rank > current_rank:
@@ -109,5 +133,9 @@ def tiers_review(*, merchant: Merchant, now: datetime | None = None) -> dict[str
         else:
             continue
         changed.append(account)
+        if account.tier_id != previous_tier_id:
+            moved.append((account, previous_tier_id))
     Account.objects.bulk_update(changed, ["tier", "tier_since", "tier_review_at"])
+    for account, previous_tier_id in moved:
+        _announce(merchant, account, tiers, previous_id=previous_tier_id, current_id=account.tier_id)
     return counts

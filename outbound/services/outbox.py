@@ -5,6 +5,7 @@ cache (invalidated whenever an endpoint changes), without a query. The drain is 
 transaction, after commit: a rolled-back change sends nothing.
 """
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,25 +24,41 @@ def event_public_id() -> str:
 
 
 _SUBSCRIBED_KEY = "outbound:subscribed-events:{merchant_id}"
+# Each process also keeps the answer this long, so the purchase path (a thousand purchases a batch, each
+# asking) does not make a cache round trip per purchase: another process learns of a new endpoint within
+# these seconds; the process that changed it at once.
+_LOCAL_SECONDS = 2.0
+_local: dict[int, tuple[float, frozenset[str]]] = {}
 
 
 def subscribed_event_types(*, merchant_id: int) -> frozenset[str]:
     """The events any endpoint of the merchant takes, cached (the purchase path asks once per purchase)."""
+    now = time.monotonic()
+    held = _local.get(merchant_id)
+    if held is not None and held[0] > now:
+        return held[1]
     key = _SUBSCRIBED_KEY.format(merchant_id=merchant_id)
     cached = cache.get(key)
     if cached is None:
         rows = Endpoint.objects.filter(merchant=merchant_id).values_list("events", flat=True)
         cached = sorted({event_type for events in rows for event_type in events})
         cache.set(key, cached, timeout=300)
-    return frozenset(cached)
+    types = frozenset(cached)
+    _local[merchant_id] = (now + _LOCAL_SECONDS, types)
+    return types
 
 
 def subscriptions_forget(*, merchant_id: int) -> None:
     """After an endpoint is added, changed or removed: now, and again once committed (a read between the two
     could have cached the rows as they were)."""
     key = _SUBSCRIBED_KEY.format(merchant_id=merchant_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+
+    def forget() -> None:
+        _local.pop(merchant_id, None)
+        cache.delete(key)
+
+    forget()
+    transaction.on_commit(forget)
 
 
 def endpoints_for(*, merchant: Merchant | int, event_type: str, origin: str | None = None) -> list[int]:
