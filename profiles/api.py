@@ -84,7 +84,8 @@ class ShopperCreateApi(MerchantAPIView):
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.ShopperMatchOutputSerializer, 200: s.ShopperMatchOutputSerializer, **WRITE_ERRORS},
         description=(
-            "Find the shopper a card or a *verified* email or phone already identifies, or create one. "
+            "Find the shopper a card, or an email or phone that shopper verified, already identifies, or create "
+            "one (an email is compared as its provider reads it: Gmail ignores dots and +tags). "
             "201 when created, 200 when matched; contacts, consents and the card are added either way."
         ),
     )
