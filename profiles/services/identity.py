@@ -32,6 +32,7 @@ from profiles.models import (
 )
 from profiles.services import rollups
 from profiles.services.shoppers import PREFERENCE_FIELDS, contact_hmac
+from profiles.signals import merge_undone, shoppers_merged
 
 # Rows that belong to a shopper and move wholesale on a merge: MergeEvent.moved key -> model.
 MOVED_ROWS: dict[str, type[Model]] = {
@@ -84,6 +85,9 @@ def shopper_merge(
     *, merchant: Merchant, survivor: Shopper, merged: Shopper, actor: User | None, reason: str
 ) -> MergeEvent:
     """Fold `merged` into `survivor`: its contacts, consent ledger, cards, purchases, visits and preferences.
+
+    Then `shoppers_merged` is sent, in this transaction, so the apps above move what they own (loyalty
+    points, message history) the same way; `merge_undo` sends `merge_undone` to move them back.
 
     A contact both profiles have stays where it is (on the merged profile); if only
     the merged profile's copy was verified, the verification moves to the survivor's.
@@ -143,6 +147,7 @@ def shopper_merge(
         reason=reason,
         moved={key: len(moved[key]) for key in MOVED_ROWS},
     )
+    shoppers_merged.send(sender=Shopper, merchant=merchant, survivor=survivor, merged=merged, merge_event=event)
     return event
 
 
@@ -264,6 +269,7 @@ def merge_undo(*, merchant: Merchant, merge_event: MergeEvent, actor: User | Non
         merged=str(merged.public_id),
         merge_event=event.pk,
     )
+    merge_undone.send(sender=Shopper, merchant=merchant, survivor=survivor, restored=merged, merge_event=event)
     return event
 
 
