@@ -19,3 +19,8 @@ class LoyaltyConfig(AppConfig):
         from loyalty.promotions import promotion_windows
 
         promotions.register(promotion_windows)
+
+        from loyalty.api_expansions import register_all
+
+        # The shopper API object's `loyalty` part (?expand=loyalty), without profiles importing loyalty.
+        register_all()

@@ -5,6 +5,7 @@ Every function takes the merchant; another tenant's object is a 404.
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -135,6 +136,35 @@ def consents_current(*, merchant: Merchant, shopper: Shopper) -> list[ConsentEve
         .filter(shopper=shopper)
         .order_by("channel", "purpose", "-occurred_at", "-pk")
         .distinct("channel", "purpose")
+    )
+
+
+def consents_current_by_shopper(*, merchant: Merchant, shopper_ids: Sequence[int]) -> dict[int, list[ConsentEvent]]:
+    """consents_current for many shoppers in one query (the consent_current index, one range per shopper)."""
+    current: dict[int, list[ConsentEvent]] = {}
+    events = (
+        ConsentEvent.objects.for_merchant(merchant)
+        .filter(shopper_id__in=shopper_ids)
+        .order_by("shopper_id", "channel", "purpose", "-occurred_at", "-pk")
+        .distinct("shopper_id", "channel", "purpose")
+    )
+    for event in events:
+        current.setdefault(event.shopper_id, []).append(event)
+    return current
+
+
+def preferences_by_shopper(*, merchant: Merchant, shopper_ids: Sequence[int]) -> dict[int, ShopperPreferences]:
+    rows = ShopperPreferences.objects.for_merchant(merchant).filter(shopper_id__in=shopper_ids)
+    return {row.shopper_id: row for row in rows}
+
+
+def shopper_api_list(*, merchant: Merchant, limit: int, offset: int = 0) -> list[Shopper]:
+    """A page of the merchant's shoppers for the API, newest first, with contacts and cards (three queries)."""
+    return list(
+        Shopper.objects.for_merchant(merchant)
+        .exclude(status=ShopperStatus.MERGED)
+        .prefetch_related(Prefetch("contacts", queryset=ContactPoint.objects.order_by("kind", "id")), "cards")
+        .order_by("-created_at", "-pk")[offset : offset + limit]
     )
 
 
