@@ -1,4 +1,8 @@
-"""Campaigns' reactions: a recorded purchase (profiles' one signal) and ESP tracking events (django-anymail).
+"""Campaigns' reactions: a recorded purchase, a merge and its undo (profiles' signals), and ESP tracking events
+(django-anymail).
+
+A merge moves the merged profile's message history to the survivor, and an undo moves it back; campaign
+assignments stay (campaigns/services/merges.py).
 
 The purchase receiver runs inside every purchase's ingest transaction, so it must cost next to nothing:
 without a live real-time campaign (a cached answer, campaigns/services/presence.py) it returns at once;
@@ -15,11 +19,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.services.merges import messages_follow_merge, messages_follow_undone_merge
 from campaigns.services.presence import realtime_campaigns_exist
 from campaigns.services.suppression import email_feedback_record
 from campaigns.services.triggers import PURCHASE_MAX_AGE
 from merchants.models import Merchant
-from profiles.models import Purchase
+from profiles.models import Purchase, Shopper
 
 
 def on_purchase_recorded(sender: Any, *, merchant: Merchant, purchase: Purchase, **kwargs: Any) -> None:
@@ -40,3 +45,11 @@ def on_esp_tracking(sender: Any, *, event: Any, esp_name: str, **kwargs: Any) ->
         recipient=str(event.recipient or ""),
         esp=esp_name,
     )
+
+
+def on_shoppers_merged(sender: Any, *, merchant: Merchant, survivor: Shopper, merged: Shopper, **kwargs: Any) -> None:
+    messages_follow_merge(merchant=merchant, survivor=survivor, merged=merged)
+
+
+def on_merge_undone(sender: Any, *, merchant: Merchant, survivor: Shopper, restored: Shopper, **kwargs: Any) -> None:
+    messages_follow_undone_merge(merchant=merchant, survivor=survivor, restored=restored)

@@ -8,12 +8,19 @@ class LoyaltyConfig(AppConfig):
     shopper_profile_panels = (("loyalty:shopper_panel", "loyalty.view"),)
 
     def ready(self) -> None:
-        from loyalty.receivers import on_purchase_recorded
-        from profiles.signals import purchase_recorded
+        from loyalty.receivers import on_merge_undone, on_purchase_recorded, on_shoppers_merged
+        from profiles.signals import merge_undone, purchase_recorded, shoppers_merged
 
         purchase_recorded.connect(on_purchase_recorded, dispatch_uid="loyalty.purchase_earn")
+        shoppers_merged.connect(on_shoppers_merged, dispatch_uid="loyalty.points_follow_merge")
+        merge_undone.connect(on_merge_undone, dispatch_uid="loyalty.points_follow_merge_undone")
 
         from core import promotions
         from loyalty.promotions import promotion_windows
 
         promotions.register(promotion_windows)
+
+        from loyalty.api_expansions import register_all
+
+        # The shopper API object's `loyalty` part (?expand=loyalty), without profiles importing loyalty.
+        register_all()

@@ -1,6 +1,7 @@
 """Reads for loyalty pages, the API and the campaigns app. Every one takes the merchant."""
 
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -133,6 +134,12 @@ def shopper_loyalty(*, merchant: Merchant, shopper: Shopper) -> ShopperLoyalty:
         account=account,
         entries=entries,
     )
+
+
+def accounts_by_shopper(*, merchant: Merchant, shopper_ids: Sequence[int]) -> dict[int, Account]:
+    """The accounts of these shoppers (those who have one), with their tiers, in one query."""
+    accounts = Account.objects.for_merchant(merchant).filter(shopper_id__in=shopper_ids).select_related("tier")
+    return {account.shopper_id: account for account in accounts}
 
 
 def points_expiring(*, merchant: Merchant, within_days: int = 30) -> list[Expiring]:

@@ -69,3 +69,12 @@ class RedemptionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Redemption
         fields = ["id", "status", "points", "reward", "order_reference", "created_at", "reversed_at", "points_balance"]
+
+
+class LoyaltySummaryOutputSerializer(serializers.Serializer):
+    """A shopper's loyalty in brief: the shopper API object's `loyalty` part (?expand=loyalty)."""
+
+    points_balance = serializers.IntegerField(help_text="Points available to spend.")
+    points_pending = serializers.IntegerField(help_text="Points earned on purchases not cleared yet.")
+    tier = serializers.CharField(allow_null=True, help_text="The tier's name; null below the first tier.")
+    tier_since = serializers.DateTimeField(allow_null=True)

@@ -21,7 +21,7 @@ from core.idempotency import idempotent
 from core.schema import error_responses, idempotency_header
 from merchants.selectors import store_list
 from profiles import api_input as i
-from profiles import selectors
+from profiles import expansions, selectors
 from profiles import serializers as s
 from profiles.models import Card, ConsentSource, ContactPoint, Purchase, Shopper
 from profiles.services import batch, purchases, shoppers, visits
@@ -64,6 +64,41 @@ class MerchantAPIView(APIView):
         return shoppers.ConsentOrigin(source=ConsentSource.API_KEY, reference=self.request.auth.prefix)
 
 
+SHOPPER_PAGE_MAX = 100
+EXPAND_PARAMETER = OpenApiParameter(
+    "expand",
+    str,
+    description=(
+        "Parts to add to the shopper object, comma-separated: `consents` (what holds now per channel and "
+        "purpose), `preferences`, `loyalty` (points balance and tier). Left out by default to keep responses "
+        "small. An unknown part is a 400."
+    ),
+)
+
+
+def _shoppers_output(request: Request, merchant: Any, shoppers: list[Shopper]) -> list[dict[str, Any]]:
+    """The shoppers as the API shows them, with the parts `?expand=` asks for: one query per part per page."""
+    names = expansions.expand_parse(request.query_params.get("expand", ""))
+    context = {
+        "expand": names,
+        "expanded": expansions.expand_load(merchant=merchant, shoppers=shoppers, names=names),
+    }
+    return s.ShopperOutputSerializer(shoppers, many=True, context=context).data
+
+
+def _page_size(request: Request) -> tuple[int, int]:
+    """`limit` (1 to SHOPPER_PAGE_MAX, 50 unless given) and `offset`, or a 400 naming the parameter."""
+    values = {}
+    for name, default, most in (("limit", 50, SHOPPER_PAGE_MAX), ("offset", 0, None)):
+        raw = request.query_params.get(name, str(default))
+        least = 1 if name == "limit" else 0
+        if not raw.isdigit() or int(raw) < least or (most is not None and int(raw) > most):
+            bounds = f"from {least} to {most}" if most is not None else f"{least} or more"
+            raise ApplicationError(f"`{name}` is a whole number, {bounds}.", code="invalid", field=name)
+        values[name] = int(raw)
+    return values["limit"], values["offset"]
+
+
 def _shopper_for_output(merchant: Any, shopper: Shopper) -> Shopper:
     return (
         Shopper.objects.for_merchant(merchant)
@@ -73,9 +108,25 @@ def _shopper_for_output(merchant: Any, shopper: Shopper) -> Shopper:
 
 
 class ShopperCreateApi(MerchantAPIView):
-    """Create a shopper, or find the one a card or verified contact already identifies."""
+    """List the shoppers; create a shopper, or find the one a card or verified contact already identifies."""
 
-    required_scopes = {"POST": "shoppers:write"}
+    required_scopes = {"GET": "shoppers:read", "POST": "shoppers:write"}
+
+    @extend_schema(
+        operation_id="shoppers_list",
+        tags=["shoppers"],
+        parameters=[
+            EXPAND_PARAMETER,
+            OpenApiParameter("limit", int, description=f"Shoppers per page, 1 to {SHOPPER_PAGE_MAX} (50 by default)"),
+            OpenApiParameter("offset", int, description="Shoppers to skip (0 by default)"),
+        ],
+        responses={200: s.ShopperExpandableOutputSerializer(many=True), **READ_ERRORS},
+        description="The merchant's shoppers, newest first (merged profiles left out).",
+    )
+    def get(self, request: Request) -> Response:
+        limit, offset = _page_size(request)
+        shoppers = selectors.shopper_api_list(merchant=self.merchant, limit=limit, offset=offset)
+        return Response(_shoppers_output(request, self.merchant, shoppers))
 
     @extend_schema(
         operation_id="shoppers_create_or_match",
@@ -84,7 +135,8 @@ class ShopperCreateApi(MerchantAPIView):
         parameters=[IDEMPOTENCY_HEADER],
         responses={201: s.ShopperMatchOutputSerializer, 200: s.ShopperMatchOutputSerializer, **WRITE_ERRORS},
         description=(
-            "Find the shopper a card or a *verified* email or phone already identifies, or create one. "
+            "Find the shopper a card, or an email or phone that shopper verified, already identifies, or create "
+            "one (an email is compared as its provider reads it: Gmail ignores dots and +tags). "
             "201 when created, 200 when matched; contacts, consents and the card are added either way."
         ),
     )
@@ -121,8 +173,9 @@ class ShopperLookupApi(MerchantAPIView):
             OpenApiParameter("email", str, description="A verified email address"),
             OpenApiParameter("phone", str, description="A verified phone number, with country code"),
             OpenApiParameter("card_id", str, description="The provider's card id (token) of a linked card"),
+            EXPAND_PARAMETER,
         ],
-        responses={200: s.ShopperOutputSerializer, **READ_ERRORS},
+        responses={200: s.ShopperExpandableOutputSerializer, **READ_ERRORS},
     )
     def get(self, request: Request) -> Response:
         email = request.query_params.get("email", "").strip()
@@ -138,20 +191,23 @@ class ShopperLookupApi(MerchantAPIView):
         )
         if shopper is None:
             raise NotFoundError("No shopper matches.")
-        return Response(s.ShopperOutputSerializer(_shopper_for_output(self.merchant, shopper)).data)
+        return Response(_shoppers_output(request, self.merchant, [_shopper_for_output(self.merchant, shopper)])[0])
 
 
 class ShopperDetailApi(MerchantAPIView):
-    """One shopper: identity, contact points and linked cards."""
+    """One shopper: identity, contact points and linked cards; consents, preferences and loyalty with `expand`."""
 
     required_scopes = {"GET": "shoppers:read"}
 
     @extend_schema(
-        operation_id="shoppers_retrieve", tags=["shoppers"], responses={200: s.ShopperOutputSerializer, **READ_ERRORS}
+        operation_id="shoppers_retrieve",
+        tags=["shoppers"],
+        parameters=[EXPAND_PARAMETER],
+        responses={200: s.ShopperExpandableOutputSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, shopper_id: str) -> Response:
         shopper = get_object_or_404(Shopper.objects.for_merchant(self.merchant), public_id=shopper_id)
-        return Response(s.ShopperOutputSerializer(_shopper_for_output(self.merchant, shopper)).data)
+        return Response(_shoppers_output(request, self.merchant, [_shopper_for_output(self.merchant, shopper)])[0])
 
 
 class ShopperConsentsApi(MerchantAPIView):

@@ -109,7 +109,7 @@ class Preferences(Body):
 
 
 class ShopperInput(Body):
-    """A shopper's details; a *verified* email or phone identifies an existing shopper."""
+    """A shopper's details; an email or phone that an existing shopper verified identifies that shopper."""
 
     first_name: Annotated[str, Meta(max_length=100)] = ""
     last_name: Annotated[str, Meta(max_length=100)] = ""

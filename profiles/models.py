@@ -8,12 +8,15 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant, Store, TenantModel
+from profiles.identity_keys import CONTACT_MATCH_KEY_SQL, NAME_KEY_SQL
 
 
 class JoinedVia(models.TextChoices):
@@ -46,11 +49,19 @@ class Shopper(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # The name as identity resolution compares it (profiles.identity_keys): PostgreSQL computes it on every write.
+    name_key = models.GeneratedField(
+        expression=RawSQL(NAME_KEY_SQL, ()),  # noqa: S611 - our constant SQL, no input
+        output_field=models.CharField(max_length=201),
+        db_persist=True,
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["merchant", "last_name", "first_name"], name="shopper_merchant_name"),
             models.Index(fields=["merchant", "-created_at"], name="shopper_merchant_recent"),
+            # Similar names (pg_trgm's % and similarity()), always asked within one merchant.
+            GinIndex(OpClass(F("name_key"), name="gin_trgm_ops"), name="shopper_name_trigram"),
         ]
 
     def __str__(self) -> str:
@@ -77,6 +88,12 @@ class ContactPoint(TenantModel):
     is_verified = models.BooleanField(default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The spellings of one mailbox or number give one key (profiles.identity_keys); PostgreSQL computes it.
+    match_key = models.GeneratedField(
+        expression=RawSQL(CONTACT_MATCH_KEY_SQL, ()),  # noqa: S611 - our constant SQL, no input
+        output_field=models.CharField(max_length=254),
+        db_persist=True,
+    )
 
     class Meta:
         constraints = [
@@ -88,7 +105,10 @@ class ContactPoint(TenantModel):
             ),
             models.UniqueConstraint(fields=["shopper", "kind", "value"], name="contact_unique_per_shopper"),
         ]
-        indexes = [models.Index(fields=["merchant", "kind", "value"], name="contact_lookup")]
+        indexes = [
+            models.Index(fields=["merchant", "kind", "value"], name="contact_lookup"),
+            models.Index(fields=["merchant", "kind", "match_key"], name="contact_match_key"),
+        ]
 
     def __str__(self) -> str:
         return self.value

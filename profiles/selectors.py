@@ -5,6 +5,7 @@ Every function takes the merchant; another tenant's object is a 404.
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -138,6 +139,35 @@ def consents_current(*, merchant: Merchant, shopper: Shopper) -> list[ConsentEve
     )
 
 
+def consents_current_by_shopper(*, merchant: Merchant, shopper_ids: Sequence[int]) -> dict[int, list[ConsentEvent]]:
+    """consents_current for many shoppers in one query (the consent_current index, one range per shopper)."""
+    current: dict[int, list[ConsentEvent]] = {}
+    events = (
+        ConsentEvent.objects.for_merchant(merchant)
+        .filter(shopper_id__in=shopper_ids)
+        .order_by("shopper_id", "channel", "purpose", "-occurred_at", "-pk")
+        .distinct("shopper_id", "channel", "purpose")
+    )
+    for event in events:
+        current.setdefault(event.shopper_id, []).append(event)
+    return current
+
+
+def preferences_by_shopper(*, merchant: Merchant, shopper_ids: Sequence[int]) -> dict[int, ShopperPreferences]:
+    rows = ShopperPreferences.objects.for_merchant(merchant).filter(shopper_id__in=shopper_ids)
+    return {row.shopper_id: row for row in rows}
+
+
+def shopper_api_list(*, merchant: Merchant, limit: int, offset: int = 0) -> list[Shopper]:
+    """A page of the merchant's shoppers for the API, newest first, with contacts and cards (three queries)."""
+    return list(
+        Shopper.objects.for_merchant(merchant)
+        .exclude(status=ShopperStatus.MERGED)
+        .prefetch_related(Prefetch("contacts", queryset=ContactPoint.objects.order_by("kind", "id")), "cards")
+        .order_by("-created_at", "-pk")[offset : offset + limit]
+    )
+
+
 def consent_history(*, merchant: Merchant, shopper: Shopper) -> list[ConsentEvent]:
     return list(ConsentEvent.objects.for_merchant(merchant).filter(shopper=shopper).order_by("-occurred_at", "-pk"))
 
@@ -182,69 +212,133 @@ def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
 # Duplicates
 
 
-REASONS = ("email", "phone", "birthday")
+# Why two profiles look like one person, and how much each reason weighs. Email, phone and card identify a
+# person alone; a similar name counts only beside another reason (two John Smiths are two people), and the
+# weak reasons (the same email name at another provider, the same last seven digits of a phone number, the
+# same birthday) are looked for only between profiles whose names are similar.
+REASON_WEIGHTS = {
+    "card": 0.95,
+    "email": 0.9,
+    "phone": 0.9,
+    "name": 0.6,  # times the names' similarity
+    "email_name": 0.3,
+    "phone_tail": 0.3,
+    "birthday": 0.3,
+}
+REASONS = tuple(REASON_WEIGHTS)
+# pg_trgm similarity of two folded names (profiles.identity_keys.name_key) from which they count as similar.
+NAME_SIMILARITY_MIN = 0.5
+
+
+@dataclass(frozen=True)
+class DuplicateReason:
+    code: str  # among REASONS
+    weight: float
+    similarity: float | None = None  # for "name"
 
 
 @dataclass(frozen=True)
 class DuplicatePair:
     first: Shopper
     second: Shopper
-    # Why they look alike, among REASONS.
-    reasons: list[str]
+    # Why they look alike, strongest first.
+    reasons: list[DuplicateReason]
+    # 1 − ∏(1 − weight) over the reasons: how sure, from 0 to 1.
+    score: float
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [reason.code for reason in self.reasons]
 
 
-_DUPLICATES_SQL = r"""
-    WITH alike AS (
-        -- Groups of active shoppers with one normalised name and one contact key: an email's
-        -- local part without its +tag, or a phone number's last seven digits.
-        SELECT array_agg(DISTINCT k.shopper_id) AS ids, k.kind AS reason
-          FROM (SELECT c.shopper_id, c.kind,
-                       lower(btrim(s.first_name)) AS first_key, lower(btrim(s.last_name)) AS last_key,
-                       CASE WHEN c.kind = 'email' THEN split_part(split_part(lower(c.value), '@', 1), '+', 1)
-                            WHEN length(regexp_replace(c.value, '\D', '', 'g')) >= 7
-                            THEN right(regexp_replace(c.value, '\D', '', 'g'), 7)
-                            ELSE '' END AS key
-                  FROM profiles_contactpoint c
-                  JOIN profiles_shopper s ON s.id = c.shopper_id
-                 WHERE c.merchant_id = %(merchant)s AND s.merchant_id = %(merchant)s AND s.status = 'active'
-                   AND btrim(s.first_name) <> '' AND btrim(s.last_name) <> '') k
-         WHERE k.key <> ''
-         GROUP BY k.first_key, k.last_key, k.kind, k.key
-        HAVING COUNT(DISTINCT k.shopper_id) > 1
+def _duplicates_sql() -> str:
+    shopper, contact, card = Shopper._meta.db_table, ContactPoint._meta.db_table, Card._meta.db_table
+    return f"""
+    WITH active AS (
+        SELECT id, name_key, birthday FROM {shopper} WHERE merchant_id = %(merchant)s AND status = 'active'
+    ), contact AS (
+        SELECT c.shopper_id, c.kind, c.match_key
+          FROM {contact} c JOIN active a ON a.id = c.shopper_id
+         WHERE c.merchant_id = %(merchant)s
+    ), named AS (
+        -- Similar names, through the trigram index: the %% operator (at pg_trgm's default threshold, 0.3,
+        -- below ours) narrows the pairs down, similarity() keeps those at NAME_SIMILARITY_MIN or more.
+        SELECT * FROM (
+            SELECT a.id AS first, b.id AS second, similarity(a.name_key, b.name_key) AS similarity
+              FROM active a JOIN active b ON b.name_key %% a.name_key AND b.id > a.id
+             WHERE a.name_key <> '' AND b.name_key <> ''
+        ) alike WHERE similarity >= %(name_similarity)s
+    ), evidence AS (
+        SELECT LEAST(x.shopper_id, y.shopper_id) AS first, GREATEST(x.shopper_id, y.shopper_id) AS second,
+               x.kind AS reason
+          FROM contact x JOIN contact y
+            ON y.kind = x.kind AND y.match_key = x.match_key AND y.shopper_id > x.shopper_id
         UNION ALL
-        -- ... or with one normalised name and one birthday.
-        SELECT array_agg(s.id), 'birthday'
-          FROM profiles_shopper s
-         WHERE s.merchant_id = %(merchant)s AND s.status = 'active' AND s.birthday IS NOT NULL
-           AND btrim(s.first_name) <> '' AND btrim(s.last_name) <> ''
-         GROUP BY lower(btrim(s.first_name)), lower(btrim(s.last_name)), s.birthday
-        HAVING COUNT(*) > 1
+        SELECT LEAST(x.shopper_id, y.shopper_id), GREATEST(x.shopper_id, y.shopper_id), 'card'
+          FROM {card} x JOIN {card} y
+            ON y.merchant_id = x.merchant_id AND y.fingerprint = x.fingerprint AND y.shopper_id > x.shopper_id
+          JOIN active a ON a.id = x.shopper_id JOIN active b ON b.id = y.shopper_id
+         WHERE x.merchant_id = %(merchant)s
+        UNION ALL
+        SELECT n.first, n.second, 'birthday'
+          FROM named n JOIN active a ON a.id = n.first JOIN active b ON b.id = n.second
+         WHERE a.birthday = b.birthday
+        UNION ALL
+        SELECT n.first, n.second, 'email_name' FROM named n
+         WHERE EXISTS (SELECT 1 FROM contact x JOIN contact y
+                           ON split_part(split_part(y.match_key, '@', 1), '+', 1)
+                            = split_part(split_part(x.match_key, '@', 1), '+', 1)
+                          AND y.match_key <> x.match_key
+                        WHERE x.shopper_id = n.first AND y.shopper_id = n.second
+                          AND x.kind = 'email' AND y.kind = 'email')
+        UNION ALL
+        SELECT n.first, n.second, 'phone_tail' FROM named n
+         WHERE EXISTS (SELECT 1 FROM contact x JOIN contact y
+                           ON right(y.match_key, 7) = right(x.match_key, 7) AND y.match_key <> x.match_key
+                        WHERE x.shopper_id = n.first AND y.shopper_id = n.second
+                          AND x.kind = 'phone' AND y.kind = 'phone' AND length(x.match_key) > 7)
+    ), pairs AS (
+        SELECT first, second, array_agg(DISTINCT reason) AS reasons FROM evidence GROUP BY first, second
     )
-    SELECT first.id, second.id, array_agg(DISTINCT alike.reason)
-      FROM alike
-     CROSS JOIN LATERAL unnest(alike.ids) AS first(id)
-     CROSS JOIN LATERAL unnest(alike.ids) AS second(id)
-     WHERE first.id < second.id
-     GROUP BY first.id, second.id
-     ORDER BY first.id, second.id
-     LIMIT %(limit)s
-"""
+    SELECT p.first, p.second, p.reasons, n.similarity
+      FROM pairs p LEFT JOIN named n ON n.first = p.first AND n.second = p.second
+     ORDER BY p.first, p.second
+     LIMIT %(cap)s
+    """  # noqa: S608 - table names from the models
+
+
+def _duplicate_reasons(codes: list[str], similarity: float | None) -> tuple[list[DuplicateReason], float]:
+    reasons = [DuplicateReason(code, REASON_WEIGHTS[code]) for code in codes]
+    if similarity is not None:
+        reasons.append(DuplicateReason("name", REASON_WEIGHTS["name"] * similarity, round(similarity, 2)))
+    reasons.sort(key=lambda reason: (-reason.weight, REASONS.index(reason.code)))
+    doubt = 1.0
+    for reason in reasons:
+        doubt *= 1 - reason.weight
+    return reasons, round(1 - doubt, 2)
 
 
 def duplicate_candidates(*, merchant: Merchant, limit: int = DUPLICATE_PAIR_LIMIT) -> list[DuplicatePair]:
-    """Pairs of active shoppers with the same name and a similar contact or the same birthday.
+    """Pairs of active shoppers who look like one person, each with its reasons and a score; surest first.
 
-    Found in one set-based query that groups shoppers by name and contact key (or
-    birthday) and pairs up within each group, so its cost follows the number of
-    shoppers and contacts, not their square; then the shoppers of all pairs are
-    fetched with their contacts in two more.
+    One set-based query: contacts meet on their match keys and cards on their fingerprints through
+    indexes; names meet through the trigram index, and only such pairs are checked for the weak reasons.
+    Then the shoppers of all pairs are fetched with their contacts in two more.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_DUPLICATES_SQL, {"merchant": merchant.pk, "limit": limit})
+        cursor.execute(
+            _duplicates_sql(), {"merchant": merchant.pk, "name_similarity": NAME_SIMILARITY_MIN, "cap": limit * 5}
+        )
         rows = cursor.fetchall()
     if not rows:
         return []
-    ids = {row[0] for row in rows} | {row[1] for row in rows}
+    scored = []
+    for first_id, second_id, codes, similarity in rows:
+        reasons, score = _duplicate_reasons(codes, similarity)
+        scored.append((score, first_id, second_id, reasons))
+    scored.sort(key=lambda row: (-row[0], row[1], row[2]))
+    scored = scored[:limit]
+    ids = {row[1] for row in scored} | {row[2] for row in scored}
     shoppers = {
         shopper.pk: shopper
         for shopper in shopper_search(merchant=merchant)
@@ -252,12 +346,8 @@ def duplicate_candidates(*, merchant: Merchant, limit: int = DUPLICATE_PAIR_LIMI
         .prefetch_related(Prefetch("contacts", queryset=ContactPoint.objects.order_by("kind", "pk")))
     }
     return [
-        DuplicatePair(
-            first=shoppers[first_id],
-            second=shoppers[second_id],
-            reasons=sorted(reasons, key=REASONS.index),
-        )
-        for first_id, second_id, reasons in rows
+        DuplicatePair(first=shoppers[first_id], second=shoppers[second_id], reasons=reasons, score=score)
+        for score, first_id, second_id, reasons in scored
     ]
 
 

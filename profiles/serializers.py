@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import ErrorDetailSerializer, LeanFieldCopies
+from profiles import expansions
 from profiles.models import (
     Card,
     Channel,
@@ -15,6 +16,7 @@ from profiles.models import (
     PurchaseSource,
     PurchaseState,
     Shopper,
+    ShopperPreferences,
 )
 
 
@@ -50,7 +52,19 @@ class CardOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "scheme", "first_six", "last_four", "expiry_month", "expiry_year", "status", "linked_at"]
 
 
+class _ExpandedPart(serializers.Field):
+    """A part of the shopper given with `?expand=` (profiles.expansions), loaded by the view for the whole page."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, shopper: Shopper) -> Any:
+        return self.context["expanded"][self.field_name][shopper.pk]
+
+
 class ShopperOutputSerializer(serializers.ModelSerializer):
+    """The shopper; the parts named in the context's `expand` are added (see ShopperExpandableOutputSerializer)."""
+
     id = serializers.UUIDField(source="public_id")
     emails = serializers.SerializerMethodField()
     phones = serializers.SerializerMethodField()
@@ -88,6 +102,25 @@ class ShopperOutputSerializer(serializers.ModelSerializer):
 
     def get_cards(self, shopper: Shopper) -> list[dict[str, Any]]:
         return CardOutputSerializer([c for c in shopper.cards.all() if c.status == "active"], many=True).data
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name in self.context.get("expand", ()):
+            fields[name] = _ExpandedPart()
+        return fields
+
+
+class ShopperExpandableOutputSerializer(ShopperOutputSerializer):
+    """The shopper object as documented: every part `expand` can add, each present only when asked for."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for expansion in expansions.registered():
+            # Not read-only: the schema would call a read-only field required, and these are there only when asked.
+            fields[expansion.name] = expansion.schema(
+                many=expansion.many, required=False, help_text=expansion.description
+            )
+        return fields
 
 
 class ShopperMatchOutputSerializer(serializers.Serializer):
@@ -160,6 +193,22 @@ class ConsentEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ConsentEvent
         fields = ["channel", "purpose", "granted", "occurred_at", "source", "source_ref", "wording_version"]
+
+
+class ConsentCurrentOutputSerializer(serializers.ModelSerializer):
+    """A consent as it holds now (the latest decision of its channel and purpose)."""
+
+    granted = serializers.BooleanField(source="is_granted")
+
+    class Meta:
+        model = ConsentEvent
+        fields = ["channel", "purpose", "granted", "occurred_at", "source"]
+
+
+class PreferencesOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShopperPreferences
+        fields = ["sizes", "colours", "brands", "styles", "favourite_categories"]
 
 
 class ConsentsOutputSerializer(serializers.Serializer):

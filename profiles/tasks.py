@@ -36,5 +36,5 @@ def reconcile_rollups() -> dict[str, int]:
     max_retries=6,
 )
 def send_email_confirmation(contact_id: int, language: str) -> bool:
-    """Mail a shopper the link that confirms their address; does nothing once it is confirmed."""
+    """Mail a shopper the link that confirms their address (see signup.email_confirmation_send)."""
     return signup.email_confirmation_send(contact_id=contact_id, language=language)

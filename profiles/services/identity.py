@@ -85,6 +85,9 @@ def shopper_merge(
 ) -> MergeEvent:
     """Fold `merged` into `survivor`: its contacts, consent ledger, cards, purchases, visits and preferences.
 
+    Then `shoppers_merged` is sent, in this transaction, so the apps above move what they own (loyalty
+    points, message history) the same way; `merge_undo` sends `merge_undone` to move them back.
+
     A contact both profiles have stays where it is (on the merged profile); if only
     the merged profile's copy was verified, the verification moves to the survivor's.
     Both rollups are recomputed. Store-hour rollups do not change: every moved

@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.errors import ApplicationError, ConflictError
 from merchants.models import Merchant, Store
 from profiles import signals
+from profiles.identity_keys import contact_match_key
 from profiles.models import (
     Card,
     CardIdentityVia,
@@ -125,7 +126,11 @@ class MatchResult:
 def shopper_find(
     *, merchant: Merchant, email: str | None = None, phone: str | None = None, card_token: str | None = None
 ) -> tuple[Shopper | None, str | None]:
-    """The shopper a linked card, a verified email or a verified phone identifies, in that order."""
+    """The shopper a linked card, a verified email or a verified phone identifies, in that order.
+
+    An email or phone is compared by its match key (profiles.identity_keys): the spellings a provider delivers
+    to one mailbox find the profile that verified any of them.
+    """
     if card_token:
         card = (
             Card.objects.for_merchant(merchant)
@@ -138,14 +143,16 @@ def shopper_find(
     for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone)):
         if not value:
             continue
-        contact = (
+        contacts = (
             ContactPoint.objects.for_merchant(merchant)
-            .filter(kind=kind, value=value, is_verified=True)
+            .filter(kind=kind, match_key=contact_match_key(kind, value), is_verified=True)
             .select_related("shopper")
-            .first()
+            .order_by("pk")
         )
-        if contact is not None:
-            return _follow_merges(contact.shopper), str(kind)
+        for contact in contacts:
+            shopper = _follow_merges(contact.shopper)
+            if shopper.status == ShopperStatus.ACTIVE:
+                return shopper, str(kind)
     return None, None
 
 
@@ -153,7 +160,7 @@ def _follow_merges(shopper: Shopper) -> Shopper:
     seen = {shopper.pk}
     while shopper.status == ShopperStatus.MERGED and shopper.merged_into_id and shopper.merged_into_id not in seen:
         seen.add(shopper.merged_into_id)
-        shopper = Shopper.objects.get(pk=shopper.merged_into_id)
+        shopper = Shopper.objects.filter(merchant=shopper.merchant_id).get(pk=shopper.merged_into_id)
     return shopper
 
 
@@ -163,8 +170,12 @@ def _check_store(merchant: Merchant, store: Store | None) -> None:
 
 
 def contact_add(*, shopper: Shopper, contact: ContactInput) -> ContactPoint | None:
-    """Attach a contact unless the shopper has it; a verified one taken by another shopper is left alone."""
-    existing = ContactPoint.objects.filter(shopper=shopper, kind=contact.kind, value=contact.value).first()
+    """Attach a contact unless the shopper has it (in any spelling of one mailbox or number: its match key);
+    a verified one taken by another shopper is left alone."""
+    same = ContactPoint.objects.filter(
+        shopper=shopper, kind=contact.kind, match_key=contact_match_key(contact.kind, contact.value)
+    )
+    existing = same.filter(value=contact.value).first() or same.order_by("-is_verified", "pk").first()
     if existing is not None:
         if contact.is_verified and not existing.is_verified:
             try:
@@ -259,14 +270,16 @@ def shopper_create_or_match(
     card: CardInput | None = None,
     preferences: dict[str, Sequence[str]] | None = None,
 ) -> MatchResult:
-    """Find the shopper this card or verified contact already identifies, or create one.
+    """Find the shopper this card or contact already identifies, or create one.
 
-    A match keeps what is known and fills in what was blank; new contacts and
+    A contact identifies the active profile that verified it, whether or not it arrives verified: a
+    signup page or an import with an address someone confirmed before lands on that profile instead of
+    making a second one. A match keeps what is known and fills in what was blank; new contacts and
     consent decisions are added either way.
     """
     _check_store(merchant, data.home_store)
-    emails = [c.value for c in data.contacts if c.kind == ContactKind.EMAIL and c.is_verified]
-    phones = [c.value for c in data.contacts if c.kind == ContactKind.PHONE and c.is_verified]
+    emails = [c.value for c in data.contacts if c.kind == ContactKind.EMAIL]
+    phones = [c.value for c in data.contacts if c.kind == ContactKind.PHONE]
     shopper, matched_by = shopper_find(
         merchant=merchant,
         email=emails[0] if emails else None,

@@ -29,6 +29,7 @@ from core.providers import CardIdentityKind, PaymentProvider
 from merchants.models import Merchant, Store, User
 from merchants.services import audit_event_record
 from profiles import links, sms
+from profiles.identity_keys import contact_match_key
 from profiles.models import (
     CardIdentityVia,
     ConsentSource,
@@ -208,14 +209,22 @@ class SignupResult:
 
 
 def _contact(shopper: Shopper, kind: str, value: str) -> ContactPoint | None:
+    """The shopper's contact for what was typed: that spelling, or the one of its mailbox or number they have."""
     if not value:
         return None
-    return ContactPoint.objects.filter(shopper=shopper, kind=kind, value=value).first()
+    same = ContactPoint.objects.filter(shopper=shopper, kind=kind, match_key=contact_match_key(kind, value))
+    return same.filter(value=value).first() or same.order_by("-is_verified", "pk").first()
 
 
 @transaction.atomic
 def shopper_signup(*, point: SignupPoint, data: SignupInput) -> SignupResult:
-    """A shopper signs up at a kiosk or Wi-Fi portal. All of it is stored, or (on any error) none of it."""
+    """A shopper signs up at a kiosk or Wi-Fi portal. All of it is stored, or (on any error) none of it.
+
+    An email or phone that an active profile verified before brings the signup to that profile. The page must
+    not tell that a profile existed, so everything that follows is as for a new one: the email gets its
+    confirmation link (to a confirmed address too, whose owner so learns of the signup) and the page offers
+    the phone code.
+    """
     if not point.is_active:
         raise NotFoundError("This signup page is closed.")
     if not data.email and not data.phone:
@@ -253,7 +262,7 @@ def shopper_signup(*, point: SignupPoint, data: SignupInput) -> SignupResult:
         shopper=shopper,
     )
     email_contact = _contact(shopper, ContactKind.EMAIL, data.email)
-    if email_contact is not None and not email_contact.is_verified:
+    if email_contact is not None:
         email_confirmation_queue(contact=email_contact, language=data.language)
     return SignupResult(
         shopper=shopper, email_contact=email_contact, phone_contact=_contact(shopper, ContactKind.PHONE, data.phone)
@@ -280,10 +289,14 @@ def email_confirmation_queue(*, contact: ContactPoint, language: str) -> None:
 
 
 def email_confirmation_send(*, contact_id: int, language: str) -> bool:
-    """Send the link, in the shopper's language. False (nothing sent) if the contact is gone or confirmed."""
+    """Send the link, in the shopper's language. False (nothing sent) if the contact is gone.
+
+    A confirmed address gets it too: a signup page sends one whenever an address is given, so as not to tell
+    whether it was known (following it again changes nothing).
+    """
     contact = (  # a task: the contact, of whichever merchant, by id
         ContactPoint.all_merchants.select_related("shopper", "merchant")
-        .filter(pk=contact_id, kind=ContactKind.EMAIL, is_verified=False)
+        .filter(pk=contact_id, kind=ContactKind.EMAIL)
         .first()
     )
     if contact is None or contact.shopper.status != ShopperStatus.ACTIVE:

@@ -87,8 +87,10 @@ def kiosk_signup(request: HttpRequest, token: str) -> HttpResponse:
             return shopper_render(
                 request, "shopper/kiosk_signup.html", {**context, "form": form}, language=language, status=400
             )
+        # As for a new profile, whether or not the number or address was confirmed before (the page must not
+        # tell that a profile existed): a code to confirm the number, a link to confirm the address.
         ticket = None
-        if result.phone_contact is not None and not result.phone_contact.is_verified:
+        if result.phone_contact is not None:
             ticket = _send_code(point, result.phone_contact, language)
         return _welcome(
             request,
@@ -98,7 +100,7 @@ def kiosk_signup(request: HttpRequest, token: str) -> HttpResponse:
             ticket,
             language=language,
             first_name=data.first_name,
-            email_pending=result.email_contact is not None and not result.email_contact.is_verified,
+            email_pending=result.email_contact is not None,
         )
 
 

@@ -1,4 +1,4 @@
-"""Points follow a merged profile into its survivor (nightly, with the reconciliation)."""
+"""Points follow a merged profile into its survivor: at the merge, and nightly for any left behind."""
 
 from loyalty.models import LedgerEntry, Reason
 from loyalty.tasks import reconcile_ledgers, settle_earnings
@@ -50,3 +50,29 @@ def test_undoing_a_merge_gives_the_restored_profile_its_points_back(merchant, pr
     settle_earnings()
     assert account_of(duplicate).points_balance == 0
     assert account_of(shopper).points_balance == 50
+
+
+def test_points_move_at_the_merge_and_back_at_its_undo_without_waiting_for_the_night(
+    merchant, program, buy, shopper, owner
+):
+    other_card = CardFactory(shopper=ShopperFactory(merchant=merchant))
+    duplicate = other_card.shopper
+    buy(5000)  # 50 on the survivor
+    moved_purchase = buy(3000, on_card=other_card)  # 30 on the duplicate
+
+    # when merged: at once
+    event = identity.shopper_merge(merchant=merchant, survivor=shopper, merged=duplicate, actor=owner, reason="Same")
+
+    assert (account_of(shopper).points_balance, account_of(duplicate).points_balance) == (80, 0)
+    reconcile_ledgers()  # the nightly run finds nothing left to move
+    assert LedgerEntry.all_merchants.filter(reason=Reason.MERGE).count() == 2
+
+    # when undone: at once
+    identity.merge_undo(merchant=merchant, merge_event=event, actor=owner)
+
+    assert (account_of(shopper).points_balance, account_of(duplicate).points_balance) == (50, 30)
+    reconcile_ledgers()
+    assert LedgerEntry.all_merchants.filter(reason=Reason.MERGE).count() == 4
+    purchases.purchase_refund(merchant=merchant, purchase_id=moved_purchase.pk)
+    settle_earnings()
+    assert (account_of(shopper).points_balance, account_of(duplicate).points_balance) == (50, 0)

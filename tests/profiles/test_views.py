@@ -247,7 +247,7 @@ def test_duplicates_page_lists_the_pair_and_not_unrelated_shoppers(owner_client,
     page = owner_client.get(reverse("profiles:duplicate_list")).content.decode()
 
     assert page.count("<article") == 1
-    assert "same email name" in page
+    assert "same email address" in page
     assert _detail(twins.survivor) in page and _detail(twins.merged) in page
     assert "Turing" not in page
     assert "<legend>Keep which profile?</legend>" in page
