@@ -306,6 +306,8 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": LANGUAGES,
         "PurchaseChannelEnum": "profiles.models.Channel",
         "ConsentChannelEnum": "profiles.models.ConsentChannel",
+        "ConsentSourceEnum": "profiles.models.ConsentSource",
+        "ShopperStatusEnum": "profiles.models.ShopperStatus",
     },
 }
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.constraints import TenantForeignKey
 from merchants.models import Merchant, Store, TenantModel
 
 
@@ -32,7 +33,9 @@ class ExportJob(TenantModel):
     date_from = models.DateField()
     date_to = models.DateField()
     # A job never outlives its store: without it, the job would export every store's rows.
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
@@ -58,6 +61,7 @@ class ExportJob(TenantModel):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(date_from__lte=models.F("date_to")), name="export_job_period"),
+            TenantForeignKey(field="store", name="export_job_store_same_merchant"),
         ]
 
     def __str__(self) -> str:

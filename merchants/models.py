@@ -294,6 +294,8 @@ class Store(TenantModel):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint("merchant", Lower("name"), name="store_unique_name_per_merchant"),
+            # What keys that carry the merchant reference (core.constraints.TenantForeignKey).
+            models.UniqueConstraint(fields=["merchant", "id"], name="store_merchant_id_key"),
             models.CheckConstraint(
                 condition=(models.Q(latitude__isnull=True) & models.Q(longitude__isnull=True))
                 | (models.Q(latitude__isnull=False) & models.Q(longitude__isnull=False)),
@@ -375,6 +377,8 @@ class MerchantAPIKey(TenantModel, AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+        # What keys that carry the merchant reference (core.constraints.TenantForeignKey).
+        constraints = [models.UniqueConstraint(fields=["merchant", "id"], name="api_key_merchant_id_key")]
 
     def __str__(self) -> str:
         return str(self.name)

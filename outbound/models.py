@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.constraints import TenantForeignKey
 from merchants.models import Merchant, MerchantAPIKey, TenantModel
 
 
@@ -28,13 +29,18 @@ class Endpoint(TenantModel):
     """A URL of the merchant's that receives the events it picked, signed with its secret."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints")
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False)
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     events = ArrayField(models.CharField(max_length=40, choices=EventType.choices))
     # The integration behind this endpoint: changes it made through the API with this key are not sent back to it.
     api_key = models.ForeignKey(
-        MerchantAPIKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_endpoints"
+        MerchantAPIKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_endpoints",
+        db_constraint=False,  # the key is endpoint_api_key_same_merchant, with the merchant
     )
     # Signing secrets (whsec_…). Shown once when made; the page never shows them again.
     secret = models.CharField(max_length=100)
@@ -50,6 +56,12 @@ class Endpoint(TenantModel):
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["merchant"], name="endpoint_merchant", condition=Q(is_active=True))]
+        # Keys carry the merchant (docs/scaling.md): what the deliveries' keys reference, and the public id.
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "id"], name="endpoint_merchant_id_key"),
+            models.UniqueConstraint(fields=["merchant", "public_id"], name="endpoint_public_id_unique"),
+            TenantForeignKey(field="api_key", name="endpoint_api_key_same_merchant"),
+        ]
 
     def __str__(self) -> str:
         return self.url
@@ -59,7 +71,7 @@ class Event(TenantModel):
     """The outbox: one change, written in the transaction that made it. Its public id is the `webhook-id`."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    public_id = models.CharField(max_length=40, unique=True)
+    public_id = models.CharField(max_length=40)
     type = models.CharField(max_length=40, choices=EventType.choices)
     # The shopper's public id: deliveries of one shopper go out in order. Kept after an erasure (it names nobody).
     shopper_key = models.CharField(max_length=40, blank=True)
@@ -69,6 +81,10 @@ class Event(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "shopper_key"], name="event_merchant_shopper")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "id"], name="event_merchant_id_key"),
+            models.UniqueConstraint(fields=["merchant", "public_id"], name="event_public_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.public_id}"
@@ -85,8 +101,10 @@ class Delivery(TenantModel):
     """One event for one endpoint: tried until it succeeds or a day has passed."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False)
     shopper_key = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -109,6 +127,11 @@ class Delivery(TenantModel):
             ),
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_recent"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "id"], name="delivery_merchant_id_key"),
+            TenantForeignKey(field="endpoint", name="delivery_endpoint_same_merchant"),
+            TenantForeignKey(field="event", name="delivery_event_same_merchant"),
+        ]
 
     def __str__(self) -> str:
         return f"delivery {self.pk} of {self.event_id} to {self.endpoint_id}"
@@ -118,7 +141,7 @@ class Attempt(TenantModel):
     """One HTTP request of a delivery: when, the response code (or the error), how long it took."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log", db_constraint=False)
     attempted_at = models.DateTimeField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
@@ -126,6 +149,7 @@ class Attempt(TenantModel):
 
     class Meta:
         ordering = ["-attempted_at"]
+        constraints = [TenantForeignKey(field="delivery", name="attempt_delivery_same_merchant")]
 
     def __str__(self) -> str:
         return f"attempt of {self.delivery_id}: {self.status_code or self.error}"

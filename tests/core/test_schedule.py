@@ -17,7 +17,17 @@ def test_every_scheduled_task_is_a_task_the_worker_knows():
 def test_each_app_schedules_its_own_tasks():
     apps_of_tasks = {entry.task.split(".")[0] for entry in schedule_collect()}
 
-    assert apps_of_tasks == {"core", "merchants", "profiles", "payments", "insights", "loyalty", "campaigns", "exports"}
+    assert apps_of_tasks == {
+        "core",
+        "merchants",
+        "profiles",
+        "payments",
+        "insights",
+        "loyalty",
+        "campaigns",
+        "exports",
+        "outbound",
+    }
 
 
 @pytest.mark.django_db
