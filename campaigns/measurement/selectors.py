@@ -255,7 +255,7 @@ def _empty(label: str) -> GroupResult:
     return GroupResult(label, GroupSums(0, 0, 0, 0, 0), GroupSums(0, 0, 0, 0, 0), 0)
 
 
-def _merge(label: str, results: Iterable[GroupResult]) -> GroupResult:
+def merge_results(label: str, results: Iterable[GroupResult]) -> GroupResult:
     merged = _empty(label)
     for result in results:
         firsts = [at for at in (merged.first_assigned_at, result.first_assigned_at) if at is not None]
@@ -558,13 +558,13 @@ def _group_rows(*, merchant: Merchant, campaigns: list[Campaign]) -> dict[int, l
 
 
 def _result(label: str, rows: list[tuple]) -> GroupResult:  # type: ignore[type-arg]
-    return _merge(
+    return merge_results(
         label,
-        (_group_result(label, row) for row in rows),
+        (group_result_of_row(label, row) for row in rows),
     )
 
 
-def _group_result(label: str, row: tuple) -> GroupResult:  # type: ignore[type-arg]
+def group_result_of_row(label: str, row: tuple) -> GroupResult:  # type: ignore[type-arg]
     (_group, _variant, n, converted, revenue, squares, cubes, purchases, first_assigned_at,
      x, xx, xxx, x_revenue, xx_revenue, x_revenue_revenue, x_converted, xx_converted) = row  # fmt: skip
     revenue_sums = GroupSums(int(n), int(converted), int(revenue), Decimal(squares), Decimal(cubes))
@@ -627,7 +627,7 @@ def _first_assigned_at(*groups: GroupResult) -> datetime | None:
     return min(firsts) if firsts else None
 
 
-def _judged(adjusted: AdjustedDifference | None, schedule: Schedule | None, at: datetime) -> Difference | None:
+def judged_interval(adjusted: AdjustedDifference | None, schedule: Schedule | None, at: datetime) -> Difference | None:
     """The interval the report judges by at `at`: the confidence sequence's band before the planned end, the
     fixed interval of the planned analysis from then on (see `statistics.always_valid`)."""
     if adjusted is None:
@@ -723,8 +723,8 @@ def campaign_report(*, merchant: Merchant, campaign: Campaign) -> CampaignReport
         currency=merchant.currency,
         treatment=treatment,
         holdout=holdout,
-        revenue_lift=_judged(revenue_adjustment, schedule, now),
-        conversion_lift=_judged(conversion_adjustment, schedule, now),
+        revenue_lift=judged_interval(revenue_adjustment, schedule, now),
+        conversion_lift=judged_interval(conversion_adjustment, schedule, now),
         revenue_adjustment=revenue_adjustment,
         schedule=schedule,
         is_sequential=schedule is not None and schedule.is_before_end(now),
@@ -769,7 +769,7 @@ def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict
         treatment, holdout = _groups(rows[campaign.pk])
         # The report's figure: adjusted for spend before the campaign, judged by the sequence before the planned end.
         adjusted = statistics.adjusted_difference_of_means(treatment.revenue_paired, holdout.revenue_paired)
-        lift = _judged(adjusted, campaign_schedule(campaign, _first_assigned_at(treatment, holdout)), now)
+        lift = judged_interval(adjusted, campaign_schedule(campaign, _first_assigned_at(treatment, holdout)), now)
         incremental = lift.scaled(treatment.shoppers) if lift is not None else None
         # The same cost as the report's: messages, and the offer's cost (a few queries for a campaign with one).
         cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor
