@@ -16,10 +16,10 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from campaigns.measurement import statistics
 from campaigns.measurement.selectors import GroupResult, Schedule, group_result_of_row, judged_interval, merge_results
-from campaigns.measurement.statistics import AdjustedDifference, Difference
 from campaigns.models import ProgramHoldoutDraw, ProgramHoldoutMember
+from core import statistics
+from core.statistics import AdjustedDifference, Difference
 from core.templatetags.money import money
 from merchants.models import Merchant
 from profiles.models import MergeEvent, Purchase

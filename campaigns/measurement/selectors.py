@@ -3,7 +3,7 @@
 Every figure comes from a few set-based queries: one pass over the campaign's assignments joined
 to the purchases each shopper made within the attribution window after being assigned, summed
 per (group, variant) into n, buyers, Σrevenue, Σrevenue² and Σrevenue³ (see
-`campaigns.measurement.statistics`): no per-shopper row leaves the database.
+`core.statistics`): no per-shopper row leaves the database.
 
 The same pass sums each shopper's spend over the LOOKBACK_DAYS before being assigned (for a broadcast,
 the 90 days before the campaign started) and its cross sums with the outcomes, so the report can
@@ -21,8 +21,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from campaigns.measurement import statistics
-from campaigns.measurement.statistics import AdjustedDifference, Difference, GroupSums, PairedSums, SampleHint
 from campaigns.models import (
     Assignment,
     AssignmentGroup,
@@ -36,6 +34,8 @@ from campaigns.models import (
     Trigger,
     Variant,
 )
+from core import statistics
+from core.statistics import AdjustedDifference, Difference, GroupSums, PairedSums, SampleHint
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant

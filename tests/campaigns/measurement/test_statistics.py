@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from campaigns.measurement import statistics
-from campaigns.measurement.statistics import GroupSums
+from core import statistics
+from core.statistics import GroupSums
 
 MEAN_BASKET = 5000  # minor units
 HELD_OUT_CONVERSION = 0.10

@@ -1,4 +1,5 @@
-"""The statistics behind a campaign report, from per-group power sums (n, buyers, Σx, Σx², Σx³).
+"""The statistics behind every lift Storeloop shows (campaign reports, the program holdout, loyalty ROI), from
+per-group power sums (n, buyers, Σx, Σx², Σx³).
 
 SQL aggregates a group's sums in one pass however many shoppers were assigned, so the report never
 reads per-shopper rows. Revenue per shopper is zero-inflated and skewed (most assigned shoppers buy
