@@ -572,3 +572,66 @@ def always_valid(difference: Difference, *, elapsed_share: float) -> Difference:
     reach = difference.standard_error * _mixture_width(x, alpha)
     estimate = difference.estimate
     return Difference(estimate, estimate - reach, estimate + reach, difference.standard_error, difference.confidence)
+
+
+# Matched comparisons (loyalty members against comparable non-members)
+#
+# Members are not a random draw: shoppers who join spend more to begin with. Coarsened exact matching
+# (Iacus, King & Porro, "Causal inference without balance checking: coarsened exact matching", Political
+# Analysis 20(1), 2012) compares them within strata of what they did before joining (home store, band of
+# spend, number of visits); the effect on members (ATT) is the members-weighted average of the strata's
+# differences, Σ (n₁ₛ/N₁)·(ȳ₁ₛ − ȳ₀ₛ), over strata holding both groups (members of a stratum without any
+# non-member are left out and counted). Its variance is Σ (n₁ₛ/N₁)²·(s₁ₛ²/n₁ₛ + s₀ₛ²/n₀ₛ); a stratum's
+# variance is the larger of its group's own and that of the stratum's two groups together, which does not
+# collapse when a small group happened to miss its big spenders (rule 2 above). The interval is normal.
+# tests/loyalty/test_roi_statistics.py simulates members of a month against later joiners (skewed spend,
+# joiners buying twice as often as other shoppers, 100 members and 300 later joiners, 150 programs per case,
+# three seeds): coverage 95–98 % (a little conservative) and "significant" without a true lift in 2.7–3.3 %,
+# where members against every other shopper claim a lift in 42–49 % of the same programs.
+
+
+@dataclass(frozen=True)
+class MatchedDifference:
+    difference: Difference
+    matched: int  # treated shoppers in strata that also hold controls
+    unmatched: int  # treated shoppers left out: no control shared their stratum
+
+
+def _stratum_variance(group: GroupSums, both: GroupSums) -> float:
+    own = group.variance if group.count >= 2 else None
+    pooled = both.variance or 0.0
+    return max(own or 0.0, pooled)
+
+
+def matched_difference(
+    strata: "list[tuple[GroupSums, GroupSums]]", *, confidence: float = CONFIDENCE
+) -> MatchedDifference | None:
+    """The average effect on the treated over strata of (treated, control) sums (see above); None until both
+    groups, over the matched strata, have `MINIMUM_BUYERS` buyers."""
+    matched = [(treated, control) for treated, control in strata if treated.count and control.count]
+    unmatched = sum(treated.count for treated, control in strata if treated.count and not control.count)
+    treated_total = sum(treated.count for treated, _control in matched)
+    if not treated_total:
+        return None
+    treated_buyers = sum(treated.buyers for treated, _control in matched)
+    control_buyers = sum(control.buyers for _treated, control in matched)
+    if treated_buyers < MINIMUM_BUYERS or control_buyers < MINIMUM_BUYERS:
+        return None
+    estimate = variance = 0.0
+    for treated, control in matched:
+        weight = treated.count / treated_total
+        both = treated + control
+        estimate += weight * (float(treated.total) / treated.count - float(control.total) / control.count)
+        variance += (
+            weight
+            * weight
+            * (_stratum_variance(treated, both) / treated.count + _stratum_variance(control, both) / control.count)
+        )
+    if variance <= 0:
+        return None
+    reach = _z(0.5 + confidence / 2) * math.sqrt(variance)
+    return MatchedDifference(
+        Difference(estimate, estimate - reach, estimate + reach, math.sqrt(variance), confidence),
+        matched=treated_total,
+        unmatched=unmatched,
+    )
