@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import (
     Campaign,
@@ -311,3 +312,17 @@ class FeedbackSurveyForm(GuardedForm):
 
     score = forms.TypedChoiceField(choices=[(str(n), str(n)) for n in range(11)], coerce=int, widget=forms.RadioSelect)
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ProgramHoldoutForm(GuardedForm):
+    is_enabled = forms.BooleanField(
+        required=False,
+        label=_("Keep a program holdout"),
+        help_text=_("A share of shoppers gets no marketing message for a quarter, to measure the whole program."),
+    )
+    percent = forms.IntegerField(
+        min_value=1,
+        max_value=20,
+        label=_("Share held out (%)"),
+        help_text=_("5–10 % is usual. A new share holds from the next quarter's draw."),
+    )

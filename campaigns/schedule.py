@@ -28,6 +28,12 @@ SCHEDULE = [
         expires_seconds=55,
     ),
     PeriodicTask(
+        name="Campaigns: draw the quarter's program holdout of each merchant that keeps one",
+        task="campaigns.draw_program_holdouts",
+        minute="15",
+        expires_seconds=3500,
+    ),
+    PeriodicTask(
         name="Campaigns: lifecycle automations (win-back, birthday, anniversary, points expiring)",
         task="campaigns.scan_lifecycle",
         minute="5",

@@ -4,7 +4,7 @@ import structlog
 from celery import shared_task
 from django.db import OperationalError
 
-from campaigns.services import broadcasts, launch, sending, triggers
+from campaigns.services import broadcasts, holdout, launch, sending, triggers
 
 logger = structlog.get_logger(__name__)
 
@@ -83,3 +83,9 @@ def scan_visits() -> int:
         if scanned.visits < triggers.VISIT_SCAN_LIMIT:
             break
     return total
+
+
+@shared_task(name="campaigns.draw_program_holdouts")
+def draw_program_holdouts() -> int:
+    """Each quarter's program holdout, drawn on its first day (and caught up by any later run)."""
+    return holdout.program_holdouts_draw_due()

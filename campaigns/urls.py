@@ -18,6 +18,8 @@ urlpatterns = [
     path("offers/new/", views.offer_edit, name="offer_create"),
     path("offers/<int:offer_id>/", views.offer_edit, name="offer_edit"),
     path("settings/", views.campaign_settings, name="settings"),
+    path("program-lift/", views.program_lift, name="program_lift"),
+    path("program-lift/holdout/", views.program_holdout_settings, name="program_holdout_settings"),
     path("feedback/", views.feedback_dashboard, name="feedback"),
     path("shoppers/<uuid:public_id>/", views.shopper_panel, name="shopper_panel"),
 ]

@@ -17,15 +17,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from campaigns import forms
 from campaigns.feedback import selectors as feedback_selectors
-from campaigns.measurement import selectors
+from campaigns.measurement import program, selectors
 from campaigns.models import Campaign, CampaignStatus, OfferKind, Trigger, Variant
 from campaigns.offers import selectors as offer_selectors
 from campaigns.segments.selectors import audience_queryset
-from campaigns.services import drafts, guards, launch
+from campaigns.services import drafts, guards, holdout, launch
 from campaigns.services.rendering import message_preview
 from campaigns.services.sending import message_test_send
 from core.errors import ApplicationError, form_add_error
@@ -352,6 +353,67 @@ def campaign_settings(request: MerchantRequest) -> HttpResponse:
             return redirect("campaigns:settings")
     status = 400 if form.errors else 200
     return render(request, "campaigns/settings.html", {"form": form, "tab": "settings"}, status=status)
+
+
+# Program lift (the program holdout)
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def program_lift(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
+    draws = list(program.program_holdout_draws(merchant=merchant))
+    chosen = request.GET.get("draw")
+    draw = None
+    if chosen:
+        if not chosen.isdigit():
+            raise Http404
+        draw = program.program_holdout_draw_get(merchant=merchant, draw_id=int(chosen))
+    elif draws:
+        draw = draws[0]
+    current = holdout.program_holdout_settings_get(merchant=merchant)
+    context = {
+        "draws": draws,
+        "draw": draw,
+        "lift": program.program_lift(merchant=merchant, draw=draw) if draw is not None else None,
+        "holdout_settings": current,
+        "form": forms.ProgramHoldoutForm(initial={"is_enabled": current.is_enabled, "percent": current.percent}),
+        "can_manage": _can_manage(request),
+        "tab": "program",
+    }
+    return render(request, "campaigns/program_lift.html", context)
+
+
+@merchant_permission_required("campaigns.manage")
+@require_POST
+def program_holdout_settings(request: MerchantRequest) -> HttpResponse:
+    merchant = request.merchant
+    form = forms.ProgramHoldoutForm(request.POST)
+    if form.is_valid():
+        try:
+            holdout.program_holdout_settings_save(merchant=merchant, actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            form_add_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("The program holdout is on: held-out shoppers get no marketing message this quarter.")
+                if form.cleaned_data["is_enabled"]
+                else _("The program holdout is off: every shopper can get marketing messages again."),
+            )
+            return redirect("campaigns:program_lift")
+    current = holdout.program_holdout_settings_get(merchant=merchant)
+    draws = list(program.program_holdout_draws(merchant=merchant))
+    context = {
+        "draws": draws,
+        "draw": draws[0] if draws else None,
+        "lift": program.program_lift(merchant=merchant, draw=draws[0]) if draws else None,
+        "holdout_settings": current,
+        "form": form,
+        "can_manage": True,
+        "tab": "program",
+    }
+    return render(request, "campaigns/program_lift.html", context, status=400)
 
 
 # Feedback

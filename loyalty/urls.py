@@ -16,6 +16,8 @@ urlpatterns = [
     path("partners/", views.partner_list, name="partner_list"),
     path("partners/<int:agreement_id>/accept/", views.partner_accept, name="partner_accept"),
     path("insights/", views.insights, name="insights"),
+    path("roi/", views.roi_page, name="roi"),
+    path("roi.csv", views.roi_csv, name="roi_csv"),
     path("shoppers/<uuid:public_id>/", views.shopper_panel, name="shopper_panel"),
     path("shoppers/<uuid:public_id>/adjust/", views.points_adjust, name="points_adjust"),
 ]

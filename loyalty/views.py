@@ -5,21 +5,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.csv_export import csv_download
 from core.errors import ApplicationError, form_add_error
 from core.templatetags.money import minor_digits
-from loyalty import forms, selectors
+from loyalty import forms, roi, selectors
 from loyalty.models import Program
 from loyalty.services import earn, ledger, partners
 from loyalty.services import program as program_services
 from merchants.decorators import merchant_permission_required
 from merchants.http import MerchantRequest
 from merchants.permissions import role_has_permission
+from merchants.services import audit_event_record
 from profiles import selectors as profile_selectors
 
 
@@ -298,3 +300,71 @@ def insights(request: MerchantRequest) -> HttpResponse:
         },
     }
     return render(request, "loyalty/insights.html", {"data": data, "chart": chart})
+
+
+# ROI
+
+
+def _roi(request: MerchantRequest) -> roi.LoyaltyRoi:
+    return roi.loyalty_roi(merchant=request.merchant, program=_program_or_404(request))
+
+
+@merchant_permission_required("loyalty.view")
+@require_GET
+def roi_page(request: MerchantRequest) -> HttpResponse:
+    return render(request, "loyalty/roi.html", {"data": _roi(request), "tab": "roi"})
+
+
+@merchant_permission_required("loyalty.view")
+@require_GET
+def roi_csv(request: MerchantRequest) -> StreamingHttpResponse:
+    data = _roi(request)
+    audit_event_record(merchant=request.merchant, actor=request.user, action="loyalty_roi.exported", subject="ROI")
+    digits = minor_digits(request.merchant.currency)
+
+    def major(minor: int | None) -> Decimal | None:
+        return Decimal(minor).scaleb(-digits) if minor is not None else None
+
+    def row(kind: str, figures: roi.RoiFigures) -> list[object]:
+        per_member = figures.per_member_minor or (None, None, None)
+        net = figures.net_minor or (None, None, None)
+        roi_percent = figures.roi_percent or (None, None, None)
+        return [
+            kind,
+            figures.label,
+            figures.members,
+            figures.matched,
+            figures.comparison,
+            major(figures.spend_per_member_minor),
+            major(figures.spend_per_comparable_minor),
+            *(major(value) for value in per_member),
+            major(figures.cost_minor),
+            *(major(value) for value in net),
+            *roi_percent,
+        ]
+
+    rows: list[list[object]] = [
+        [
+            "kind",
+            "month_or_store",
+            "members",
+            "members_compared",
+            "later_joiners_compared",
+            "spend_per_member",
+            "spend_per_comparable_shopper",
+            "added_per_member",
+            "added_per_member_low",
+            "added_per_member_high",
+            "cost",
+            "net_gain",
+            "net_gain_low",
+            "net_gain_high",
+            "roi_percent",
+            "roi_percent_low",
+            "roi_percent_high",
+        ]
+    ]
+    rows += [row("enrolment month", figures) for _month, figures in data.months]
+    rows += [row("store", figures) for figures in data.stores]
+    rows.append(row("total", data.total))
+    return csv_download(f"loyalty-roi-{request.merchant.slug}", rows)

@@ -3,7 +3,7 @@
 Every figure comes from a few set-based queries: one pass over the campaign's assignments joined
 to the purchases each shopper made within the attribution window after being assigned, summed
 per (group, variant) into n, buyers, Σrevenue, Σrevenue² and Σrevenue³ (see
-`campaigns.measurement.statistics`): no per-shopper row leaves the database.
+`core.statistics`): no per-shopper row leaves the database.
 
 The same pass sums each shopper's spend over the LOOKBACK_DAYS before being assigned (for a broadcast,
 the 90 days before the campaign started) and its cross sums with the outcomes, so the report can
@@ -21,8 +21,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from campaigns.measurement import statistics
-from campaigns.measurement.statistics import AdjustedDifference, Difference, GroupSums, PairedSums, SampleHint
 from campaigns.models import (
     Assignment,
     AssignmentGroup,
@@ -36,6 +34,8 @@ from campaigns.models import (
     Trigger,
     Variant,
 )
+from core import statistics
+from core.statistics import AdjustedDifference, Difference, GroupSums, PairedSums, SampleHint
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
@@ -44,7 +44,7 @@ from profiles.models import MergeEvent, Purchase, Shopper, ShopperRollup, Shoppe
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window], each
 # purchase counted for the shopper it belonged to when made (merges since do not move it).
 # The purchase_shopper_history index (shopper, -occurred_at) serves each shopper's range.
-_GROUP_SUMS_SQL = f"""
+_PURCHASES_IN_REACH_SQL = f"""
     WITH assigned AS MATERIALIZED (
         SELECT id, shopper_id, campaign_id, "group", variant_id, assigned_at
           FROM {Assignment._meta.db_table}
@@ -82,6 +82,11 @@ _GROUP_SUMS_SQL = f"""
          WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL
            AND p.occurred_at > bounds.lookback_at AND p.occurred_at <= bounds.last_at
     ),
+"""  # noqa: S608 - table names from the models; values are bound
+
+_GROUP_SUMS_SQL = (
+    _PURCHASES_IN_REACH_SQL  # noqa: S608 - table names from the models; values are bound
+    + """
     per_assignment AS (
         SELECT a.id, a.campaign_id, a."group" AS grp, a.variant_id, a.assigned_at,
                COALESCE(SUM(p.net) FILTER (WHERE p.occurred_at > a.assigned_at), 0)::numeric AS revenue,
@@ -105,10 +110,112 @@ _GROUP_SUMS_SQL = f"""
            SUM(before * converted), SUM(before * before * converted)
       FROM per_shopper
      GROUP BY campaign_id, grp, variant_id
-"""  # noqa: S608 - table names from the models; values are bound
+"""
+)
+
+# The same sums as the report would have shown at the end of each day since the first assignment
+# (day k ends k × 24 hours after it), for the date the confidence sequence first excluded zero. Most
+# shoppers buy nothing: they count by the day they entered (a running total over at most a few hundred
+# days), and only buyers are summed look by look, so the query grows with purchases × days, not shoppers × days.
+_DAILY_SUMS_SQL = (
+    _PURCHASES_IN_REACH_SQL  # noqa: S608 - table names from the models; values are bound
+    + """
+    per_assignment AS (
+        SELECT a.id, a.shopper_id, a."group" AS grp, a.assigned_at,
+               GREATEST(1, CEIL(EXTRACT(EPOCH FROM a.assigned_at - bounds.first_at) / 86400))::int AS entered_day,
+               COALESCE(SUM(p.net), 0)::numeric AS before
+          FROM assigned a
+         CROSS JOIN bounds
+          LEFT JOIN in_window p
+            ON p.shopper_id = a.shopper_id
+           AND p.occurred_at > a.assigned_at - make_interval(days => %(lookback)s)
+           AND p.occurred_at <= a.assigned_at
+         GROUP BY a.id, a.shopper_id, a."group", a.assigned_at, bounds.first_at
+    ),
+    looks AS (
+        SELECT day, bounds.first_at + make_interval(days => day) AS look_at
+          FROM bounds, generate_series(1, %(looks)s) AS day
+    ),
+    entered_by_day AS (
+        SELECT grp, entered_day, COUNT(*) AS shoppers, SUM(before) AS x, SUM(before * before) AS xx,
+               SUM(before * before * before) AS xxx
+          FROM per_assignment
+         GROUP BY grp, entered_day
+    ),
+    entered AS (
+        SELECT looks.day, e.grp, SUM(e.shoppers) AS shoppers, SUM(e.x) AS x, SUM(e.xx) AS xx, SUM(e.xxx) AS xxx
+          FROM looks
+          JOIN entered_by_day e ON e.entered_day <= looks.day
+         GROUP BY looks.day, e.grp
+    ),
+    spent AS (
+        SELECT looks.day, a.grp, a.before, SUM(p.net)::numeric AS revenue,
+               (COUNT(*) FILTER (WHERE p.net > 0) > 0)::int AS converted, COUNT(*) FILTER (WHERE p.net > 0) AS purchases
+          FROM per_assignment a
+          JOIN in_window p
+            ON p.shopper_id = a.shopper_id
+           AND p.occurred_at > a.assigned_at
+           AND p.occurred_at <= a.assigned_at + make_interval(days => %(days)s)
+          JOIN looks ON p.occurred_at <= looks.look_at
+         GROUP BY looks.day, a.id, a.grp, a.before
+    )
+    SELECT e.day, e.grp, NULL, e.shoppers, COALESCE(SUM(s.converted), 0),
+           COALESCE(SUM(s.revenue), 0), COALESCE(SUM(s.revenue * s.revenue), 0),
+           COALESCE(SUM(s.revenue * s.revenue * s.revenue), 0), COALESCE(SUM(s.purchases), 0), NULL,
+           e.x, e.xx, e.xxx,
+           COALESCE(SUM(s.before * s.revenue), 0), COALESCE(SUM(s.before * s.before * s.revenue), 0),
+           COALESCE(SUM(s.before * s.revenue * s.revenue), 0),
+           COALESCE(SUM(s.before * s.converted), 0), COALESCE(SUM(s.before * s.before * s.converted), 0)
+      FROM entered e
+      LEFT JOIN spent s ON s.day = e.day AND s.grp = e.grp
+     GROUP BY e.day, e.grp, e.shoppers, e.x, e.xx, e.xxx
+     ORDER BY e.day
+"""
+)
 
 # Days of spend before each shopper's assignment that the CUPED adjustment learns from.
 LOOKBACK_DAYS = 90
+
+
+# A campaign without a planned end (a triggered one with no end date) is taken to run this many days plus its
+# attribution window when its confidence sequence is tuned; looking later only widens the band a little.
+OPEN_ENDED_DAYS = 28
+# The daily looks read for the date the answer settled stop after this many days.
+MOST_DAILY_LOOKS = 400
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a campaign's measurement started and when its planned end is (None: open-ended): the report judges
+    by the confidence sequence before that end and by the fixed interval from then on."""
+
+    started_at: datetime
+    planned_end: datetime | None
+    period: timedelta
+
+    def elapsed_share(self, at: datetime) -> float:
+        """The share of the planned period gone by at `at` (no more than 1 once a planned end has passed)."""
+        share = (at - self.started_at) / self.period
+        return min(share, 1.0) if self.planned_end is not None else share
+
+    def is_before_end(self, at: datetime) -> bool:
+        return self.planned_end is None or at < self.planned_end
+
+
+def campaign_schedule(campaign: Campaign, first_assigned_at: datetime | None) -> Schedule | None:
+    """A broadcast ends one attribution window after it went out; a triggered campaign one window after its end
+    date, or never without one. None before anybody entered the campaign."""
+    if first_assigned_at is None:
+        return None
+    window = timedelta(days=campaign.attribution_days)
+    if campaign.kind in (CampaignKind.BROADCAST, CampaignKind.GREETING):
+        end: datetime | None = first_assigned_at + window
+    elif campaign.ends_at is not None:
+        end = max(campaign.ends_at, first_assigned_at) + window
+    else:
+        end = None
+    period = end - first_assigned_at if end is not None else timedelta(days=OPEN_ENDED_DAYS) + window
+    return Schedule(first_assigned_at, end, period)
 
 
 @dataclass(frozen=True)
@@ -148,7 +255,7 @@ def _empty(label: str) -> GroupResult:
     return GroupResult(label, GroupSums(0, 0, 0, 0, 0), GroupSums(0, 0, 0, 0, 0), 0)
 
 
-def _merge(label: str, results: Iterable[GroupResult]) -> GroupResult:
+def merge_results(label: str, results: Iterable[GroupResult]) -> GroupResult:
     merged = _empty(label)
     for result in results:
         firsts = [at for at in (merged.first_assigned_at, result.first_assigned_at) if at is not None]
@@ -191,6 +298,12 @@ class CampaignReport:
     feedback: "FeedbackSummary | None" = None
     notes: list[str] = field(default_factory=list)
     revenue_adjustment: AdjustedDifference | None = None
+    schedule: Schedule | None = None
+    # Before the planned end the lifts above are the confidence sequence's bands, valid however often the report
+    # is opened; from the end on, the fixed 95 % intervals of the planned analysis.
+    is_sequential: bool = False
+    # The first daily look at which the sequence's revenue band excluded zero; None if it has not.
+    settled_at: datetime | None = None
 
     @property
     def fewer_shoppers_percent(self) -> int | None:
@@ -294,6 +407,14 @@ class CampaignReport:
         per_day = (self.treatment.shoppers + self.holdout.shoppers) / days
         return max(1, round(more / per_day))
 
+    @property
+    def interval_name(self) -> str:
+        return "95 % always-valid interval" if self.is_sequential else "95 % interval"
+
+    @property
+    def planned_end(self) -> datetime | None:
+        return self.schedule.planned_end if self.schedule is not None else None
+
     def _not_enough_data(self) -> str:
         counts = (
             f"{self.treatment.conversions:,} of {self.treatment.shoppers:,} messaged and "
@@ -328,7 +449,9 @@ class CampaignReport:
             return self._not_enough_data()
         lift = self.revenue_lift
         per_shopper = self._money(lift.estimate)
-        interval = f"95 % interval {self._money(lift.low)} to {self._money(lift.high)} per shopper"
+        interval = f"{self.interval_name} {self._money(lift.low)} to {self._money(lift.high)} per shopper"
+        if self.is_sequential:
+            return self._sequential_sentence(lift, per_shopper, interval)
         if lift.is_significant and lift.estimate > 0:
             return (
                 f"The lift is significant: shoppers who got the message spent {per_shopper} more each than the "
@@ -342,6 +465,23 @@ class CampaignReport:
         return (
             f"The lift is not significant: the difference of {per_shopper} per shopper could be chance "
             f"({interval}, which includes zero)."
+        )
+
+    def _sequential_sentence(self, lift: Difference, per_shopper: str, interval: str) -> str:
+        if lift.is_significant and lift.estimate > 0:
+            return (
+                f"The lift is settled, however often this report is opened: shoppers who got the message have "
+                f"spent {per_shopper} more each so far than the held-out group ({interval})."
+            )
+        if lift.is_significant:
+            return (
+                f"It is settled that shoppers who got the message spent less: {self._money(-lift.estimate)} less "
+                f"each so far than the held-out group ({interval})."
+            )
+        return (
+            f"Not settled yet: the difference of {per_shopper} per shopper so far could be chance ({interval}, "
+            "which includes zero). The interval allows for this report being opened every day, and narrows as "
+            "purchases come in."
         )
 
     def _money(self, minor: float) -> str:
@@ -418,13 +558,13 @@ def _group_rows(*, merchant: Merchant, campaigns: list[Campaign]) -> dict[int, l
 
 
 def _result(label: str, rows: list[tuple]) -> GroupResult:  # type: ignore[type-arg]
-    return _merge(
+    return merge_results(
         label,
-        (_group_result(label, row) for row in rows),
+        (group_result_of_row(label, row) for row in rows),
     )
 
 
-def _group_result(label: str, row: tuple) -> GroupResult:  # type: ignore[type-arg]
+def group_result_of_row(label: str, row: tuple) -> GroupResult:  # type: ignore[type-arg]
     (_group, _variant, n, converted, revenue, squares, cubes, purchases, first_assigned_at,
      x, xx, xxx, x_revenue, xx_revenue, x_revenue_revenue, x_converted, xx_converted) = row  # fmt: skip
     revenue_sums = GroupSums(int(n), int(converted), int(revenue), Decimal(squares), Decimal(cubes))
@@ -482,6 +622,67 @@ def _offer_figures(campaign: Campaign) -> tuple[str | None, int, int, int]:
     return offer.kind, figures["given"] or 0, redeemed, cost
 
 
+def _first_assigned_at(*groups: GroupResult) -> datetime | None:
+    firsts = [group.first_assigned_at for group in groups if group.first_assigned_at is not None]
+    return min(firsts) if firsts else None
+
+
+def judged_interval(adjusted: AdjustedDifference | None, schedule: Schedule | None, at: datetime) -> Difference | None:
+    """The interval the report judges by at `at`: the confidence sequence's band before the planned end, the
+    fixed interval of the planned analysis from then on (see `statistics.always_valid`)."""
+    if adjusted is None:
+        return None
+    if schedule is None or not schedule.is_before_end(at):
+        return adjusted.difference
+    return statistics.always_valid(adjusted.difference, elapsed_share=schedule.elapsed_share(at))
+
+
+def _settled_at(
+    *,
+    merchant: Merchant,
+    campaign: Campaign,
+    schedule: Schedule | None,
+    now: datetime,
+    latest: AdjustedDifference | None,
+) -> datetime | None:
+    """The end of the first day (24 hours from the first assignment) at which the confidence sequence's revenue
+    band excluded zero, up to the planned end; the latest look (now, or the planned end) if only it does."""
+    if schedule is None:
+        return None
+    until = min(now, schedule.planned_end) if schedule.planned_end is not None else now
+    looks = min(MOST_DAILY_LOOKS, int((until - schedule.started_at) / timedelta(days=1)))
+    if looks >= 1:
+        by_day: dict[int, list[tuple]] = {}  # type: ignore[type-arg]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _DAILY_SUMS_SQL,
+                {
+                    "merchant": merchant.pk,
+                    "campaigns": [campaign.pk],
+                    "days": campaign.attribution_days,
+                    "lookback": LOOKBACK_DAYS,
+                    "looks": looks,
+                },
+            )
+            for day, *row in cursor.fetchall():
+                by_day.setdefault(day, []).append(tuple(row))
+        for day in sorted(by_day):
+            treatment, holdout = _groups(by_day[day])
+            adjusted = statistics.adjusted_difference_of_means(treatment.revenue_paired, holdout.revenue_paired)
+            look_at = schedule.started_at + timedelta(days=day)
+            band = _band(adjusted, schedule, look_at)
+            if band is not None and band.is_significant:
+                return look_at
+    band = _band(latest, schedule, until)
+    return until if band is not None and band.is_significant else None
+
+
+def _band(adjusted: AdjustedDifference | None, schedule: Schedule, at: datetime) -> Difference | None:
+    if adjusted is None:
+        return None
+    return statistics.always_valid(adjusted.difference, elapsed_share=schedule.elapsed_share(at))
+
+
 def campaign_report(*, merchant: Merchant, campaign: Campaign) -> CampaignReport:
     """Everything the report page shows. `campaign` must be the merchant's (fetch it with campaign_get)."""
     if campaign.merchant_id != merchant.pk:
@@ -515,14 +716,21 @@ def campaign_report(*, merchant: Merchant, campaign: Campaign) -> CampaignReport
     conversion_adjustment = statistics.adjusted_difference_of_means(
         treatment.converted_paired, holdout.converted_paired
     )
+    now = timezone.now()
+    schedule = campaign_schedule(campaign, _first_assigned_at(treatment, holdout))
     return CampaignReport(
         campaign=campaign,
         currency=merchant.currency,
         treatment=treatment,
         holdout=holdout,
-        revenue_lift=revenue_adjustment.difference if revenue_adjustment is not None else None,
-        conversion_lift=conversion_adjustment.difference if conversion_adjustment is not None else None,
+        revenue_lift=judged_interval(revenue_adjustment, schedule, now),
+        conversion_lift=judged_interval(conversion_adjustment, schedule, now),
         revenue_adjustment=revenue_adjustment,
+        schedule=schedule,
+        is_sequential=schedule is not None and schedule.is_before_end(now),
+        settled_at=_settled_at(
+            merchant=merchant, campaign=campaign, schedule=schedule, now=now, latest=revenue_adjustment
+        ),
         variants=variants if len(variants) > 1 else [],
         messages_by_status=statuses,
         offer_kind=offer_kind,
@@ -556,11 +764,12 @@ def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict
         .values_list("campaign_id", "count")
     )
     headlines = {}
+    now = timezone.now()
     for campaign in campaigns:
         treatment, holdout = _groups(rows[campaign.pk])
-        # The report's figure: adjusted for spend before the campaign.
+        # The report's figure: adjusted for spend before the campaign, judged by the sequence before the planned end.
         adjusted = statistics.adjusted_difference_of_means(treatment.revenue_paired, holdout.revenue_paired)
-        lift = adjusted.difference if adjusted is not None else None
+        lift = judged_interval(adjusted, campaign_schedule(campaign, _first_assigned_at(treatment, holdout)), now)
         incremental = lift.scaled(treatment.shoppers) if lift is not None else None
         # The same cost as the report's: messages, and the offer's cost (a few queries for a campaign with one).
         cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor

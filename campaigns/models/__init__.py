@@ -19,6 +19,7 @@ from campaigns.models.campaigns import (
     Variant,
 )
 from campaigns.models.feedback import FeedbackResponse
+from campaigns.models.holdouts import ProgramHoldoutDraw, ProgramHoldoutMember, ProgramHoldoutSettings
 from campaigns.models.offers import Coupon, Offer, OfferKind
 from campaigns.models.outbox import OutboxMessage, OutboxStatus
 from campaigns.models.segments import Segment, SegmentSnapshot, SegmentSnapshotMember, ShopperScore
@@ -38,6 +39,9 @@ __all__ = [
     "MessageTemplate",
     "Offer",
     "OfferKind",
+    "ProgramHoldoutDraw",
+    "ProgramHoldoutMember",
+    "ProgramHoldoutSettings",
     "OutboxMessage",
     "OutboxStatus",
     "Segment",

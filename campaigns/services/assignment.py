@@ -19,6 +19,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.models import AssignmentGroup, Campaign, Variant
+from campaigns.services import holdout
+from profiles.models import ConsentPurpose
 
 _ENTER_SQL = """
 WITH entry AS (
@@ -82,11 +84,18 @@ def entries_create(
 ) -> list[int]:
     """Assign each new entry and queue the treatment group's messages; the ids of the outbox rows made.
 
-    Entries already assigned are left as they are (and queue nothing).
+    Entries already assigned are left as they are (and queue nothing); for a marketing campaign, shoppers in the
+    program holdout do not enter (see campaigns.services.holdout).
     """
+    now = now or timezone.now()
+    if campaign.purpose == ConsentPurpose.MARKETING:
+        # Shoppers in the program holdout get no marketing at all, so they enter no marketing campaign.
+        held_out = holdout.held_out_shopper_ids(
+            merchant_id=campaign.merchant_id, shopper_ids={entry.shopper_id for entry in entries}, at=now
+        )
+        entries = [entry for entry in entries if entry.shopper_id not in held_out]
     if not entries:
         return []
-    now = now or timezone.now()
     variants = campaign_variants(campaign) if variants is None else variants
     groups: list[str] = []
     variant_ids: list[int | None] = []

@@ -66,14 +66,14 @@ from campaigns.models import (
     Variant,
 )
 from campaigns.offers.services import coupon_issue
-from campaigns.services import guards, rendering
+from campaigns.services import guards, holdout, rendering
 from campaigns.signals import message_sent
 from core.errors import ApplicationError
 from core.instances import stored_instance
 from loyalty.models import Account
 from merchants.models import AuditEvent, Merchant, User
 from profiles import links as profile_links
-from profiles.models import ConsentChannel, Shopper, ShopperStatus
+from profiles.models import ConsentChannel, ConsentPurpose, Shopper, ShopperStatus
 from profiles.services.shoppers import normalize_phone
 
 logger = structlog.get_logger(__name__)
@@ -340,12 +340,20 @@ def _guard(
     )
     recent = {shopper_id: fact.recent_messages for shopper_id, fact in facts.items()}
     nothing = guards.ShopperFacts(is_consenting=False, contact=None, timezone=None, recent_messages=0)
+    # Queued before the shopper was drawn into the program holdout: marketing still skips them at send time.
+    held_out = (
+        holdout.held_out_shopper_ids(merchant_id=campaign.merchant_id, shopper_ids=shopper_ids, at=now)
+        if campaign.purpose == ConsentPurpose.MARKETING
+        else set()
+    )
     for message in messages:
         decision = decisions[message.pk]
         fact = facts.get(message.shopper_id, nothing)
         contact = fact.contact
         if message.shopper.status != ShopperStatus.ACTIVE:
             decision.status, decision.reason = OutboxStatus.SUPPRESSED, "shopper_inactive"
+        elif message.shopper_id in held_out:
+            decision.status, decision.reason = OutboxStatus.SUPPRESSED, holdout.HELD_OUT_REASON
         elif not fact.is_consenting:
             decision.status, decision.reason = OutboxStatus.SUPPRESSED, "no_consent"
         elif contact is None:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from campaigns.measurement import statistics
-from campaigns.measurement.statistics import GroupSums, PairedSums
+from core import statistics
+from core.statistics import GroupSums, PairedSums
 
 MEAN_BASKET = 5000  # minor units
 SHAPE, SCALE = 0.8, 0.5  # each shopper's purchases per 30 days: Gamma(0.8, 0.5), 0.4 on average

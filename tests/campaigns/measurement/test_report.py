@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.measurement import selectors, statistics
-from campaigns.measurement.statistics import GroupSums
+from campaigns.measurement import selectors
 from campaigns.models import (
     Assignment,
     AssignmentGroup,
@@ -16,6 +15,8 @@ from campaigns.models import (
     OutboxStatus,
     Trigger,
 )
+from core import statistics
+from core.statistics import GroupSums
 from loyalty.models import OfferAward
 from tests.campaigns.factories import (
     AssignmentFactory,
