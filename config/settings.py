@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "insights",
     "loyalty",
     "campaigns",
+    "imports",
     "demo",
 ]
 
