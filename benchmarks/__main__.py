@@ -15,6 +15,7 @@ BENCHMARKS = (
     "trigger_latency",
     "provider_feed",
     "broadcast",
+    "import_csv",
 )
 
 

@@ -34,8 +34,20 @@ def purchase_file(orders: int, items: int) -> tuple[bytes, list[tuple[str, datet
     start = datetime(2023, 1, 1, 9, 0, tzinfo=UTC)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["Name", "Created at", "Total", "Currency", "Email", "Lineitem name", "Lineitem sku",
-                     "Lineitem quantity", "Lineitem price", "Financial Status"])
+    writer.writerow(
+        [
+            "Name",
+            "Created at",
+            "Total",
+            "Currency",
+            "Email",
+            "Lineitem name",
+            "Lineitem sku",
+            "Lineitem quantity",
+            "Lineitem price",
+            "Financial Status",
+        ]
+    )
     orders_made = []
     for number in range(orders):
         occurred = start + timedelta(seconds=97 * number)
@@ -44,15 +56,20 @@ def purchase_file(orders: int, items: int) -> tuple[bytes, list[tuple[str, datet
         order_id = f"#{100000 + number}"
         for index, (name, quantity, price) in enumerate(lines):
             first = index == 0
-            writer.writerow([
-                order_id,
-                occurred.strftime("%Y-%m-%d %H:%M:%S +0000") if first else "",
-                f"{total / 100:.2f}" if first else "",
-                "EUR" if first else "",
-                f"customer{number % 5000}@example.com" if first else "",
-                name, f"SKU-{index}", quantity, f"{price / 100:.2f}",
-                "paid" if first else "",
-            ])
+            writer.writerow(
+                [
+                    order_id,
+                    occurred.strftime("%Y-%m-%d %H:%M:%S +0000") if first else "",
+                    f"{total / 100:.2f}" if first else "",
+                    "EUR" if first else "",
+                    f"customer{number % 5000}@example.com" if first else "",
+                    name,
+                    f"SKU-{index}",
+                    quantity,
+                    f"{price / 100:.2f}",
+                    "paid" if first else "",
+                ]
+            )
         orders_made.append((order_id, occurred, total, lines))
     return out.getvalue().encode(), orders_made
 
@@ -65,7 +82,9 @@ def _copy_timings(orders: list, merchant_id: int, repeats: int = 3) -> list[floa
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy_purchase, bench_copy_lineitem")
         cursor.execute("CREATE TABLE bench_copy_purchase (LIKE profiles_purchase INCLUDING DEFAULTS)")
-        cursor.execute("CREATE TABLE bench_copy_lineitem (LIKE profiles_lineitem INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        cursor.execute(
+            "CREATE TABLE bench_copy_lineitem (LIKE profiles_lineitem INCLUDING DEFAULTS INCLUDING IDENTITY)"
+        )
         raw = cursor.connection
         for _repeat in range(repeats):
             cursor.execute("TRUNCATE bench_copy_purchase, bench_copy_lineitem")
@@ -79,7 +98,8 @@ def _copy_timings(orders: list, merchant_id: int, repeats: int = 3) -> list[floa
                         f"import\t{order_id}\tcleared\t{moment}\t{moment}\n"
                     )
                     items.extend(
-                        f"{merchant_id}\t{number}\tSKU\t{name}\t\t{quantity}\t{price}\n" for name, quantity, price in lines
+                        f"{merchant_id}\t{number}\tSKU\t{name}\t\t{quantity}\t{price}\n"
+                        for name, quantity, price in lines
                     )
                 with raw.cursor() as copier:
                     with copier.copy(

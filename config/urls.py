@@ -34,6 +34,7 @@ urlpatterns = [
     path("shoppers/", include("profiles.urls")),
     path("settings/kiosks/", include("profiles.settings_urls")),
     path("settings/payments/", include("payments.urls")),
+    path("settings/import/", include("imports.urls")),
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
     path("s/c/", include("campaigns.public_urls")),

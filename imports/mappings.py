@@ -9,8 +9,8 @@ item and fills the order's own columns (total, dates, currency) on the order's f
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from imports.models import ImportKind
 
@@ -190,7 +190,11 @@ def mapping_guess(kind: str, headers: Sequence[str], template: Template | None =
     """Storeloop field -> header: the template's columns, else headers named like the field ("Order id", "order_id")."""
     by_folded = {_folded(header): header for header in headers}
     if template is not None and template.kind == kind:
-        return {name: by_folded[_folded(column)] for name, column in template.columns.items() if _folded(column) in by_folded}
+        return {
+            name: by_folded[_folded(column)]
+            for name, column in template.columns.items()
+            if _folded(column) in by_folded
+        }
     guessed = {}
     for field in FIELDS[kind]:
         for candidate in (field.name, str(field.label)):

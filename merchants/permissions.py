@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
         "Connect payment sources, rotate their secrets, map locations, replay events",
     ),
     "merchant.manage": (frozenset({OWNER}), "Change merchant settings, require MFA"),
+    "imports.manage": (frozenset({OWNER, MANAGER}), "Import shoppers, consents, cards, points and purchases from CSV"),
 }
 
 

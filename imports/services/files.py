@@ -3,6 +3,7 @@
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2.
 """
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -18,7 +19,6 @@ from imports.mappings import FIELDS, TEMPLATES
 from imports.models import ImportJob, ImportKind, StagedRow
 
 SNIFF_BYTES = 64 * 1024
-# Records whose group (an order) starts on this many consecutive rows are copied to the database at once.
 COPY_ENCODING = "utf-8-sig"
 
 
@@ -51,7 +51,8 @@ def rows_read(binary: IO[bytes]) -> Iterator[list[str]]:
     try:
         yield from csv.reader(text, dialect)
     finally:
-        text.detach()
+        with contextlib.suppress(ValueError):  # the file was closed before the generator was let go
+            text.detach()
 
 
 def file_scan(binary: IO[bytes], *, exempt_headers: tuple[str, ...] = (), preview_rows: int = 5) -> Scanned:
@@ -62,8 +63,15 @@ def file_scan(binary: IO[bytes], *, exempt_headers: tuple[str, ...] = (), previe
     """
     digest = hashlib.sha256()
     binary.seek(0)
+    suspicious = False
+    tail = b""
     for block in iter(lambda: binary.read(1 << 20), b""):
         digest.update(block)
+        # One look at the whole text first; only then record by record. Blocks overlap, so that a number
+        # split by a block's edge is still seen whole.
+        window = tail + block
+        suspicious = suspicious or contains_card_number(window.decode(COPY_ENCODING, "replace"), free_text=True)
+        tail = block[-128:]
     headers: list[str] = []
     preview: list[list[str]] = []
     found: dict[int, set[str]] = {}
@@ -81,7 +89,7 @@ def file_scan(binary: IO[bytes], *, exempt_headers: tuple[str, ...] = (), previe
             if len(preview) < preview_rows:
                 preview.append(record)
             # One look at the whole record first: most records hold nothing like a card number.
-            if contains_card_number(",".join(record), free_text=True) or contains_card_number(" ".join(record)):
+            if suspicious and contains_card_number(" ".join(record), free_text=True):
                 for index, value in enumerate(record):
                     header = headers[index] if index < len(headers) else f"column {index + 1}"
                     if header not in exempt_headers and contains_card_number(value, free_text=True):

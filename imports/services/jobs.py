@@ -24,7 +24,7 @@ from merchants.models import Merchant, User
 from merchants.services import audit_event_record
 from profiles.models import Purchase
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 10_000
 
 Checker = Callable[..., int]
 Applier = Callable[..., tuple[int, list[int]]]
@@ -109,9 +109,7 @@ def _checked_mapping(kind: str, headers: list[str], mapping: dict[str, str]) -> 
         raise ApplicationError(f"Unknown field: {', '.join(unknown)}.", code="invalid", field="mapping")
     absent = [header for header in cleaned.values() if header not in headers]
     if absent:
-        raise ApplicationError(
-            f"The file has no column {', '.join(absent)}.", code="unknown_column", field="mapping"
-        )
+        raise ApplicationError(f"The file has no column {', '.join(absent)}.", code="unknown_column", field="mapping")
     return cleaned
 
 

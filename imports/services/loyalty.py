@@ -36,11 +36,11 @@ def v(name: str, row: str = "r") -> str:
 def _checks() -> str:
     known = f"""(
         EXISTS (SELECT 1 FROM {KEYS} k WHERE k.merchant_id = %(merchant)s AND k.system = %(system)s
-                   AND k.external_id = {v('customer_id')})
+                   AND k.external_id = {v("customer_id")})
         OR EXISTS (SELECT 1 FROM {CONTACTS} c WHERE c.merchant_id = %(merchant)s AND c.kind = '{ContactKind.EMAIL}'
-                   AND c.value = lower({v('email')}))
+                   AND c.value = lower({v("email")}))
         OR EXISTS (SELECT 1 FROM {CONTACTS} c WHERE c.merchant_id = %(merchant)s AND c.kind = '{ContactKind.PHONE}'
-                   AND c.value = regexp_replace({v('phone')}, '[^0-9+]', '', 'g')))"""
+                   AND c.value = regexp_replace({v("phone")}, '[^0-9+]', '', 'g')))"""
     parts = [
         f"SELECT r.line, 'points_balance' AS field, 'invalid_points' AS code, %(m_points)s AS message FROM r "
         f"WHERE coalesce({v('points_balance')}, '') !~ '^[0-9]{{1,12}}$'",
@@ -55,9 +55,7 @@ def _checks() -> str:
 
 
 def balances_check(*, job: ImportJob) -> int:
-    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(
-        _checks()
-    )
+    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
     params = {
         **check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping),
         "system": system_of(job.template),
@@ -95,12 +93,18 @@ def balances_apply(*, job: ImportJob, start: int, stop: int, system: str) -> tup
                     phone=normalize_phone(cells["phone"]) if cells["phone"] else "",
                 )
                 if shopper is None:
-                    raise ApplicationError("No shopper found for this row.", code="unknown_shopper", field="customer_id")
-                account = account_upsert(program=program, shopper_id=shopper.pk, joined_via=JoinedVia.IMPORT, moment=now)
+                    raise ApplicationError(
+                        "No shopper found for this row.", code="unknown_shopper", field="customer_id"
+                    )
+                account = account_upsert(
+                    program=program, shopper_id=shopper.pk, joined_via=JoinedVia.IMPORT, moment=now
+                )
                 if account is None:
                     raise ApplicationError("The loyalty program changed; import again.", code="program_changed")
                 account_id, _tier_id = account
-                if LedgerEntry.objects.filter(merchant=job.merchant_id, account=account_id, reason=Reason.IMPORT).exists():
+                if LedgerEntry.objects.filter(
+                    merchant=job.merchant_id, account=account_id, reason=Reason.IMPORT
+                ).exists():
                     continue
                 points = int(cells["points_balance"])
                 entries_post(

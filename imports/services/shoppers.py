@@ -6,6 +6,7 @@ A shopper is found again by the other system's customer id, else by an email or 
 has, so importing the same file twice adds nothing.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -91,9 +92,7 @@ def _checks() -> str:
 
 
 def shoppers_check(*, job: ImportJob) -> int:
-    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(
-        _checks()
-    )
+    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
     params = {
         **check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping),
         "m_identity": _("Give a customer id, an email or a phone number."),
@@ -195,7 +194,9 @@ def _one_row(job: ImportJob, system: str, row: StagedRow) -> bool:
             external_id=cells["customer_id"][:100],
             defaults={"shopper": shopper, "job": job},
         )
-    preferences = {name: _list(cells[name]) for name in ("sizes", "brands", "favourite_categories") if cells[name]}
+    preferences: dict[str, Sequence[str]] = {
+        name: _list(cells[name]) for name in ("sizes", "brands", "favourite_categories") if cells[name]
+    }
     if preferences:
         preferences_add(shopper=shopper, preferences=preferences)
     _consents(job, shopper, cells, origin, row.line)

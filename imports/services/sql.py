@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from core.currencies import ISO_4217
 from core.templatetags.money import MINOR_DIGITS
@@ -51,7 +52,7 @@ def digits_of(currency: str) -> str:
     return f"coalesce((%(digits)s::jsonb ->> {currency})::int, 2)"
 
 
-def currency_params() -> dict[str, object]:
+def currency_params() -> dict[str, Any]:
     return {"digits": json.dumps(MINOR_DIGITS), "currencies": sorted(ISO_4217)}
 
 
@@ -65,8 +66,8 @@ def errors_insert(checks: str) -> str:
         SELECT %(merchant)s, %(job)s, c.line, coalesce(%(headers)s::jsonb ->> c.field, c.field), c.code, c.message
           FROM ({checks}) AS c
          ORDER BY c.line, c.field
-    """  # noqa: S608 - fixed SQL; values are bound
+    """
 
 
-def check_params(*, job_id: int, merchant_id: int, mapping: Mapping[str, str]) -> dict[str, object]:
+def check_params(*, job_id: int, merchant_id: int, mapping: Mapping[str, str]) -> dict[str, Any]:
     return {"job": job_id, "merchant": merchant_id, "headers": json.dumps(dict(mapping)), **currency_params()}

@@ -4,7 +4,18 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-HEADER = ["order_id", "occurred_at", "total", "currency", "store", "email", "item_name", "item_sku", "item_quantity", "item_price"]
+HEADER = [
+    "order_id",
+    "occurred_at",
+    "total",
+    "currency",
+    "store",
+    "email",
+    "item_name",
+    "item_sku",
+    "item_quantity",
+    "item_price",
+]
 
 
 def purchase_rows(orders: int, *, items_per_order: int = 2, store: str = "", prefix: str = "ORD") -> list[list[str]]:

@@ -113,7 +113,9 @@ def test_a_file_with_a_card_number_is_refused_whole_naming_the_rows(merchant, ow
     rows[7][5] = "4012888888881881"
 
     with pytest.raises(ApplicationError) as refused:
-        job_create(merchant=merchant, actor=owner, kind="purchases", upload=io.BytesIO(csv_bytes(rows)), file_name="x.csv")
+        job_create(
+            merchant=merchant, actor=owner, kind="purchases", upload=io.BytesIO(csv_bytes(rows)), file_name="x.csv"
+        )
 
     assert refused.value.code == "card_number_in_file"
     assert "rows 5, 9 " in refused.value.message

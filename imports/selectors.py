@@ -1,0 +1,31 @@
+"""Reads of imports, always given the merchant."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from imports.models import ImportJob, ImportRowError
+from merchants.models import Merchant
+
+
+def import_job_list(*, merchant: Merchant, limit: int = 20) -> QuerySet[ImportJob]:
+    return ImportJob.objects.for_merchant(merchant).select_related("created_by").order_by("-created_at")[:limit]
+
+
+def import_job_get(*, merchant: Merchant, public_id: str) -> ImportJob:
+    """The merchant's job, or a 404 for anyone else's."""
+    return get_object_or_404(ImportJob.objects.for_merchant(merchant).select_related("merchant"), public_id=public_id)
+
+
+def row_errors_first(*, job: ImportJob, limit: int = 50) -> list[ImportRowError]:
+    return list(ImportRowError.objects.filter(merchant=job.merchant_id, job=job).order_by("line", "id")[:limit])
+
+
+def row_errors_rows(*, job: ImportJob) -> Iterator[list[Any]]:
+    """The error file: a header, then one row per bad cell."""
+    yield ["row", "column", "code", "message"]
+    errors = ImportRowError.objects.filter(merchant=job.merchant_id, job=job).order_by("line", "id")
+    for error in errors.iterator(chunk_size=2000):
+        yield [error.line, error.column, error.code, error.message]
