@@ -76,9 +76,9 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 
-def cell(kind: str, name: str) -> int:
-    """The 1-based index of a field's cell in a staged row (SQL arrays count from 1)."""
-    return next(index for index, field in enumerate(FIELDS[kind], start=1) if field.name == name)
+def cell(kind: str, name: str) -> str:
+    """The staged row's column holding a field's cell (c1 for the kind's first field)."""
+    return next(f"c{index}" for index, field in enumerate(FIELDS[kind], start=1) if field.name == name)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ file, rebuilt from it when lost; the job's `applied_through` says which orders a
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -71,15 +70,41 @@ class ImportJob(TenantModel):
         return min(100, round(100 * self.applied_rows / self.total_rows))
 
 
+STAGED_CELLS = 20
+
+
 class StagedRow(TenantModel):
-    """One row of the file, its mapped cells in the kind's field order (imports.mappings). UNLOGGED."""
+    """One row of the file: its mapped cells in the kind's field order (imports.mappings), trimmed, NULL when blank.
+
+    UNLOGGED. One text column per cell, not an array: the checks read each cell many times, and taking an
+    element out of a text array walks the array each time.
+    """
 
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False)
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False)
     line = models.PositiveIntegerField()
     # The line of the first row of the same record (an order spread over one row per line item).
     group_line = models.PositiveIntegerField()
-    cells = ArrayField(models.TextField())
+    c1 = models.TextField(null=True)
+    c2 = models.TextField(null=True)
+    c3 = models.TextField(null=True)
+    c4 = models.TextField(null=True)
+    c5 = models.TextField(null=True)
+    c6 = models.TextField(null=True)
+    c7 = models.TextField(null=True)
+    c8 = models.TextField(null=True)
+    c9 = models.TextField(null=True)
+    c10 = models.TextField(null=True)
+    c11 = models.TextField(null=True)
+    c12 = models.TextField(null=True)
+    c13 = models.TextField(null=True)
+    c14 = models.TextField(null=True)
+    c15 = models.TextField(null=True)
+    c16 = models.TextField(null=True)
+    c17 = models.TextField(null=True)
+    c18 = models.TextField(null=True)
+    c19 = models.TextField(null=True)
+    c20 = models.TextField(null=True)
 
     class Meta:
         indexes = [models.Index(fields=["job", "group_line"], name="staged_row_group")]

@@ -138,20 +138,19 @@ def rows_stage(*, job: ImportJob) -> int:
         groups: dict[str, int] = {}
         staged = 0
         table = StagedRow._meta.db_table
+        names = ", ".join(f"c{index}" for index in range(1, len(fields) + 1))
         with cursor.copy(
-            f"COPY {table} (merchant_id, job_id, line, group_line, cells) FROM STDIN (FORMAT BINARY)"
+            f"COPY {table} (merchant_id, job_id, line, group_line, {names}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["bigint", "bigint", "integer", "integer", "text[]"])
+            copy.set_types(["bigint", "bigint", "integer", "integer", *(["text"] * len(fields))])
             for line, record in enumerate(records, start=2):
                 if not any(value.strip() for value in record):
                     continue
                 width = len(record)
-                cells = [record[index] if 0 <= index < width else "" for index in columns]
+                cells = [(record[index].strip() or None) if 0 <= index < width else None for index in columns]
                 group_line = line
-                if group_by >= 0:
-                    key = cells[0].strip()
-                    if key:
-                        group_line = groups.setdefault(key, line)
-                copy.write_row((job.merchant_id, job.pk, line, group_line, cells))
+                if group_by >= 0 and cells[0] is not None:
+                    group_line = groups.setdefault(cells[0], line)
+                copy.write_row((job.merchant_id, job.pk, line, group_line, *cells))
                 staged += 1
     return staged

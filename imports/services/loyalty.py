@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
-from imports.mappings import FIELDS, system_of
+from imports.mappings import system_of
 from imports.models import ImportJob, ImportKind, ImportRowError, ShopperKey, StagedRow
 from imports.services.shoppers import shopper_lookup
-from imports.services.sql import STAGED, check_params, errors_insert
+from imports.services.sql import STAGED, check_params, errors_insert, staged_cells
 from imports.services.sql import value as _value
 from loyalty.models import Account, Bucket, LedgerEntry, Program, Reason, Tier
 from loyalty.services.accounts import account_upsert, program_for
@@ -55,7 +55,7 @@ def _checks() -> str:
 
 
 def balances_check(*, job: ImportJob) -> int:
-    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
+    sql = f"WITH r AS (SELECT * FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
     params = {
         **check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping),
         "system": system_of(job.template),
@@ -75,14 +75,13 @@ def balances_apply(*, job: ImportJob, start: int, stop: int, system: str) -> tup
     if program is None:
         raise ApplicationError("The loyalty program is paused or gone.", code="no_program")
     tiers = {tier.name.casefold(): tier for tier in Tier.objects.filter(merchant=job.merchant_id, program=program)}
-    names = [field.name for field in FIELDS[KIND]]
     made = 0
     now = timezone.now()
     rows = StagedRow.objects.filter(
         merchant=job.merchant_id, job=job, group_line__gte=start, group_line__lt=stop
     ).order_by("line")
     for row in rows:
-        cells = dict(zip(names, (cell.strip() for cell in row.cells), strict=True))
+        cells = staged_cells(row, KIND)
         try:
             with transaction.atomic():
                 shopper = shopper_lookup(

@@ -8,6 +8,7 @@ rows may leave them blank (Shopify's export does) but may not contradict them.
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from imports.mappings import cell
 from imports.models import ImportJob, ImportKind, ShopperKey
 from imports.services.sql import (
     EMAIL_RE,
@@ -25,6 +26,14 @@ from profiles.models import Channel, ContactKind, ContactPoint, PurchaseState, S
 from profiles.services.imported_purchases import imported_purchases_sql
 
 KIND = ImportKind.PURCHASES
+# The staged rows have no statistics: every CTE over them looks like one row, and nested loops over thousands
+# would follow. Hash joins it is, for the check and apply statements (the shopper lookups stay index lookups);
+# no JIT, which the cost of a forbidden plan would call in to compile for a second on a 50 ms statement; and room
+# to sort a chunk in memory.
+TUNING = "SET LOCAL enable_nestloop = off; SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"
+UNTUNING = "SET LOCAL enable_nestloop TO DEFAULT; SET LOCAL jit TO DEFAULT; SET LOCAL work_mem TO DEFAULT"
+# An order's own cells: read from its first row; later rows may leave them blank.
+ORDER_FIELDS = ("occurred_at", "total", "currency", "store", "customer_id")
 STORES = Store._meta.db_table
 CONTACTS = ContactPoint._meta.db_table
 SHOPPERS = Shopper._meta.db_table
@@ -45,54 +54,93 @@ def _words(words: tuple[str, ...]) -> str:
 
 
 def _checks() -> str:
+    """Rows of (line, field, code, message): every check in one pass over the staged rows.
+
+    `r` holds each row with its order's cells as its first row has them (`h`), and `items_total`, the order's
+    named items.
+    """
     first = "r.line = r.group_line"
-    number_fields = ("total",)
-    parts = [
-        f"SELECT r.line, 'order_id' AS field, 'required' AS code, %(m_order)s AS message FROM r WHERE {v('order_id')} IS NULL",
-        f"SELECT r.line, 'occurred_at', 'required', %(m_date_required)s FROM r "
-        f"WHERE {first} AND {v('order_id')} IS NOT NULL AND {v('occurred_at')} IS NULL",
-        f"SELECT r.line, 'occurred_at', 'invalid_date', %(m_date)s FROM r "
-        f"WHERE {v('occurred_at')} IS NOT NULL AND NOT {is_timestamp(v('occurred_at'))}",
-        *(
-            f"SELECT r.line, '{name}', 'invalid_number', %(m_number)s FROM r "
-            f"WHERE {v(name)} IS NOT NULL AND {v(name)} !~ '{NUMBER_RE}'"
-            for name in number_fields
+    has_order = f"{v('order_id')} IS NOT NULL"
+    total = v("total", "h")
+    number = f"'{NUMBER_RE}'"
+    order_amount = f"CASE WHEN {total} ~ {number} THEN {total}::numeric ELSE r.items_total END"
+    checks = [
+        (f"NOT {has_order}", "order_id", "required", "m_order"),
+        (f"{first} AND {has_order} AND {v('occurred_at')} IS NULL", "occurred_at", "required", "m_date_required"),
+        (
+            f"{v('occurred_at')} IS NOT NULL AND NOT {is_timestamp(v('occurred_at'))}",
+            "occurred_at",
+            "invalid_date",
+            "m_date",
         ),
-        f"SELECT r.line, 'currency', 'invalid_currency', %(m_currency)s FROM r "
-        f"WHERE {v('currency')} IS NOT NULL AND upper({v('currency')}) <> ALL(%(currencies)s)",
-        f"SELECT r.line, 'store', 'unknown_store', %(m_store)s FROM r WHERE {first} AND {v('store')} IS NOT NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM {STORES} s WHERE s.merchant_id = %(merchant)s AND lower(s.name) = lower({v('store')}))",
-        f"SELECT r.line, 'channel', 'invalid_channel', %(m_channel)s FROM r WHERE {v('channel')} IS NOT NULL "
-        f"AND lower({v('channel')}) NOT IN {_words(ONLINE_WORDS + IN_STORE_WORDS)}",
-        f"SELECT r.line, 'email', 'invalid_email', %(m_email)s FROM r "
-        f"WHERE {v('email')} IS NOT NULL AND {v('email')} !~ '{EMAIL_RE}'",
-        f"SELECT r.line, 'item_quantity', 'invalid_quantity', %(m_quantity)s FROM r "
-        f"WHERE {v('item_quantity')} IS NOT NULL AND ({v('item_quantity')} !~ '^[0-9]{{1,6}}$' OR {v('item_quantity')}::int = 0)",
-        f"SELECT r.line, 'item_price', 'invalid_number', %(m_number)s FROM r "
-        f"WHERE {v('item_price')} IS NOT NULL AND {v('item_price')} !~ '{NUMBER_RE}'",
-        f"SELECT r.line, 'item_name', 'required', %(m_item_name)s FROM r "
-        f"WHERE {v('item_name')} IS NULL AND ({v('item_price')} IS NOT NULL OR {v('item_sku')} IS NOT NULL)",
-        # Later rows of an order may repeat the order's cells, never contradict them.
-        *(
-            f"SELECT r.line, '{name}', 'differs_in_order', %(m_differs)s || f.line FROM r "
-            f"JOIN r AS f ON f.group_line = r.group_line AND f.line = f.group_line "
-            f"WHERE r.line <> r.group_line AND {v(name)} IS NOT NULL AND {v(name)} IS DISTINCT FROM {v(name, 'f')}"
-            for name in ("occurred_at", "total", "currency", "store", "customer_id")
+        (f"{v('total')} !~ {number}", "total", "invalid_number", "m_number"),
+        (f"upper({v('currency')}) <> ALL(%(currencies)s)", "currency", "invalid_currency", "m_currency"),
+        (
+            f"{first} AND {v('store')} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {STORES} s "
+            f"WHERE s.merchant_id = %(merchant)s AND lower(s.name) = lower({v('store')}))",
+            "store",
+            "unknown_store",
+            "m_store",
         ),
-        # The amount: the total, or the items' prices; above zero either way.
-        f"""SELECT o.line, 'total', o.code, o.message FROM (
-              SELECT min(r.line) AS line,
-                     CASE WHEN bool_or({first} AND {v("total")} IS NOT NULL) THEN 'invalid_amount' ELSE 'amount_missing' END AS code,
-                     CASE WHEN bool_or({first} AND {v("total")} IS NOT NULL) THEN %(m_amount)s ELSE %(m_amount_missing)s END AS message,
-                     sum(CASE WHEN {first} AND {v("total")} ~ '{NUMBER_RE}' THEN {v("total")}::numeric END) AS total,
-                     sum(CASE WHEN {v("item_price")} ~ '{NUMBER_RE}' THEN {v("item_price")}::numeric
-                              * CASE WHEN {v("item_quantity")} ~ '^[0-9]{{1,6}}$' THEN {v("item_quantity")}::int ELSE 1 END END)
-                         AS items
-                FROM r WHERE {v("order_id")} IS NOT NULL GROUP BY r.group_line
-            ) AS o WHERE coalesce(o.total, o.items, 0) <= 0
-              AND NOT (o.total IS NULL AND o.code = 'invalid_amount')""",
+        (
+            f"lower({v('channel')}) NOT IN {_words(ONLINE_WORDS + IN_STORE_WORDS)}",
+            "channel",
+            "invalid_channel",
+            "m_channel",
+        ),
+        (f"{v('email')} !~ '{EMAIL_RE}'", "email", "invalid_email", "m_email"),
+        (
+            f"{v('item_quantity')} !~ '^[0-9]{{1,6}}$' OR {v('item_quantity')} ~ '^0+$'",
+            "item_quantity",
+            "invalid_quantity",
+            "m_quantity",
+        ),
+        (f"{v('item_price')} !~ {number}", "item_price", "invalid_number", "m_number"),
+        (
+            f"{v('item_name')} IS NULL AND ({v('item_price')} IS NOT NULL OR {v('item_sku')} IS NOT NULL)",
+            "item_name",
+            "required",
+            "m_item_name",
+        ),
+        # The amount: the total, or the items' prices; above zero either way (a malformed total is reported above).
+        (
+            f"{first} AND {has_order} AND NOT coalesce({total} !~ {number}, false) AND {order_amount} IS NULL",
+            "total",
+            "amount_missing",
+            "m_amount_missing",
+        ),
+        (
+            f"{first} AND {has_order} AND NOT coalesce({total} !~ {number}, false) AND {order_amount} <= 0",
+            "total",
+            "invalid_amount",
+            "m_amount",
+        ),
     ]
-    return " UNION ALL ".join(parts)
+    # Later rows of an order may repeat the order's cells, never contradict them.
+    differs = [
+        (
+            f"NOT {first} AND {v(name)} IS NOT NULL AND {v(name)} IS DISTINCT FROM {v(name, 'h')}",
+            name,
+            "differs_in_order",
+            "m_differs",
+        )
+        for name in ORDER_FIELDS
+    ]
+    # Most rows are clean: one pass decides that with every condition OR-ed, and only the others are listed.
+    any_failed = " OR ".join(f"coalesce({condition}, false)" for condition, *_rest in checks + differs)
+    values = ",\n".join(
+        f"(coalesce({condition}, false), '{field}', '{code}', %({message})s"
+        + (" || r.group_line" if code == "differs_in_order" else "")
+        + ")"
+        for condition, field, code, message in checks + differs
+    )
+    return f"""
+        SELECT r.line, e.field, e.code, e.message
+          FROM r
+          CROSS JOIN LATERAL (SELECT {", ".join(f"r.head_{cell(KIND, name)} AS {cell(KIND, name)}" for name in ORDER_FIELDS)}) AS h
+          CROSS JOIN LATERAL (VALUES {values}) AS e(failed, field, code, message)
+         WHERE ({any_failed}) AND e.failed
+    """
 
 
 def _messages() -> dict[str, str]:
@@ -113,15 +161,30 @@ def _messages() -> dict[str, str]:
     }
 
 
+def _check_sql() -> str:
+    return f"""
+        WITH r AS (
+            SELECT staged.*,
+                   {", ".join(f"first_value({v(name, 'staged')}) OVER first_rows AS head_{cell(KIND, name)}" for name in ORDER_FIELDS)},
+                   sum(CASE WHEN {v("item_name", "staged")} IS NOT NULL AND {v("item_price", "staged")} ~ '{NUMBER_RE}'
+                            THEN {v("item_price", "staged")}::numeric
+                                 * CASE WHEN {v("item_quantity", "staged")} ~ '^[0-9]{{1,6}}$'
+                                        THEN {v("item_quantity", "staged")}::int ELSE 1 END
+                       END) OVER (PARTITION BY group_line) AS items_total
+              FROM {STAGED} AS staged WHERE job_id = %(job)s
+            WINDOW first_rows AS (PARTITION BY group_line ORDER BY line)
+        ) """ + errors_insert(_checks())
+
+
 def purchases_check(*, job: ImportJob) -> int:
     """Record an error for every bad cell of the staged rows; the number of errors. Writes nothing else."""
-    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
+    sql = _check_sql()
     params = {**check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping), **_messages()}
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")  # see purchases_apply
+        cursor.execute(TUNING)
         cursor.execute(sql, params)
         found = cursor.rowcount
-        cursor.execute("SET LOCAL enable_nestloop = on; SET LOCAL jit = on")
+        cursor.execute(UNTUNING)
     return found
 
 
@@ -131,13 +194,13 @@ def _apply_sql() -> str:
     status = f"lower(coalesce({v('status', 'o')}, ''))"
     return f"""
     WITH staged AS (
-        SELECT line, group_line, cells FROM {STAGED}
+        SELECT * FROM {STAGED}
          WHERE job_id = %(job)s AND group_line >= %(start)s AND group_line < %(stop)s
     ),
     -- Each row with what its order says (its first row) and the order's item total: window functions over
     -- rows read in group order, where joins of these CTEs would be planned blind (the rows have no statistics).
     r AS (
-        SELECT line, group_line, cells,
+        SELECT staged.*,
                first_value(upper(coalesce({v("currency", "staged")}, %(currency)s)))
                    OVER (PARTITION BY group_line ORDER BY line) AS order_currency,
                sum(CASE WHEN {v("item_name", "staged")} IS NOT NULL
@@ -210,11 +273,8 @@ def purchases_apply(*, job: ImportJob, start: int, stop: int, system: str) -> tu
         **check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping),
     }
     with connection.cursor() as cursor:
-        # The staged rows have no statistics: every CTE looks like one row, and nested loops over thousands
-        # would follow. Hash joins it is, for this statement (the shopper lookups stay index lookups); and no JIT,
-        # which the cost of a forbidden plan would call in to compile for a second on a 50 ms statement.
-        cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
+        cursor.execute(TUNING)
         cursor.execute(_APPLY_SQL, params)
         made, with_shopper = cursor.fetchone()
-        cursor.execute("SET LOCAL enable_nestloop = on; SET LOCAL jit = on")
+        cursor.execute(UNTUNING)
     return made, list(with_shopper or [])

@@ -17,9 +17,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
-from imports.mappings import FIELDS
 from imports.models import ConsentProof, ImportJob, ImportKind, ImportRowError, ShopperKey, StagedRow
-from imports.services.sql import EMAIL_RE, STAGED, check_params, errors_insert, is_timestamp
+from imports.services.sql import EMAIL_RE, STAGED, check_params, errors_insert, is_timestamp, staged_cells
 from imports.services.sql import value as _value
 from profiles.models import (
     CardScheme,
@@ -92,7 +91,7 @@ def _checks() -> str:
 
 
 def shoppers_check(*, job: ImportJob) -> int:
-    sql = f"WITH r AS (SELECT line, group_line, cells FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
+    sql = f"WITH r AS (SELECT * FROM {STAGED} WHERE job_id = %(job)s) " + errors_insert(_checks())
     params = {
         **check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping),
         "m_identity": _("Give a customer id, an email or a phone number."),
@@ -136,10 +135,6 @@ def shopper_lookup(*, merchant_id: int, system: str, customer_id: str, email: st
     return shopper
 
 
-def _cells(row: StagedRow) -> dict[str, str]:
-    return {field.name: (row.cells[index] or "").strip() for index, field in enumerate(FIELDS[KIND])}
-
-
 def _moment(text: str, job: ImportJob) -> datetime:
     parsed = parse_datetime(text.replace(" UTC", "+00:00")) if text else None
     if parsed is None and text:
@@ -157,7 +152,7 @@ def _list(text: str) -> list[str]:
 
 def _one_row(job: ImportJob, system: str, row: StagedRow) -> bool:
     """Apply one staged row; True if it made a new profile."""
-    cells = _cells(row)
+    cells = staged_cells(row, KIND)
     email = normalize_email(cells["email"]) if cells["email"] else ""
     phone = normalize_phone(cells["phone"], region=None) if cells["phone"] else ""
     contacts = [

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.currencies import ISO_4217
 from core.templatetags.money import MINOR_DIGITS
-from imports.mappings import cell
+from imports.mappings import FIELDS, cell
 from imports.models import ImportRowError, StagedRow
 
 STAGED = StagedRow._meta.db_table
@@ -19,24 +19,40 @@ TIMESTAMP_RE = (
     r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}(?:[.][0-9]+)?))?)?"
     r"\s*(?:Z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 )
+# The same shapes where every part is surely in range (days up to the 28th): one regex decides most cells.
+PLAIN_TIMESTAMP_RE = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(?:[ T]([01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.][0-9]+)?)?)?"
+    r"\s*(?:Z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+)
 OFFSET_RE = r"[0-9]:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?\s*(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
 def value(kind: str, name: str, row: str = "r") -> str:
-    """A field's trimmed cell, NULL when blank."""
-    return f"NULLIF(btrim({row}.cells[{cell(kind, name)}]), '')"
+    """A field's cell (trimmed when staged, NULL when blank)."""
+    return f"{row}.{cell(kind, name)}"
+
+
+def cell_columns(kind: str, row: str = "") -> str:
+    """The staged row's columns of a kind's cells, as a select list."""
+    prefix = f"{row}." if row else ""
+    return ", ".join(f"{prefix}c{index}" for index in range(1, len(FIELDS[kind]) + 1))
+
+
+def staged_cells(row: "StagedRow", kind: str) -> dict[str, str]:
+    """A staged row's cells by field name ("" when blank)."""
+    return {field.name: getattr(row, f"c{index}") or "" for index, field in enumerate(FIELDS[kind], start=1)}
 
 
 def is_timestamp(expression: str) -> str:
     """SQL: whether the text is a real date and time in TIMESTAMP_RE's shapes (no day 31 of February)."""
     match = f"regexp_match({expression}, '{TIMESTAMP_RE}', 'i')"
-    return f"""(SELECT CASE
+    return f"""({expression} ~* '{PLAIN_TIMESTAMP_RE}' OR (SELECT CASE
         WHEN m IS NULL THEN false
         WHEN m[1]::int < 1 OR m[2]::int NOT BETWEEN 1 AND 12 THEN false
         WHEN m[3]::int < 1
           OR m[3]::int > extract(day FROM make_date(m[1]::int, m[2]::int, 1) + interval '1 month - 1 day') THEN false
         ELSE coalesce(m[4]::int, 0) <= 23 AND coalesce(m[5]::int, 0) <= 59 AND coalesce(m[6]::numeric, 0) < 60
-        END FROM {match} AS m)"""
+        END FROM {match} AS m))"""
 
 
 def as_timestamp(expression: str, zone: str) -> str:

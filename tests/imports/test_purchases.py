@@ -7,7 +7,7 @@ from imports.models import ImportJob, ImportRowError, ImportStatus, StagedRow
 from imports.services.jobs import job_check, job_create, job_load, job_start
 from merchants.models import AuditEvent
 from profiles.models import LineItem, Purchase, PurchaseSource, ShopperRollup, StoreHourRollup
-from tests.imports.files import HEADER, csv_bytes, purchase_rows
+from tests.imports.files import csv_bytes, purchase_rows
 from tests.profiles.factories import ContactFactory, ShopperFactory
 
 
@@ -154,14 +154,29 @@ def test_imported_purchases_earn_no_points_and_trigger_nothing_unless_asked(merc
     assert LedgerEntry.objects.for_merchant(merchant).filter(purchase__external_id="PTS-0000000").exists()
 
 
-@pytest.mark.parametrize("orders", [5_000])
-def test_a_large_purchase_file_loads_and_reimports_to_nothing(merchant, run_import, orders):
-    """10,000 rows (5,000 orders of two items) in the default run; the 100,000-row version is marked slow."""
-    data = csv_bytes(purchase_rows(orders))
+@pytest.mark.slow
+def test_a_100000_row_purchase_file_loads_reimports_to_nothing_and_a_bad_copy_writes_nothing(merchant, run_import):
+    # given 50,000 orders of two line items: 100,000 rows
+    rows = purchase_rows(50_000)
+    data = csv_bytes(rows)
+
+    # when it is imported, then imported again
     job = run_import(data)
-    assert job.created_count == orders and _counts(merchant) == (orders, 2 * orders)
-    assert run_import(data).created_count == 0
-    assert _counts(merchant) == (orders, 2 * orders)
+    again = run_import(data, name="again.csv")
 
+    # then every order is there once, with its items
+    assert (job.status, job.total_rows, job.created_count) == (ImportStatus.DONE, 100_000, 50_000)
+    assert again.created_count == 0
+    assert _counts(merchant) == (50_000, 100_000)
 
-assert HEADER[0] == "order_id"
+    # and a copy with a bad cell every thousand rows, under new order ids, reports each one and writes nothing
+    for number in range(0, len(rows), 1000):
+        rows[number][9] = "1,50"
+    bad = run_import(csv_bytes([[f"NEW-{row[0]}", *row[1:]] for row in rows]))
+    assert bad.status == ImportStatus.INVALID and bad.error_count == 100
+    assert list(ImportRowError.objects.filter(job=bad, merchant=merchant).values_list("line", flat=True)[:3]) == [
+        2,
+        1002,
+        2002,
+    ]
+    assert _counts(merchant) == (50_000, 100_000)
