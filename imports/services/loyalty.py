@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from core.errors import ApplicationError
 from imports.mappings import system_of
 from imports.models import ImportJob, ImportKind, ImportRowError, ShopperKey, StagedRow
-from imports.services.shoppers import shopper_lookup
+from imports.services.shoppers import phone_normalize, shopper_lookup
 from imports.services.sql import STAGED, check_params, errors_insert, staged_cells
 from imports.services.sql import value as _value
 from loyalty.models import Account, Bucket, LedgerEntry, Program, Reason, Tier
@@ -20,7 +20,7 @@ from loyalty.services.accounts import account_upsert, program_for
 from loyalty.services.ledger import Entry, entries_post
 from loyalty.services.rates import expiry_for
 from profiles.models import ContactKind, ContactPoint, JoinedVia
-from profiles.services.shoppers import normalize_email, normalize_phone
+from profiles.services.shoppers import normalize_email
 
 KIND = ImportKind.LOYALTY
 CONTACTS = ContactPoint._meta.db_table
@@ -89,7 +89,7 @@ def balances_apply(*, job: ImportJob, start: int, stop: int, system: str) -> tup
                     system=system,
                     customer_id=cells["customer_id"],
                     email=normalize_email(cells["email"]) if cells["email"] else "",
-                    phone=normalize_phone(cells["phone"]) if cells["phone"] else "",
+                    phone=phone_normalize(cells["phone"]),
                 )
                 if shopper is None:
                     raise ApplicationError(

@@ -50,7 +50,8 @@ from profiles.services.shoppers import (
 KIND = ImportKind.SHOPPERS
 GRANTED_WORDS = ("yes", "y", "true", "1", "subscribed", "opted_in", "opted in", "granted", "accepted")
 WITHDRAWN_WORDS = ("no", "n", "false", "0", "unsubscribed", "opted_out", "opted out", "withdrawn", "not subscribed")
-PHONE_RE = r"^\+?[0-9 ().-]{6,24}$"
+# With its country code: a number without one cannot be read for certain (the merchant's country is not known).
+PHONE_RE = r"^(\+|00)[0-9 ().-]{6,24}$"
 
 
 def v(name: str, row: str = "r") -> str:
@@ -109,6 +110,13 @@ def shoppers_check(*, job: ImportJob) -> int:
         return cursor.rowcount
 
 
+def phone_normalize(text: str) -> str:
+    """E.164, from a number written with its country code ("+82 10…" or "0082 10…"); "" for none."""
+    if not text:
+        return ""
+    return normalize_phone("+" + text[2:] if text.startswith("00") else text, field_name="phone")
+
+
 def shopper_lookup(*, merchant_id: int, system: str, customer_id: str, email: str, phone: str) -> Shopper | None:
     """The profile another system's id, or an email or phone it holds, already names (after merges)."""
     shopper = None
@@ -154,7 +162,7 @@ def _one_row(job: ImportJob, system: str, row: StagedRow) -> bool:
     """Apply one staged row; True if it made a new profile."""
     cells = staged_cells(row, KIND)
     email = normalize_email(cells["email"]) if cells["email"] else ""
-    phone = normalize_phone(cells["phone"], region=None) if cells["phone"] else ""
+    phone = phone_normalize(cells["phone"])
     contacts = [
         ContactInput(kind=kind, value=contact_value)
         for kind, contact_value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone))

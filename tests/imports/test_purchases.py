@@ -141,13 +141,24 @@ def test_a_stopped_load_resumes_where_it_stopped(merchant, owner):
 
 def test_imported_purchases_earn_no_points_and_trigger_nothing_unless_asked(merchant, run_import):
     from loyalty.models import LedgerEntry
+    from profiles.signals import purchase_recorded
     from tests.loyalty.factories import ProgramFactory
 
     ProgramFactory(merchant=merchant)
     shopper = ShopperFactory(merchant=merchant)
     ContactFactory(merchant=merchant, shopper=shopper, kind="email", value="shopper0@example.com")
+    # what loyalty and campaigns listen to: an imported purchase is history, not a purchase happening now
+    heard = []
 
-    run_import(csv_bytes(purchase_rows(1)))
+    def listen(sender, **kwargs):
+        heard.append(kwargs["purchase"])
+
+    purchase_recorded.connect(listen, dispatch_uid="test.imports.listen")
+    try:
+        run_import(csv_bytes(purchase_rows(1)))
+    finally:
+        purchase_recorded.disconnect(dispatch_uid="test.imports.listen")
+    assert heard == []
     assert not LedgerEntry.objects.for_merchant(merchant).exists()
 
     run_import(csv_bytes(purchase_rows(1, prefix="PTS")), award_points=True)

@@ -212,3 +212,41 @@ def test_a_balance_for_an_unknown_shopper_is_a_row_error(merchant, run_import):
     ProgramFactory(merchant=merchant)
     job = run_import(csv_bytes([["nobody@example.com", "10"]], ["email", "points_balance"]), kind="loyalty")
     assert job.status == ImportStatus.INVALID and job.row_errors.get().code == "unknown_shopper"
+
+
+def test_card_tokens_are_linked_and_a_phone_needs_its_country_code(merchant, run_import):
+    header = ["customer_id", "email", "phone", "card_token", "card_last_four", "card_scheme"]
+    good = csv_bytes([["K-1", "k@example.com", "0082 10 9876 5432", "tok_visa_123", "4242", "visa"]], header)
+
+    job = run_import(good, kind="shoppers")
+
+    shopper = ShopperKey.objects.get(merchant=merchant, external_id="K-1").shopper
+    card = shopper.cards.get()
+    assert (card.token, card.last_four, card.scheme, card.linked_via) == ("tok_visa_123", "4242", "visa", "import")
+    assert ContactPoint.objects.filter(shopper=shopper, value="+821098765432").exists()
+    assert job.created_count == 1
+
+    local = run_import(csv_bytes([["K-2", "", "010 1234 5678", "", "", ""]], header), kind="shoppers")
+    assert local.status == ImportStatus.INVALID and local.row_errors.get().code == "invalid_phone"
+
+
+def test_a_card_number_in_the_token_column_refuses_the_file(merchant, owner):
+    import io
+
+    import pytest
+
+    from core.errors import ApplicationError
+    from imports.models import ImportJob
+    from imports.services.jobs import job_create
+
+    header = ["customer_id", "card_token", "card_last_four"]
+    with pytest.raises(ApplicationError) as refused:
+        job_create(
+            merchant=merchant,
+            actor=owner,
+            kind="shoppers",
+            upload=io.BytesIO(csv_bytes([["C-1", "4000056655665556", "5556"]], header)),
+            file_name="cards.csv",
+        )
+    assert refused.value.code == "card_number_in_file" and "rows 2 " in refused.value.message
+    assert not ImportJob.objects.for_merchant(merchant).exists()
