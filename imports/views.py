@@ -11,7 +11,7 @@ from core.csv_export import csv_download
 from core.errors import ApplicationError, form_add_error
 from imports import selectors, services, tasks
 from imports.forms import MappingForm, UploadForm
-from imports.mappings import CUSTOM
+from imports.mappings import CUSTOM, TEMPLATES
 from imports.models import ImportJob, ImportStatus
 from merchants.decorators import merchant_permission_required
 from merchants.http import MerchantRequest
@@ -49,6 +49,7 @@ def _detail_context(job: ImportJob, form: MappingForm) -> dict[str, object]:
         "preview": services.job_preview(job=job),
         "errors": selectors.row_errors_first(job=job),
         "is_custom": job.template == CUSTOM,
+        "template_label": TEMPLATES[job.template].label if job.template in TEMPLATES else "",
         "can_change": job.status in (ImportStatus.UPLOADED, ImportStatus.INVALID, ImportStatus.CHECKED),
         "tab": "imports",
     }

@@ -52,6 +52,7 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
                 "api_keys.manage",
                 "payments.manage",
                 "merchant.manage",
+                "imports.manage",
             )
         },
     }
