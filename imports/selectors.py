@@ -6,8 +6,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from imports.models import ImportJob, ImportRowError
+from imports.models import ConsentProof, ImportJob, ImportRowError, ShopperKey
 from merchants.models import Merchant
+from profiles.models import Shopper
 
 
 def import_job_list(*, merchant: Merchant, limit: int = 20) -> QuerySet[ImportJob]:
@@ -29,3 +30,14 @@ def row_errors_rows(*, job: ImportJob) -> Iterator[list[Any]]:
     errors = ImportRowError.objects.filter(merchant=job.merchant_id, job=job).order_by("line", "id")
     for error in errors.iterator(chunk_size=2000):
         yield [error.line, error.column, error.code, error.message]
+
+
+def shopper_imported(*, merchant: Merchant, shopper: Shopper) -> tuple[list[ConsentProof], list[ShopperKey]]:
+    """What imports brought over for a shopper: consent decisions with their proof, and other systems' ids."""
+    proofs = list(
+        ConsentProof.objects.filter(merchant=merchant, consent_event__shopper=shopper)
+        .select_related("consent_event", "imported_by")
+        .order_by("-consent_event__occurred_at", "-id")
+    )
+    keys = list(ShopperKey.objects.filter(merchant=merchant, shopper=shopper).order_by("system", "external_id"))
+    return proofs, keys

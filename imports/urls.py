@@ -10,4 +10,5 @@ urlpatterns = [
     path("<uuid:public_id>/start/", views.import_start, name="start"),
     path("<uuid:public_id>/progress/", views.import_progress, name="progress"),
     path("<uuid:public_id>/errors.csv", views.import_errors, name="errors"),
+    path("shoppers/<uuid:public_id>/", views.shopper_panel, name="shopper_panel"),
 ]

@@ -15,6 +15,7 @@ from imports.mappings import CUSTOM, TEMPLATES
 from imports.models import ImportJob, ImportStatus
 from merchants.decorators import merchant_permission_required
 from merchants.http import MerchantRequest
+from profiles import selectors as profile_selectors
 
 PERMISSION = "imports.manage"
 
@@ -99,7 +100,7 @@ def import_start(request: MerchantRequest, public_id: str) -> HttpResponse:
     job = selectors.import_job_get(merchant=request.merchant, public_id=public_id)
     try:
         with transaction.atomic():
-            job = services.job_start(job=job, actor=request.user)
+            job = services.job_start(job=job, actor=request.user)  # a loading job may be resumed: loads are safe twice
             transaction.on_commit(lambda: tasks.import_load.delay(job.pk))
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -123,3 +124,12 @@ def import_errors(request: MerchantRequest, public_id: str) -> HttpResponse:
         merchant=request.merchant, actor=request.user, action="imports.errors_downloaded", subject=str(job.public_id)
     )
     return csv_download(f"import-errors-{str(job.public_id)[:8]}", selectors.row_errors_rows(job=job))
+
+
+@merchant_permission_required("shoppers.view")
+@require_GET
+def shopper_panel(request: MerchantRequest, public_id: str) -> HttpResponse:
+    """The profile page's fragment: consents an import brought over, with their proof; empty when none."""
+    shopper = profile_selectors.shopper_get(merchant=request.merchant, public_id=public_id)
+    proofs, keys = selectors.shopper_imported(merchant=request.merchant, shopper=shopper)
+    return render(request, "imports/_shopper_panel.html", {"proofs": proofs, "keys": keys})

@@ -191,3 +191,22 @@ def test_a_100000_row_purchase_file_loads_reimports_to_nothing_and_a_bad_copy_wr
         2002,
     ]
     assert _counts(merchant) == (50_000, 100_000)
+
+
+def test_the_task_resumes_a_failed_load(merchant, owner):
+    from imports.services.jobs import job_fail
+    from imports.tasks import import_load
+
+    data = csv_bytes(purchase_rows(12))
+    job = job_create(merchant=merchant, actor=owner, kind="purchases", upload=io.BytesIO(data), file_name="h.csv")
+    job = job_load(job=job_start(job=job_check(job=job), actor=owner), chunk_rows=8, max_chunks=1)
+    job_fail(job=job, message="The database went away.")
+    assert ImportJob.objects.for_merchant(merchant).get().status == ImportStatus.FAILED
+
+    import_load(job.pk)
+
+    done = ImportJob.objects.for_merchant(merchant).get()
+    assert (done.status, done.created_count) == (ImportStatus.DONE, 12)
+    assert _counts(merchant) == (12, 24)
+    import_load(job.pk)  # run twice: nothing more
+    assert _counts(merchant) == (12, 24)

@@ -1,7 +1,7 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from imports.models import ImportJob, ImportStatus
+from imports.models import ImportJob, ImportStatus, ShopperKey
 from merchants.models import AuditEvent
 from profiles.models import Purchase
 from tests.imports.files import csv_bytes, purchase_rows
@@ -57,3 +57,17 @@ def test_analysts_may_not_import_and_outsiders_see_a_404(merchant, analyst, clie
     assert client_for(analyst).get(reverse("imports:list")).status_code == 403
     assert outsider_client.get(reverse("imports:detail", args=[job.public_id])).status_code == 404
     assert outsider_client.get(reverse("imports:errors", args=[job.public_id])).status_code == 404
+
+
+def test_the_shopper_page_shows_what_an_import_brought_over(merchant, owner, owner_client, outsider_client, run_import):
+    header = ["customer_id", "email", "email_marketing", "consent_date", "consent_source", "consent_wording"]
+    row = ["OLD-9", "rana@example.com", "yes", "2021-06-01 09:30", "Till sign-up card", "Yes, email me offers."]
+    run_import(csv_bytes([row], header), kind="shoppers", name="legacy_crm.csv")
+    shopper = ShopperKey.objects.get(merchant=merchant, external_id="OLD-9").shopper
+
+    panel = owner_client.get(reverse("imports:shopper_panel", args=[shopper.public_id])).content.decode()
+
+    assert "1 Jun 2021 09:30" in panel  # the original date, in the merchant's time zone
+    assert "Till sign-up card" in panel and "Yes, email me offers." in panel
+    assert f"From legacy_crm.csv, row 2, by {owner.email}" in panel
+    assert outsider_client.get(reverse("imports:shopper_panel", args=[shopper.public_id])).status_code == 404
