@@ -159,6 +159,8 @@ def job_check(*, job: ImportJob) -> ImportJob:
         job.error_count = check(job=job)
         job.status = ImportStatus.INVALID if job.error_count else ImportStatus.CHECKED
         job.save(update_fields=["total_rows", "error_count", "status"])
+        if job.error_count:  # this file will not be loaded: its staged copy goes now
+            StagedRow.objects.filter(merchant=job.merchant_id, job=job).delete()
     return job
 
 
