@@ -27,7 +27,9 @@ class UploadForm(GuardedForm):
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("Files over 50 MB go through the import_csv command (ask whoever runs your Storeloop)."))
+            raise forms.ValidationError(
+                _("Files over 50 MB go through the import_csv command (ask whoever runs your Storeloop).")
+            )
         return upload
 
 
