@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from phonenumbers import SUPPORTED_REGIONS
 
 from core.forms import GuardedForm
 from imports.mappings import CUSTOM, FIELDS, TEMPLATES
@@ -37,6 +38,12 @@ class MappingForm(GuardedForm):
     """One choice of the file's columns per Storeloop field of the job's kind."""
 
     award_points = forms.BooleanField(label=_("Imported purchases earn points under today's program"), required=False)
+
+    phone_region = forms.ChoiceField(
+        label=_("Phone numbers without a country code are from"),
+        required=False,
+        choices=[("", _("— they all have one —")), *((region, region) for region in sorted(SUPPORTED_REGIONS))],
+    )
 
     def __init__(self, *args: Any, kind: str, headers: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -44,6 +44,8 @@ class ImportJob(TenantModel):
     # Storeloop field -> the file's column header.
     mapping = models.JSONField(default=dict)
     award_points = models.BooleanField(default=False)
+    # Where phone numbers written without a country code are read (ISO 3166 region, e.g. US); blank: they need one.
+    phone_region = models.CharField(max_length=2, blank=True)
     status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)

@@ -59,6 +59,7 @@ def _detail_context(job: ImportJob, form: MappingForm) -> dict[str, object]:
 def _mapping_form(job: ImportJob, data: object = None) -> MappingForm:
     initial = {f"map_{name}": header for name, header in job.mapping.items()}
     initial["award_points"] = job.award_points
+    initial["phone_region"] = job.phone_region
     return MappingForm(data, kind=job.kind, headers=job.headers, initial=initial)
 
 
@@ -74,6 +75,7 @@ def import_detail(request: MerchantRequest, public_id: str) -> HttpResponse:
                 actor=request.user,
                 mapping=form.mapping(),
                 award_points=form.cleaned_data.get("award_points", False),
+                phone_region=form.cleaned_data["phone_region"],
             )
             job = services.job_check(job=job)
         except ApplicationError as error:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+import phonenumbers
 from django.db import connection
 
 from core.errors import ApplicationError
@@ -122,6 +123,19 @@ def exempt_headers_for(template_key: str) -> tuple[str, ...]:
     return template.system_id_columns if template is not None else ()
 
 
+def phone_e164(text: str, region: str) -> str:
+    """A phone number in E.164 (as contacts store it), read with its country code or else in `region`; the text
+    as written when it cannot be read (the checks then report it)."""
+    written = "+" + text[2:] if text.startswith("00") else text
+    try:
+        number = phonenumbers.parse(written, region or None)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_valid_number(number):
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def rows_stage(*, job: ImportJob) -> int:
     """Copy the file's mapped cells into the staging table (replacing what a stopped run left); the row count.
 
@@ -135,6 +149,7 @@ def rows_stage(*, job: ImportJob) -> int:
         positions = {header: index for index, header in enumerate(headers)}
         columns = [positions.get(job.mapping.get(field.name, ""), -1) for field in fields]
         group_by = columns[0] if job.kind == ImportKind.PURCHASES else -1
+        phone = next((index for index, field in enumerate(fields) if field.name == "phone"), -1)
         groups: dict[str, int] = {}
         staged = 0
         table = StagedRow._meta.db_table
@@ -148,6 +163,8 @@ def rows_stage(*, job: ImportJob) -> int:
                     continue
                 width = len(record)
                 cells = [(record[index].strip() or None) if 0 <= index < width else None for index in columns]
+                if phone >= 0 and cells[phone] is not None:
+                    cells[phone] = phone_e164(cells[phone], job.phone_region)
                 group_line = line
                 if group_by >= 0 and cells[0] is not None:
                     group_line = groups.setdefault(cells[0], line)

@@ -8,6 +8,7 @@ applied, and applying a chunk twice adds nothing (natural keys).
 from collections.abc import Callable
 from typing import IO
 
+import phonenumbers
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
@@ -50,6 +51,7 @@ def job_create(
     template: str | None = None,
     mapping: dict[str, str] | None = None,
     award_points: bool = False,
+    phone_region: str = "",
 ) -> ImportJob:
     """Scan an uploaded file and keep it with a first mapping. A file with a card number is refused whole.
 
@@ -82,6 +84,7 @@ def job_create(
         headers=scanned.headers,
         mapping=_checked_mapping(kind, scanned.headers, mapping if mapping is not None else guessed),
         award_points=award_points,
+        phone_region=_checked_region(phone_region),
         total_rows=scanned.total_rows,
         created_by=actor,
     )
@@ -99,6 +102,15 @@ def job_create(
         template=template_key,
     )
     return job
+
+
+def _checked_region(region: str) -> str:
+    region = region.strip().upper()
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ApplicationError(
+            "Choose a country by its two-letter code (e.g. US).", code="invalid_region", field="phone_region"
+        )
+    return region
 
 
 def _checked_mapping(kind: str, headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
@@ -128,15 +140,18 @@ def job_preview(*, job: ImportJob, rows: int = 5) -> list[list[str]]:
 
 
 @transaction.atomic
-def job_map(*, job: ImportJob, actor: User | None, mapping: dict[str, str], award_points: bool) -> ImportJob:
+def job_map(
+    *, job: ImportJob, actor: User | None, mapping: dict[str, str], award_points: bool, phone_region: str = ""
+) -> ImportJob:
     """Change the column mapping of a job not yet loading; it must be checked again."""
     locked = ImportJob.objects.select_for_update().get(merchant=job.merchant_id, pk=job.pk)
     if locked.status not in (ImportStatus.UPLOADED, ImportStatus.INVALID, ImportStatus.CHECKED):
         raise ConflictError("This import has started; its columns can no longer change.", code="import_started")
     locked.mapping = _checked_mapping(locked.kind, locked.headers, mapping)
     locked.award_points = award_points
+    locked.phone_region = _checked_region(phone_region)
     locked.status = ImportStatus.UPLOADED
-    locked.save(update_fields=["mapping", "award_points", "status"])
+    locked.save(update_fields=["mapping", "award_points", "phone_region", "status"])
     return locked
 
 

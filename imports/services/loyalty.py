@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from core.errors import ApplicationError
 from imports.mappings import system_of
 from imports.models import ImportJob, ImportKind, ImportRowError, ShopperKey, StagedRow
-from imports.services.shoppers import phone_normalize, shopper_lookup
+from imports.services.shoppers import shopper_lookup
 from imports.services.sql import STAGED, check_params, errors_insert, staged_cells
 from imports.services.sql import value as _value
 from loyalty.models import Account, Bucket, LedgerEntry, Program, Reason, Tier
@@ -89,7 +89,7 @@ def balances_apply(*, job: ImportJob, start: int, stop: int, system: str) -> tup
                     system=system,
                     customer_id=cells["customer_id"],
                     email=normalize_email(cells["email"]) if cells["email"] else "",
-                    phone=phone_normalize(cells["phone"]),
+                    phone=cells["phone"],  # staged in E.164
                 )
                 if shopper is None:
                     raise ApplicationError(

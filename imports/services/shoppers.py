@@ -42,16 +42,17 @@ from profiles.services.shoppers import (
     consent_record,
     contact_add,
     normalize_email,
-    normalize_phone,
     preferences_add,
     shopper_create_or_match,
 )
 
 KIND = ImportKind.SHOPPERS
 GRANTED_WORDS = ("yes", "y", "true", "1", "subscribed", "opted_in", "opted in", "granted", "accepted")
+# Square's "Unknown" subscription status: nothing was decided, so nothing is recorded.
+NEUTRAL_WORDS = ("unknown", "")
 WITHDRAWN_WORDS = ("no", "n", "false", "0", "unsubscribed", "opted_out", "opted out", "withdrawn", "not subscribed")
-# With its country code: a number without one cannot be read for certain (the merchant's country is not known).
-PHONE_RE = r"^(\+|00)[0-9 ().-]{6,24}$"
+# Staged phones are E.164 when the phonenumbers library could read them (files.phone_e164); others are as written.
+E164_RE = r"^\+[0-9]{6,15}$"
 
 
 def v(name: str, row: str = "r") -> str:
@@ -63,13 +64,13 @@ def _words(words: tuple[str, ...]) -> str:
 
 
 def _checks() -> str:
-    consent_words = _words(GRANTED_WORDS + WITHDRAWN_WORDS)
+    consent_words = _words(GRANTED_WORDS + WITHDRAWN_WORDS + NEUTRAL_WORDS[:1])
     languages = _words(tuple(code for code, _name in settings.LANGUAGES))
     parts = [
         f"SELECT r.line, 'customer_id' AS field, 'identity_required' AS code, %(m_identity)s AS message FROM r "
         f"WHERE {v('customer_id')} IS NULL AND {v('email')} IS NULL AND {v('phone')} IS NULL",
         f"SELECT r.line, 'email', 'invalid_email', %(m_email)s FROM r WHERE {v('email')} !~ '{EMAIL_RE}'",
-        f"SELECT r.line, 'phone', 'invalid_phone', %(m_phone)s FROM r WHERE {v('phone')} !~ '{PHONE_RE}'",
+        f"SELECT r.line, 'phone', 'invalid_phone', %(m_phone)s FROM r WHERE {v('phone')} !~ '{E164_RE}'",
         f"SELECT r.line, 'birthday', 'invalid_date', %(m_date)s FROM r "
         f"WHERE {v('birthday')} IS NOT NULL AND NOT {is_timestamp(v('birthday'))}",
         f"SELECT r.line, 'consent_date', 'invalid_date', %(m_date)s FROM r "
@@ -97,7 +98,10 @@ def shoppers_check(*, job: ImportJob) -> int:
         **check_params(job_id=job.pk, merchant_id=job.merchant_id, mapping=job.mapping),
         "m_identity": _("Give a customer id, an email or a phone number."),
         "m_email": _("This is not an email address."),
-        "m_phone": _("Write the phone number with its country code, e.g. +82 10 1234 5678."),
+        "m_phone": _(
+            "This phone number cannot be read: write it with its country code (+82 10 1234 5678), "
+            "or choose the country of numbers written without one."
+        ),
         "m_date": _("Write the date as 2024-03-31 (a time may follow)."),
         "m_consent": _("Write yes or no (subscribed or unsubscribed)."),
         "m_language": _("Use one of the languages Storeloop speaks: en, ko, zh-hant, ar."),
@@ -108,13 +112,6 @@ def shoppers_check(*, job: ImportJob) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
-
-
-def phone_normalize(text: str) -> str:
-    """E.164, from a number written with its country code ("+82 10…" or "0082 10…"); "" for none."""
-    if not text:
-        return ""
-    return normalize_phone("+" + text[2:] if text.startswith("00") else text, field_name="phone")
 
 
 def shopper_lookup(*, merchant_id: int, system: str, customer_id: str, email: str, phone: str) -> Shopper | None:
@@ -162,7 +159,7 @@ def _one_row(job: ImportJob, system: str, row: StagedRow) -> bool:
     """Apply one staged row; True if it made a new profile."""
     cells = staged_cells(row, KIND)
     email = normalize_email(cells["email"]) if cells["email"] else ""
-    phone = phone_normalize(cells["phone"])
+    phone = cells["phone"]  # staged in E.164 (files.phone_e164), or refused by the check
     contacts = [
         ContactInput(kind=kind, value=contact_value)
         for kind, contact_value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone))
@@ -223,7 +220,7 @@ def _consents(job: ImportJob, shopper: Shopper, cells: dict[str, str], origin: C
     occurred_at = _moment(cells["consent_date"], job)
     for name, channel in (("email_marketing", ConsentChannel.EMAIL), ("sms_marketing", ConsentChannel.SMS)):
         answer = cells[name].lower()
-        if not answer:
+        if answer in NEUTRAL_WORDS:
             continue
         is_granted = answer in GRANTED_WORDS
         latest = (

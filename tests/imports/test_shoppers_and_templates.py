@@ -250,3 +250,20 @@ def test_a_card_number_in_the_token_column_refuses_the_file(merchant, owner):
         )
     assert refused.value.code == "card_number_in_file" and "rows 2 " in refused.value.message
     assert not ImportJob.objects.for_merchant(merchant).exists()
+
+
+def test_phones_without_a_country_code_are_read_in_the_chosen_country(merchant, owner):
+    import io
+
+    from imports.services.jobs import job_check, job_create, job_load, job_start
+
+    header = ["customer_id", "phone", "email_marketing"]
+    data = csv_bytes([["P-1", "(415) 555-0123", "Unknown"]], header)
+    job = job_create(
+        merchant=merchant, actor=owner, kind="shoppers", upload=io.BytesIO(data), file_name="p.csv", phone_region="US"
+    )
+    job = job_load(job=job_start(job=job_check(job=job), actor=owner))
+
+    shopper = ShopperKey.objects.get(merchant=merchant, external_id="P-1").shopper
+    assert list(ContactPoint.objects.filter(shopper=shopper).values_list("value", flat=True)) == ["+14155550123"]
+    assert not ConsentEvent.objects.filter(shopper=shopper).exists()  # "Unknown" decides nothing

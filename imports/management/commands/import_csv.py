@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--template", choices=[*TEMPLATES, CUSTOM], help="default: recognised from the columns")
         parser.add_argument("--user", help="email of the staff member the import is recorded for")
         parser.add_argument("--award-points", action="store_true", help="imported purchases earn points")
+        parser.add_argument("--phone-region", default="", help="country of phone numbers without a country code (US)")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
         parser.add_argument("--resume", type=int, help="id of a stopped import to continue")
 
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                         file_name=path.name,
                         template=options["template"],  # type: ignore[arg-type]
                         award_points=bool(options["award_points"]),
+                        phone_region=str(options["phone_region"]),
                     )
                 self.stdout.write(f"Import {job.pk}: {job.total_rows} rows, columns mapped as {job.template}.")
                 job = job_check(job=job)
