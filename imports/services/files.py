@@ -163,11 +163,13 @@ def rows_stage(*, job: ImportJob) -> int:
                     continue
                 width = len(record)
                 cells = [(record[index].strip() or None) if 0 <= index < width else None for index in columns]
-                if phone >= 0 and cells[phone] is not None:
-                    cells[phone] = phone_e164(cells[phone], job.phone_region)
+                written_phone = cells[phone] if phone >= 0 else None
+                if written_phone is not None:
+                    cells[phone] = phone_e164(written_phone, job.phone_region)
                 group_line = line
-                if group_by >= 0 and cells[0] is not None:
-                    group_line = groups.setdefault(cells[0], line)
+                order_id = cells[0] if group_by >= 0 else None
+                if order_id is not None:
+                    group_line = groups.setdefault(order_id, line)
                 copy.write_row((job.merchant_id, job.pk, line, group_line, *cells))
                 staged += 1
     return staged
