@@ -20,6 +20,17 @@ def import_job_get(*, merchant: Merchant, public_id: str) -> ImportJob:
     return get_object_or_404(ImportJob.objects.for_merchant(merchant).select_related("merchant"), public_id=public_id)
 
 
+def import_same_file_before(*, job: ImportJob) -> ImportJob | None:
+    """An earlier import of the very same file (by its SHA-256) that finished, if any."""
+    return (
+        ImportJob.objects.filter(merchant=job.merchant_id, file_sha256=job.file_sha256, status="done")
+        .exclude(pk=job.pk)
+        .filter(created_at__lt=job.created_at)
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def row_errors_first(*, job: ImportJob, limit: int = 50) -> list[ImportRowError]:
     return list(ImportRowError.objects.filter(merchant=job.merchant_id, job=job).order_by("line", "id")[:limit])
 

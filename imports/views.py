@@ -49,6 +49,7 @@ def _detail_context(job: ImportJob, form: MappingForm) -> dict[str, object]:
         "form": form,
         "preview": services.job_preview(job=job),
         "errors": selectors.row_errors_first(job=job),
+        "same_file_before": selectors.import_same_file_before(job=job),
         "is_custom": job.template == CUSTOM,
         "template_label": TEMPLATES[job.template].label if job.template in TEMPLATES else "",
         "can_change": job.status in (ImportStatus.UPLOADED, ImportStatus.INVALID, ImportStatus.CHECKED),

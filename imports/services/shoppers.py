@@ -238,7 +238,8 @@ def _consents(job: ImportJob, shopper: Shopper, cells: dict[str, str], origin: C
                     channel=channel,
                     purpose=ConsentPurpose.MARKETING,
                     is_granted=is_granted,
-                    wording_version=f"imported:{wording[:41]}" if wording else "imported",
+                    # The wording itself, and where it was shown, are in the proof (ConsentProof).
+                    wording_version="imported",
                 )
             ],
             origin=origin,

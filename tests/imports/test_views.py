@@ -71,3 +71,13 @@ def test_the_shopper_page_shows_what_an_import_brought_over(merchant, owner, own
     assert "Till sign-up card" in panel and "Yes, email me offers." in panel
     assert f"From legacy_crm.csv, row 2, by {owner.email}" in panel
     assert outsider_client.get(reverse("imports:shopper_panel", args=[shopper.public_id])).status_code == 404
+
+
+def test_the_page_says_when_the_same_file_was_imported_before(merchant, owner_client, run_import):
+    data = csv_bytes(purchase_rows(2))
+    run_import(data)
+    again = run_import(data, load=False)
+
+    page = owner_client.get(reverse("imports:detail", args=[again.public_id])).content.decode()
+
+    assert "This very file was imported on" in page
