@@ -232,7 +232,7 @@ def job_load(*, job: ImportJob, chunk_rows: int = CHUNK_ROWS, max_chunks: int | 
 
     `max_chunks` stops early (a test of resuming, or a worker sharing its time).
     """
-    check, apply = _KINDS[job.kind]
+    _check, apply = _KINDS[job.kind]
     job = ImportJob.objects.select_related("merchant").get(merchant=job.merchant_id, pk=job.pk)
     if job.status not in (ImportStatus.LOADING, ImportStatus.FAILED):
         raise ConflictError("Start the import first.", code="import_not_started")
