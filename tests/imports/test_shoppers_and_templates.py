@@ -267,3 +267,46 @@ def test_phones_without_a_country_code_are_read_in_the_chosen_country(merchant, 
     shopper = ShopperKey.objects.get(merchant=merchant, external_id="P-1").shopper
     assert list(ContactPoint.objects.filter(shopper=shopper).values_list("value", flat=True)) == ["+14155550123"]
     assert not ConsentEvent.objects.filter(shopper=shopper).exists()  # "Unknown" decides nothing
+
+
+def test_a_square_loyalty_export_opens_balances_of_square_customers(merchant, run_import):
+    ProgramFactory(merchant=merchant)
+    customer = [
+        "Min",
+        "Park",
+        "min@example.com",
+        "+1 415 555 0199",
+        *[""] * 7,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "subscribed",
+        "SQ-1",
+    ]
+    run_import(csv_bytes([customer], SQUARE_CUSTOMERS), kind="shoppers")
+    loyalty = csv_bytes(
+        [["SQ-1", "Min Park", "+1 415 555 0199", "320", "1200"]],
+        ["Square Customer ID", "Name", "Phone Number", "Points Balance", "Lifetime Points"],
+    )
+
+    job = run_import(loyalty, kind="loyalty")
+
+    assert job.template == "square_loyalty" and job.status == ImportStatus.DONE
+    assert Account.objects.for_merchant(merchant).get().points_balance == 320
+
+
+def test_an_export_uploaded_as_the_wrong_kind_is_refused_with_the_right_one_named(merchant, run_import):
+    import pytest
+
+    from core.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as refused:
+        run_import(csv_bytes([["1", "Ana"]], ["Customer ID", "First Name", "Accepts Email Marketing"]))
+    assert refused.value.code == "wrong_kind"
+    assert "Shopify customers export" in refused.value.message
