@@ -17,6 +17,7 @@ BENCHMARKS = (
     "broadcast",
     "export_csv",
     "webhook_fanout",
+    "import_csv",
 )
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "campaigns",
     "exports",
     "outbound",
+    "imports",
     "demo",
 ]
 

@@ -37,6 +37,7 @@ urlpatterns = [
     path("settings/payments/", include("payments.urls")),
     path("settings/export/", include("exports.urls")),
     path("settings/webhooks/", include("outbound.urls")),
+    path("settings/import/", include("imports.urls")),
     # Shopper-facing pages: kiosk and Wi-Fi signup, email confirmation, preference centre, unsubscribe.
     path("s/", include("profiles.shopper_pages.urls")),
     path("s/c/", include("campaigns.public_urls")),

@@ -233,6 +233,7 @@ class Reason(models.TextChoices):
     EXPIRY = "expiry", _("Expiry")
     ADJUSTMENT = "adjustment", _("Staff adjustment")
     MERGE = "merge", _("Profiles merged")
+    IMPORT = "import", _("Opening balance imported")
 
 
 # Reasons that count as earning (tiers on points, breakage, liability trend).

@@ -54,6 +54,7 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
                 "webhooks.manage",
                 "merchant.manage",
                 "exports.run",
+                "imports.manage",
             )
         },
     }

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
         frozenset({OWNER, MANAGER}),
         "Export purchases, shoppers, consents, points and messages as CSV",
     ),
+    "imports.manage": (frozenset({OWNER, MANAGER}), "Import shoppers, consents, cards, points and purchases from CSV"),
 }
 
 
