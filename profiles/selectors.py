@@ -16,8 +16,10 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from merchants.models import Merchant, Store
+from profiles.consent_wording import CONSENT_QUESTIONS
 from profiles.models import (
     Card,
     ConsentEvent,
@@ -30,6 +32,7 @@ from profiles.models import (
     ShopperPreferences,
     ShopperRollup,
     ShopperStatus,
+    SignupHold,
     SignupPoint,
     Visit,
 )
@@ -572,3 +575,34 @@ def contact_for_message(*, merchant: Merchant, shopper: Shopper, kind: str) -> C
 
 def shopper_contacts(*, merchant: Merchant, shopper: Shopper) -> list[ContactPoint]:
     return list(ContactPoint.objects.for_merchant(merchant).filter(shopper=shopper).order_by("kind", "pk"))
+
+
+def signup_hold_awaiting(*, contact: ContactPoint, hold_id: int | None) -> SignupHold | None:
+    """The held signup a confirmation link would apply: open, and proved by this contact (the link decides)."""
+    if hold_id is None:
+        return None
+    return SignupHold.objects.filter(
+        merchant=contact.merchant_id,
+        pk=hold_id,
+        applied_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        proof_contact_ids__contains=[contact.pk],
+    ).first()
+
+
+def signup_hold_consent_wordings(*, hold: SignupHold, merchant_name: str) -> list[str]:
+    """The sentences the held signup's consents were given to, in the active language."""
+    questions = {(question.channel, question.purpose): question for question in CONSENT_QUESTIONS}
+    wordings = []
+    for consent in hold.request.get("consents", []):
+        question = questions.get((consent["channel"], consent["purpose"]))
+        if question is not None:
+            wordings.append(str(question.wording) % {"merchant": merchant_name})
+    return wordings
+
+
+def signup_holds_of(*, merchant: Merchant, shopper: Shopper, limit: int = 20) -> list[SignupHold]:
+    """Signups that reached the profile through a contact they had not proven, newest first."""
+    return list(
+        SignupHold.objects.for_merchant(merchant).filter(shopper=shopper).order_by("-requested_at", "-pk")[:limit]
+    )
