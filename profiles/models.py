@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant, Store, TenantModel
@@ -549,3 +550,15 @@ class SignupHold(TenantModel):
 
     def __str__(self) -> str:
         return f"Signup held for {self.shopper_id} since {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def held_consents(self) -> list[dict[str, str]]:
+        return list(self.request.get("consents", []))
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.request.get("card"))
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.applied_at is None and self.expires_at > timezone.now()

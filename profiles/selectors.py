@@ -122,6 +122,8 @@ class ShopperProfile:
     visits: list[Visit]
     # Merges into this profile, newest first (the undoable ones carry no undone_at).
     merges: list[MergeEvent]
+    # Signups that reached it through a contact they had not proven: waiting, applied or expired.
+    signup_holds: list[SignupHold]
 
     @property
     def is_purchase_list_cut(self) -> bool:
@@ -209,6 +211,7 @@ def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
             .select_related("survivor", "merged", "actor", "undone_by")
             .order_by("-created_at", "-pk")
         ),
+        signup_holds=signup_holds_of(merchant=merchant, shopper=shopper),
     )
 
 
@@ -394,6 +397,7 @@ def _consent_export(event: ConsentEvent) -> dict[str, Any]:
         "source": event.source,
         "source_reference": event.source_ref,
         "wording_version": event.wording_version,
+        "took_effect_at": _moment(event.took_effect_at),
     }
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.services.guards import shopper_facts
@@ -32,7 +33,7 @@ OWNER_PHONE = "+821023456789"
 
 
 @pytest.fixture
-def owner(merchant):
+def member(merchant):
     """A member who confirmed her address and number, and agreed to nothing yet."""
     shopper = ShopperFactory(merchant=merchant, first_name="Mina", last_name="")
     ContactFactory(shopper=shopper, value="minapark@gmail.com", is_verified=True)
@@ -59,7 +60,7 @@ def _reader_kiosk(merchant, store):
 
 
 def test_a_consent_ticked_with_a_members_address_waits_for_her_link(
-    client, merchant, store, owner, django_capture_on_commit_callbacks
+    client, merchant, store, member, django_capture_on_commit_callbacks
 ):
     # given the store Wi-Fi
     _point, path = make_wifi(merchant, store)
@@ -70,7 +71,7 @@ def test_a_consent_ticked_with_a_members_address_waits_for_her_link(
 
     # then nothing reaches her profile: no consent the engine would message on, no visit, no name
     assert not ConsentEvent.objects.for_merchant(merchant).exists()
-    assert not _engine_would_email(owner)
+    assert not _engine_would_email(member)
     assert Visit.objects.for_merchant(merchant).get().shopper is None
     # and her mailbox gets the link, whose page says what confirming would record
     (message,) = mail.outbox
@@ -79,6 +80,7 @@ def test_a_consent_ticked_with_a_members_address_waits_for_her_link(
     page = client.get(confirm).text
     assert "Was it you?" in page
     assert "Email me offers and news from Northwind." in page
+    assert "본인이신가요?" in client.get(confirm.split("?")[0], {"lang": "ko"}).text
 
     # when she follows it
     response = client.post(confirm)
@@ -86,21 +88,21 @@ def test_a_consent_ticked_with_a_members_address_waits_for_her_link(
     # then the consent takes effect, with the time, place and wording it was given with, and when it took effect
     assert response.status_code == 200
     hold = SignupHold.objects.for_merchant(merchant).get()
-    event = ConsentEvent.objects.for_merchant(merchant).get(shopper=owner)
+    event = ConsentEvent.objects.for_merchant(merchant).get(shopper=member)
     assert (event.channel, event.purpose, event.is_granted) == ("email", "marketing", True)
     assert event.occurred_at == hold.requested_at
     assert event.took_effect_at == hold.applied_at and event.took_effect_at > event.occurred_at
     assert (event.source, event.source_ref) == ("page", hold.source_ref)
     assert event.wording_version.startswith("2026-11")
-    assert _engine_would_email(owner)
-    assert Visit.objects.for_merchant(merchant).get().shopper == owner
+    assert _engine_would_email(member)
+    assert Visit.objects.for_merchant(merchant).get().shopper == member
     # and following the link again changes nothing
     client.post(confirm)
     assert ConsentEvent.objects.for_merchant(merchant).count() == 1
 
 
 def test_a_card_tapped_with_a_members_number_is_linked_only_once_her_code_is_entered(
-    client, merchant, store, owner, django_capture_on_commit_callbacks
+    client, merchant, store, member, django_capture_on_commit_callbacks
 ):
     # given a kiosk with a card reader
     _point, path = _reader_kiosk(merchant, store)
@@ -124,8 +126,8 @@ def test_a_card_tapped_with_a_members_number_is_linked_only_once_her_code_is_ent
     # then the card is not linked, and her profile is as it was
     assert response.status_code == 200
     assert not Card.objects.for_merchant(merchant).exists()
-    owner.refresh_from_db()
-    assert owner.last_name == ""
+    member.refresh_from_db()
+    assert member.last_name == ""
     assert not ConsentEvent.objects.for_merchant(merchant).exists()
     assert [message.to for message in sms.outbox] == [OWNER_PHONE]
 
@@ -136,14 +138,14 @@ def test_a_card_tapped_with_a_members_number_is_linked_only_once_her_code_is_ent
     # then it all takes effect on her profile
     assert confirmed.status_code == 200
     card = Card.objects.for_merchant(merchant).get()
-    assert (card.shopper, card.last_four) == (owner, "4242")
-    owner.refresh_from_db()
-    assert (owner.last_name, owner.preferences.sizes) == ("Park", ["M"])
-    assert ConsentEvent.objects.for_merchant(merchant).get().shopper == owner
+    assert (card.shopper, card.last_four) == (member, "4242")
+    member.refresh_from_db()
+    assert (member.last_name, member.preferences.sizes) == ("Park", ["M"])
+    assert ConsentEvent.objects.for_merchant(merchant).get().shopper == member
 
 
 def test_the_kiosk_pages_read_the_same_for_a_new_number_and_a_members(
-    client, merchant, store, owner, django_capture_on_commit_callbacks
+    client, merchant, store, member, django_capture_on_commit_callbacks
 ):
     _point, path = make_kiosk(merchant, store)
     form = {"first_name": "Eve", "last_name": "", "email": "", "consent_sms_marketing": "on"}
@@ -167,7 +169,7 @@ def test_the_kiosk_pages_read_the_same_for_a_new_number_and_a_members(
 
 
 def test_proving_ones_own_number_does_not_open_a_profile_reached_by_its_address(
-    client, merchant, store, owner, django_capture_on_commit_callbacks
+    client, merchant, store, member, django_capture_on_commit_callbacks
 ):
     # given someone who typed the member's address and their own number at a kiosk
     _point, path = make_kiosk(merchant, store)
@@ -188,11 +190,11 @@ def test_proving_ones_own_number_does_not_open_a_profile_reached_by_its_address(
     assert not ConsentEvent.objects.for_merchant(merchant).exists()
 
 
-def test_a_withdrawal_applies_at_once_and_a_grant_waits(merchant, store, owner):
+def test_a_withdrawal_applies_at_once_and_a_grant_waits(merchant, store, member):
     # given a member who agreed to email offers
     point, _path = make_wifi(merchant, store)
     consent_record(
-        shopper=owner,
+        shopper=member,
         consents=[ConsentInput(channel="email", purpose="marketing", is_granted=True)],
         origin=ConsentOrigin(source="staff"),
     )
@@ -217,12 +219,12 @@ def test_a_withdrawal_applies_at_once_and_a_grant_waits(merchant, store, owner):
         .values_list("channel", "is_granted", "took_effect_at")
     )
     assert decisions == [("email", True, None), ("email", False, None)]
-    assert not _engine_would_email(owner)
+    assert not _engine_would_email(member)
     assert SignupHold.objects.for_merchant(merchant).get().request["consents"][0]["channel"] == "sms"
 
 
 def test_a_link_followed_after_the_hold_expired_applies_nothing(
-    client, merchant, store, owner, django_capture_on_commit_callbacks
+    client, merchant, store, member, django_capture_on_commit_callbacks
 ):
     _point, path = make_wifi(merchant, store)
     with django_capture_on_commit_callbacks(execute=True):
@@ -233,3 +235,23 @@ def test_a_link_followed_after_the_hold_expired_applies_nothing(
 
     assert not ConsentEvent.objects.for_merchant(merchant).exists()
     assert SignupHold.objects.for_merchant(merchant).get().applied_at is None
+
+
+def test_the_profile_page_shows_what_was_held_and_when_it_took_effect(
+    client, owner_client, outsider_client, merchant, store, member, django_capture_on_commit_callbacks
+):
+    # given a Wi-Fi signup with the member's address, one waiting and one proven by her link
+    _point, path = make_wifi(merchant, store)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path, {"first_name": "Eve", "email": "minapark@gmail.com", "consent_email_marketing": "on"})
+    url = reverse("profiles:shopper_detail", args=[member.public_id])
+    waiting = owner_client.get(url).content.decode()
+
+    client.post(link_path(mail.outbox[0].body, "confirm"))
+    applied = owner_client.get(url).content.decode()
+
+    # then staff see the request waiting, then the decision with when it took effect
+    assert "Held signups" in waiting and "Waiting until" in waiting and "email/marketing" in waiting
+    assert "took effect" in applied and "Took effect" in applied and "Waiting until" not in applied
+    # and another merchant's staff see nothing of it
+    assert outsider_client.get(url).status_code == 404
