@@ -6,7 +6,7 @@ from campaigns.signals import message_sent
 from loyalty.signals import points_changed, tier_changed
 from outbound import payloads
 from outbound.models import EventType
-from outbound.services.outbox import event_record, shopper_events_redact
+from outbound.services.outbox import event_record, shopper_deliveries_follow_merge, shopper_events_redact
 from profiles import signals as profile_signals
 from profiles.models import Shopper
 
@@ -67,6 +67,9 @@ def on_shoppers_merged(
         data = {"survivor_id": str(survivor.public_id), "merged_id": str(merged.public_id), "merge_id": merge_event.pk}
         return str(survivor.public_id), data
 
+    shopper_deliveries_follow_merge(
+        merchant=merchant, merged_key=str(merged.public_id), survivor_key=str(survivor.public_id)
+    )
     event_record(merchant=merchant, event_type=EventType.SHOPPER_MERGED, build=build)
 
 

@@ -74,22 +74,33 @@ def preference_centre_shopper_id(token: str) -> str:
 # Email confirmation (double opt-in)
 
 
-def email_confirmation_token(contact: ContactPoint) -> str:
-    # The address is signed too: a link confirms the address it was sent to, nothing else.
-    return signing.dumps({"c": contact.pk, "v": contact.value}, salt=EMAIL_CONFIRMATION_SALT)
+def email_confirmation_token(contact: ContactPoint, *, hold_id: int | None = None) -> str:
+    # The address is signed too: a link confirms the address it was sent to, nothing else. A signup's held
+    # requests (profiles.services.signup_holds) are named too: this link proves that signup, no other.
+    payload: dict[str, Any] = {"c": contact.pk, "v": contact.value}
+    if hold_id is not None:
+        payload["s"] = hold_id
+    return signing.dumps(payload, salt=EMAIL_CONFIRMATION_SALT)
 
 
-def email_confirmation_url(contact: ContactPoint, *, language: str | None = None) -> str:
-    path = reverse("shopper_pages:confirm_email", kwargs={"token": email_confirmation_token(contact)})
+def email_confirmation_url(contact: ContactPoint, *, language: str | None = None, hold_id: int | None = None) -> str:
+    path = reverse("shopper_pages:confirm_email", kwargs={"token": email_confirmation_token(contact, hold_id=hold_id)})
     return absolute_url(path, language)
 
 
 def email_confirmation_contact(token: str) -> tuple[int, str]:
+    contact_id, value, _hold_id = email_confirmation_target(token)
+    return contact_id, value
+
+
+def email_confirmation_target(token: str) -> tuple[int, str, int | None]:
+    """(contact id, address, the id of the signup hold the link proves or None)."""
     payload = _load(
         token, salt=EMAIL_CONFIRMATION_SALT, max_age=timedelta(days=settings.EMAIL_CONFIRMATION_MAX_AGE_DAYS)
     )
     try:
-        return int(payload["c"]), str(payload["v"])
+        hold_id = int(payload["s"]) if "s" in payload else None
+        return int(payload["c"]), str(payload["v"]), hold_id
     except (KeyError, TypeError, ValueError) as error:
         raise LinkError("This link is not valid.", code="link_invalid") from error
 

@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant, Store, TenantModel
@@ -150,6 +151,9 @@ class ConsentEvent(TenantModel):
     # Which kiosk, API key prefix, staff user, or page the decision was made at.
     source_ref = models.CharField(max_length=100, blank=True)
     wording_version = models.CharField(max_length=50, blank=True)
+    # A decision held until the signup that made it proved its contact (SignupHold): when it took effect.
+    # `occurred_at` stays when it was made; empty for a decision that took effect at once.
+    took_effect_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -511,3 +515,50 @@ class SignupPoint(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SignupHold(TenantModel):
+    """What a signup asked of a profile it reached through a contact it has not proven, held until it does.
+
+    Anyone can type a known email or phone at a kiosk or portal. The signup then lands on the profile that
+    verified it (the page must not tell), but its consent grants, card link, names, preferences, new contacts
+    and visit wait here until the person follows this signup's email link or enters its phone code for one of
+    `proof_contact_ids` (contacts the profile had verified). Then they apply with their original time, source
+    and wording. They expire with the link; withdrawals never wait.
+    """
+
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="signup_holds")
+    signup_point = models.ForeignKey(SignupPoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    source_ref = models.CharField(max_length=100, blank=True)
+    # What was asked, as typed: consents (channel, purpose, wording), names, preferences, the card read.
+    request = models.JSONField(default=dict)
+    # The profile's verified contacts this signup gave: proving one of them applies the hold.
+    proof_contact_ids = ArrayField(models.BigIntegerField(), default=list)
+    # New contacts this signup gave and proved meanwhile: verified once the hold applies.
+    proven_contact_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # The visit, counted at once without a shopper, and given to the profile once the hold applies.
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # What could not be applied, in words for staff (a card linked to someone else meanwhile…).
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["shopper", "-requested_at"], name="signup_hold_shopper")]
+
+    def __str__(self) -> str:
+        return f"Signup held for {self.shopper_id} since {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def held_consents(self) -> list[dict[str, str]]:
+        return list(self.request.get("consents", []))
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.request.get("card"))
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.applied_at is None and self.expires_at > timezone.now()

@@ -16,8 +16,10 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from merchants.models import Merchant, Store
+from profiles.consent_wording import CONSENT_QUESTIONS
 from profiles.models import (
     Card,
     ConsentEvent,
@@ -30,6 +32,7 @@ from profiles.models import (
     ShopperPreferences,
     ShopperRollup,
     ShopperStatus,
+    SignupHold,
     SignupPoint,
     Visit,
 )
@@ -119,6 +122,8 @@ class ShopperProfile:
     visits: list[Visit]
     # Merges into this profile, newest first (the undoable ones carry no undone_at).
     merges: list[MergeEvent]
+    # Signups that reached it through a contact they had not proven: waiting, applied or expired.
+    signup_holds: list[SignupHold]
 
     @property
     def is_purchase_list_cut(self) -> bool:
@@ -206,6 +211,7 @@ def shopper_profile(*, merchant: Merchant, shopper: Shopper) -> ShopperProfile:
             .select_related("survivor", "merged", "actor", "undone_by")
             .order_by("-created_at", "-pk")
         ),
+        signup_holds=signup_holds_of(merchant=merchant, shopper=shopper),
     )
 
 
@@ -391,6 +397,7 @@ def _consent_export(event: ConsentEvent) -> dict[str, Any]:
         "source": event.source,
         "source_reference": event.source_ref,
         "wording_version": event.wording_version,
+        "took_effect_at": _moment(event.took_effect_at),
     }
 
 
@@ -572,3 +579,34 @@ def contact_for_message(*, merchant: Merchant, shopper: Shopper, kind: str) -> C
 
 def shopper_contacts(*, merchant: Merchant, shopper: Shopper) -> list[ContactPoint]:
     return list(ContactPoint.objects.for_merchant(merchant).filter(shopper=shopper).order_by("kind", "pk"))
+
+
+def signup_hold_awaiting(*, contact: ContactPoint, hold_id: int | None) -> SignupHold | None:
+    """The held signup a confirmation link would apply: open, and proved by this contact (the link decides)."""
+    if hold_id is None:
+        return None
+    return SignupHold.objects.filter(
+        merchant=contact.merchant_id,
+        pk=hold_id,
+        applied_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        proof_contact_ids__contains=[contact.pk],
+    ).first()
+
+
+def signup_hold_consent_wordings(*, hold: SignupHold, merchant_name: str) -> list[str]:
+    """The sentences the held signup's consents were given to, in the active language."""
+    questions = {(question.channel, question.purpose): question for question in CONSENT_QUESTIONS}
+    wordings = []
+    for consent in hold.request.get("consents", []):
+        question = questions.get((consent["channel"], consent["purpose"]))
+        if question is not None:
+            wordings.append(str(question.wording) % {"merchant": merchant_name})
+    return wordings
+
+
+def signup_holds_of(*, merchant: Merchant, shopper: Shopper, limit: int = 20) -> list[SignupHold]:
+    """Signups that reached the profile through a contact they had not proven, newest first."""
+    return list(
+        SignupHold.objects.for_merchant(merchant).filter(shopper=shopper).order_by("-requested_at", "-pk")[:limit]
+    )

@@ -192,7 +192,16 @@ class ConsentEventOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConsentEvent
-        fields = ["channel", "purpose", "granted", "occurred_at", "source", "source_ref", "wording_version"]
+        fields = [
+            "channel",
+            "purpose",
+            "granted",
+            "occurred_at",
+            "source",
+            "source_ref",
+            "wording_version",
+            "took_effect_at",
+        ]
 
 
 class ConsentCurrentOutputSerializer(serializers.ModelSerializer):

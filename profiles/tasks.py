@@ -35,6 +35,6 @@ def reconcile_rollups() -> dict[str, int]:
     retry_backoff_max=600,
     max_retries=6,
 )
-def send_email_confirmation(contact_id: int, language: str) -> bool:
+def send_email_confirmation(contact_id: int, language: str, hold_id: int | None = None) -> bool:
     """Mail a shopper the link that confirms their address (see signup.email_confirmation_send)."""
-    return signup.email_confirmation_send(contact_id=contact_id, language=language)
+    return signup.email_confirmation_send(contact_id=contact_id, language=language, hold_id=hold_id)

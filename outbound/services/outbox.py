@@ -123,12 +123,27 @@ def deliveries_queue(*, event: Event, endpoint_ids: Iterable[int]) -> list[Deliv
 def shopper_events_redact(*, merchant: Merchant | int, shopper_key: str, keep: Event | None) -> int:
     """An erased shopper: earlier events keep no personal data, and what was not yet sent is not sent."""
     events = Event.objects.filter(merchant=merchant, shopper_key=shopper_key)
+    waiting = Delivery.objects.filter(merchant=merchant, shopper_key=shopper_key, status=DeliveryStatus.PENDING)
     if keep is not None:
         events = events.exclude(pk=keep.pk)
-    Delivery.objects.filter(
-        merchant=merchant, shopper_key=shopper_key, status=DeliveryStatus.PENDING, event__in=events
-    ).update(status=DeliveryStatus.CANCELLED, last_error="The shopper was erased.", finished_at=timezone.now())
+        waiting = waiting.exclude(event=keep)
+    # By the delivery's key, not its event's: a merged profile's waiting deliveries carry the survivor's key.
+    waiting.update(status=DeliveryStatus.CANCELLED, last_error="The shopper was erased.", finished_at=timezone.now())
     return events.update(data={"shopper_id": shopper_key, "redacted": True})
+
+
+def shopper_deliveries_follow_merge(*, merchant: Merchant | int, merged_key: str, survivor_key: str) -> int:
+    """A merge: what still waits for the merged profile joins the survivor's queue, in the order it was made.
+
+    Queues are ordered by delivery id, so the merged profile's waiting deliveries fall in among the
+    survivor's by when each change happened; one held for a retry holds the survivor's later ones too.
+    Delivered, failed and cancelled deliveries keep their key (the history of what went out stays as it
+    went), and an undo does not move anything back: what waits is sent under the key it was re-queued on.
+    Call inside the merge's transaction. Returns how many deliveries moved.
+    """
+    return Delivery.objects.filter(merchant=merchant, shopper_key=merged_key, status=DeliveryStatus.PENDING).update(
+        shopper_key=survivor_key
+    )
 
 
 _PENDING_ATTRIBUTE = "_outbound_drains"

@@ -139,7 +139,7 @@ def shopper_find(
             .first()
         )
         if card is not None:
-            return _follow_merges(card.shopper), "card"
+            return shopper_follow_merges(card.shopper), "card"
     for kind, value in ((ContactKind.EMAIL, email), (ContactKind.PHONE, phone)):
         if not value:
             continue
@@ -150,13 +150,13 @@ def shopper_find(
             .order_by("pk")
         )
         for contact in contacts:
-            shopper = _follow_merges(contact.shopper)
+            shopper = shopper_follow_merges(contact.shopper)
             if shopper.status == ShopperStatus.ACTIVE:
                 return shopper, str(kind)
     return None, None
 
 
-def _follow_merges(shopper: Shopper) -> Shopper:
+def shopper_follow_merges(shopper: Shopper) -> Shopper:
     seen = {shopper.pk}
     while shopper.status == ShopperStatus.MERGED and shopper.merged_into_id and shopper.merged_into_id not in seen:
         seen.add(shopper.merged_into_id)
@@ -206,8 +206,10 @@ def consent_record(
     consents: Sequence[ConsentInput],
     origin: ConsentOrigin,
     occurred_at: datetime | None = None,
+    took_effect_at: datetime | None = None,
 ) -> list[ConsentEvent]:
-    """Append consent decisions to the ledger."""
+    """Append consent decisions to the ledger. `took_effect_at`: for decisions made at `occurred_at` and held
+    until now (services.signup_holds)."""
     moment = occurred_at or timezone.now()
     events = ConsentEvent.objects.bulk_create(
         [
@@ -221,6 +223,7 @@ def consent_record(
                 source=origin.source,
                 source_ref=origin.reference[:100],
                 wording_version=consent.wording_version,
+                took_effect_at=took_effect_at,
             )
             for consent in consents
         ]
@@ -258,6 +261,34 @@ def preferences_add(*, shopper: Shopper, preferences: dict[str, Sequence[str]]) 
     if changed:
         stored.save(update_fields=[*changed, "updated_at"])
     return stored
+
+
+def shopper_blanks_fill(*, shopper: Shopper, data: ShopperInput, origin: ConsentOrigin) -> list[str]:
+    """A known profile keeps what it has and takes what was blank (names, birthday, language, home store)."""
+    blanks = {
+        name: value
+        for name, value in (
+            ("first_name", data.first_name),
+            ("last_name", data.last_name),
+            ("birthday", data.birthday),
+            ("language", data.language),
+            ("home_store", data.home_store),
+        )
+        if value and not getattr(shopper, name)
+    }
+    if blanks:
+        for name, value in blanks.items():
+            setattr(shopper, name, value)
+        shopper.save(update_fields=[*blanks, "updated_at"])
+        signals.shopper_changed.send(
+            sender=Shopper,
+            merchant=shopper.merchant,
+            shopper=shopper,
+            created=False,
+            fields=list(blanks),
+            origin=origin.api_key_prefix,
+        )
+    return list(blanks)
 
 
 @transaction.atomic
@@ -298,29 +329,7 @@ def shopper_create_or_match(
             joined_via=data.joined_via,
         )
     else:
-        blanks = {
-            name: value
-            for name, value in (
-                ("first_name", data.first_name),
-                ("last_name", data.last_name),
-                ("birthday", data.birthday),
-                ("language", data.language),
-                ("home_store", data.home_store),
-            )
-            if value and not getattr(shopper, name)
-        }
-        if blanks:
-            for name, value in blanks.items():
-                setattr(shopper, name, value)
-            shopper.save(update_fields=[*blanks, "updated_at"])
-            signals.shopper_changed.send(
-                sender=Shopper,
-                merchant=merchant,
-                shopper=shopper,
-                created=False,
-                fields=list(blanks),
-                origin=origin.api_key_prefix,
-            )
+        shopper_blanks_fill(shopper=shopper, data=data, origin=origin)
     for contact in data.contacts:
         contact_add(shopper=shopper, contact=contact)
     if created:  # announced with its contacts, before its consents

@@ -38,11 +38,13 @@ from profiles.models import (
     JoinedVia,
     Shopper,
     ShopperStatus,
+    SignupHold,
     SignupPoint,
     SignupPointKind,
     VisitSource,
 )
 from profiles.selectors import signup_point_token_hash
+from profiles.services import signup_holds
 from profiles.services.cards import ProviderCardId
 from profiles.services.shoppers import (
     CardInput,
@@ -52,6 +54,7 @@ from profiles.services.shoppers import (
     ShopperInput,
     contact_add,
     shopper_create_or_match,
+    shopper_find,
 )
 from profiles.services.visits import visit_record
 
@@ -206,6 +209,8 @@ class SignupResult:
     shopper: Shopper
     email_contact: ContactPoint | None
     phone_contact: ContactPoint | None
+    # What the signup asked, held until it proves a contact of the profile it reached (services.signup_holds).
+    hold: SignupHold | None = None
 
 
 def _contact(shopper: Shopper, kind: str, value: str) -> ContactPoint | None:
@@ -223,7 +228,10 @@ def shopper_signup(*, point: SignupPoint, data: SignupInput) -> SignupResult:
     An email or phone that an active profile verified before brings the signup to that profile. The page must
     not tell that a profile existed, so everything that follows is as for a new one: the email gets its
     confirmation link (to a confirmed address too, whose owner so learns of the signup) and the page offers
-    the phone code.
+    the phone code. Anyone can type a known address, so what such a signup asks of the profile (consent
+    grants, the card, names, preferences, its visit) is held until this signup proves the contact
+    (services.signup_holds); withdrawals apply at once. A new profile, or one the card read identifies, takes
+    everything at once.
     """
     if not point.is_active:
         raise NotFoundError("This signup page is closed.")
@@ -235,37 +243,73 @@ def shopper_signup(*, point: SignupPoint, data: SignupInput) -> SignupResult:
         if value
     ]
     is_kiosk = point.kind == SignupPointKind.KIOSK
-    result = shopper_create_or_match(
-        merchant=point.merchant,
-        data=ShopperInput(
-            first_name=data.first_name,
-            last_name=data.last_name,
-            language=data.language,
-            home_store=point.store,
-            joined_via=JoinedVia.KIOSK if is_kiosk else JoinedVia.WIFI,
-            contacts=contacts,
-        ),
-        consents=data.consents,
-        origin=ConsentOrigin(
-            source=ConsentSource.KIOSK if is_kiosk else ConsentSource.PAGE,
-            reference=f"{point.get_kind_display()} {point.token_prefix} · {point.name}",
-        ),
-        card=reader_card(point=point, card=data.card) if data.card and is_kiosk and point.has_card_reader else None,
-        preferences={name: values for name, values in data.preferences.items() if values} or None,
+    shopper_data = ShopperInput(
+        first_name=data.first_name,
+        last_name=data.last_name,
+        language=data.language,
+        home_store=point.store,
+        joined_via=JoinedVia.KIOSK if is_kiosk else JoinedVia.WIFI,
+        contacts=contacts,
     )
-    shopper = result.shopper
-    visit_record(
-        merchant=point.merchant,
-        store=point.store,
-        occurred_at=timezone.now(),
-        source=VisitSource.KIOSK if is_kiosk else VisitSource.WIFI,
-        shopper=shopper,
+    origin = ConsentOrigin(
+        source=ConsentSource.KIOSK if is_kiosk else ConsentSource.PAGE,
+        reference=f"{point.get_kind_display()} {point.token_prefix} · {point.name}",
     )
+    card = reader_card(point=point, card=data.card) if data.card and is_kiosk and point.has_card_reader else None
+    preferences: dict[str, Sequence[str]] | None = {
+        name: values for name, values in data.preferences.items() if values
+    } or None
+    visit_source = VisitSource.KIOSK if is_kiosk else VisitSource.WIFI
+    reached, matched_by = shopper_find(
+        merchant=point.merchant,
+        email=data.email or None,
+        phone=data.phone or None,
+        card_token=card.token if card else None,
+    )
+    hold = None
+    if reached is not None and matched_by in (ContactKind.EMAIL, ContactKind.PHONE):
+        shopper = reached
+        for contact in contacts:
+            contact_add(shopper=shopper, contact=contact)
+        typed = [_contact(shopper, ContactKind.EMAIL, data.email), _contact(shopper, ContactKind.PHONE, data.phone)]
+        hold = signup_holds.signup_hold_create(
+            point=point,
+            shopper=shopper,
+            data=shopper_data,
+            consents=data.consents,
+            origin=origin,
+            card=card,
+            preferences=preferences,
+            contacts=[contact for contact in typed if contact is not None],
+            # Counted for the store now; the profile's once the signup proves itself.
+            visit=visit_record(
+                merchant=point.merchant, store=point.store, occurred_at=timezone.now(), source=visit_source
+            ),
+        )
+    else:
+        shopper = shopper_create_or_match(
+            merchant=point.merchant,
+            data=shopper_data,
+            consents=data.consents,
+            origin=origin,
+            card=card,
+            preferences=preferences,
+        ).shopper
+        visit_record(
+            merchant=point.merchant,
+            store=point.store,
+            occurred_at=timezone.now(),
+            source=visit_source,
+            shopper=shopper,
+        )
     email_contact = _contact(shopper, ContactKind.EMAIL, data.email)
     if email_contact is not None:
-        email_confirmation_queue(contact=email_contact, language=data.language)
+        email_confirmation_queue(contact=email_contact, language=data.language, hold_id=hold.pk if hold else None)
     return SignupResult(
-        shopper=shopper, email_contact=email_contact, phone_contact=_contact(shopper, ContactKind.PHONE, data.phone)
+        shopper=shopper,
+        email_contact=email_contact,
+        phone_contact=_contact(shopper, ContactKind.PHONE, data.phone),
+        hold=hold,
     )
 
 
@@ -280,15 +324,15 @@ def wifi_visit_record(*, point: SignupPoint) -> None:
 # Email: double opt-in
 
 
-def email_confirmation_queue(*, contact: ContactPoint, language: str) -> None:
+def email_confirmation_queue(*, contact: ContactPoint, language: str, hold_id: int | None = None) -> None:
     """Mail the confirmation link once the transaction that made the contact commits."""
     from profiles.tasks import send_email_confirmation
 
     contact_id = contact.pk
-    transaction.on_commit(lambda: send_email_confirmation.delay(contact_id, language))
+    transaction.on_commit(lambda: send_email_confirmation.delay(contact_id, language, hold_id))
 
 
-def email_confirmation_send(*, contact_id: int, language: str) -> bool:
+def email_confirmation_send(*, contact_id: int, language: str, hold_id: int | None = None) -> bool:
     """Send the link, in the shopper's language. False (nothing sent) if the contact is gone.
 
     A confirmed address gets it too: a signup page sends one whenever an address is given, so as not to tell
@@ -305,7 +349,7 @@ def email_confirmation_send(*, contact_id: int, language: str) -> bool:
         context = {
             "merchant": contact.merchant,
             "shopper": contact.shopper,
-            "confirm_url": links.email_confirmation_url(contact, language=language),
+            "confirm_url": links.email_confirmation_url(contact, language=language, hold_id=hold_id),
             "days": settings.EMAIL_CONFIRMATION_MAX_AGE_DAYS,
         }
         subject = render_to_string("shopper/email/confirm_email_subject.txt", context).strip()
@@ -315,11 +359,12 @@ def email_confirmation_send(*, contact_id: int, language: str) -> bool:
 
 
 @transaction.atomic
-def email_confirm(*, contact_id: int, value: str) -> ContactPoint:
+def email_confirm(*, contact_id: int, value: str, hold_id: int | None = None) -> ContactPoint:
     """The shopper followed the link: the address is confirmed.
 
     If another profile already confirmed the same address, that one keeps it and
-    this profile shows up in the duplicates queue for staff to merge.
+    this profile shows up in the duplicates queue for staff to merge. A link sent by a held signup
+    (`hold_id`) applies that signup's requests, or waits for them (services.signup_holds.signup_hold_prove).
     """
     contact = (  # the signed link decides the merchant
         ContactPoint.all_merchants.select_for_update()
@@ -329,6 +374,8 @@ def email_confirm(*, contact_id: int, value: str) -> ContactPoint:
     )
     if contact is None or contact.shopper.status != ShopperStatus.ACTIVE:
         raise links.LinkError("This link is not valid.", code="link_invalid")
+    if hold_id is not None and not signup_holds.signup_hold_prove(hold_id=hold_id, contact=contact):
+        return contact
     if not contact.is_verified:
         contact_add(
             shopper=contact.shopper, contact=ContactInput(kind=ContactKind.EMAIL, value=value, is_verified=True)
@@ -344,14 +391,19 @@ def _code_digest(contact_id: int, code: str) -> str:
     return salted_hmac(PHONE_CODE_SALT, f"{contact_id}:{code}").hexdigest()
 
 
-def phone_code_send(*, contact: ContactPoint, merchant_name: str, language: str) -> str:
+def phone_code_send(*, contact: ContactPoint, merchant_name: str, language: str, hold_id: int | None = None) -> str:
     """Text a six-digit code to the number; returns the signed ticket the code is checked against.
 
-    Nothing is stored: the ticket carries an HMAC of the code and expires in ten minutes.
+    Nothing is stored: the ticket carries an HMAC of the code and expires in ten minutes; a held signup's
+    ticket names its hold, which lasts as long as the code.
     The caller rate-limits per number and per kiosk before calling, once the contact is committed.
     """
     code = f"{secrets.randbelow(1_000_000):06d}"
-    ticket = signing.dumps({"c": contact.pk, "h": _code_digest(contact.pk, code)}, salt=PHONE_CODE_SALT)
+    payload: dict[str, object] = {"c": contact.pk, "h": _code_digest(contact.pk, code)}
+    if hold_id is not None:
+        payload["s"] = hold_id
+        signup_holds.signup_hold_extend(hold_id=hold_id, merchant_id=contact.merchant_id)
+    ticket = signing.dumps(payload, salt=PHONE_CODE_SALT)
     with translation.override(language):
         body = translation.gettext("%(merchant)s: your confirmation code is %(code)s. It works for 10 minutes.") % {
             "merchant": merchant_name,
@@ -377,12 +429,30 @@ def phone_code_contact(*, ticket: str) -> ContactPoint:
     return contact
 
 
+def phone_code_hold_id(*, ticket: str) -> int | None:
+    """The signup hold a (valid) ticket names, if any."""
+    hold_id = signing.loads(ticket, salt=PHONE_CODE_SALT).get("s")
+    return int(hold_id) if hold_id is not None else None
+
+
+def phone_code_greeting_name(*, ticket: str, contact: ContactPoint) -> str:
+    """The first name to greet the person at the kiosk by: the one they typed (never a held profile's own)."""
+    hold_id = phone_code_hold_id(ticket=ticket)
+    if hold_id is None:
+        return contact.shopper.first_name
+    hold = SignupHold.objects.filter(merchant=contact.merchant_id, pk=hold_id).first()
+    return str(hold.request.get("names", {}).get("first_name", "")) if hold is not None else ""
+
+
 @transaction.atomic
 def phone_confirm(*, ticket: str, code: str) -> ContactPoint:
     contact = phone_code_contact(ticket=ticket)
     payload = signing.loads(ticket, salt=PHONE_CODE_SALT)
     if not constant_time_compare(payload.get("h", ""), _code_digest(contact.pk, code.strip())):
         raise ApplicationError("That code is not right.", code="code_wrong", field="code")
+    hold_id = phone_code_hold_id(ticket=ticket)
+    if hold_id is not None and not signup_holds.signup_hold_prove(hold_id=hold_id, contact=contact):
+        return contact
     if not contact.is_verified:
         contact_add(
             shopper=contact.shopper, contact=ContactInput(kind=ContactKind.PHONE, value=contact.value, is_verified=True)

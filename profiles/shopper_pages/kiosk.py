@@ -91,7 +91,7 @@ def kiosk_signup(request: HttpRequest, token: str) -> HttpResponse:
         # tell that a profile existed): a code to confirm the number, a link to confirm the address.
         ticket = None
         if result.phone_contact is not None:
-            ticket = _send_code(point, result.phone_contact, language)
+            ticket = _send_code(point, result.phone_contact, language, hold_id=result.hold.pk if result.hold else None)
         return _welcome(
             request,
             point,
@@ -133,14 +133,16 @@ def _signup_input(form: KioskSignupForm, language: str) -> signup.SignupInput:
     )
 
 
-def _send_code(point: SignupPoint, contact: ContactPoint, language: str) -> str | None:
+def _send_code(point: SignupPoint, contact: ContactPoint, language: str, *, hold_id: int | None) -> str | None:
     """Text a code if neither the number nor the kiosk has had too many; None (no code offered) otherwise."""
     try:
         for limit in _sms_limits(point, contact.value):
             limit.hit()
     except RateLimited:
         return None
-    return signup.phone_code_send(contact=contact, merchant_name=point.merchant.name, language=language)
+    return signup.phone_code_send(
+        contact=contact, merchant_name=point.merchant.name, language=language, hold_id=hold_id
+    )
 
 
 def _welcome(
@@ -218,7 +220,7 @@ def kiosk_code(request: HttpRequest, token: str) -> HttpResponse:
             contact,
             ticket,
             language=language,
-            first_name=contact.shopper.first_name,
+            first_name=signup.phone_code_greeting_name(ticket=ticket, contact=contact),
             code_form=form,
             status=400,
         )
@@ -230,7 +232,8 @@ def kiosk_code_resend(request: HttpRequest, token: str) -> HttpResponse:
     if point is None:
         return closed_response(request)
     language = shopper_language(request, point.merchant.default_language)
-    contact = _ticket_contact(point, request.POST.get("ticket", ""))
+    old_ticket = request.POST.get("ticket", "")
+    contact = _ticket_contact(point, old_ticket)
     if contact is None:
         return _code_expired(request, point, token, language)
     try:
@@ -239,8 +242,14 @@ def kiosk_code_resend(request: HttpRequest, token: str) -> HttpResponse:
             limit.hit()
     except RateLimited as error:
         return rate_limited_response(request, error, language=language)
-    ticket = signup.phone_code_send(contact=contact, merchant_name=point.merchant.name, language=language)
-    return _welcome(request, point, token, contact, ticket, language=language, first_name=contact.shopper.first_name)
+    ticket = signup.phone_code_send(
+        contact=contact,
+        merchant_name=point.merchant.name,
+        language=language,
+        hold_id=signup.phone_code_hold_id(ticket=old_ticket),
+    )
+    first_name = signup.phone_code_greeting_name(ticket=ticket, contact=contact)
+    return _welcome(request, point, token, contact, ticket, language=language, first_name=first_name)
 
 
 def _code_expired(request: HttpRequest, point: SignupPoint, token: str, language: str) -> HttpResponse:

@@ -293,3 +293,79 @@ def test_points_adjusted_by_staff_are_delivered(
     # then the endpoint hears the change and the new balance
     (points,) = [p["data"] for p in receiver.payloads() if p["type"] == "points.changed"]
     assert points == {"shopper_id": str(shopper.public_id), "delta": 40, "reason": "adjustment", "balance": 40}
+
+
+def test_a_merged_profiles_waiting_deliveries_continue_in_order_with_the_survivors(
+    merchant, receiver, endpoint_with_secret, django_capture_on_commit_callbacks
+):
+    # given two profiles of one person, and the merged one's consent grant refused once by the receiver
+    with django_capture_on_commit_callbacks(execute=True):
+        survivor = shopper_new(merchant, "Ana", "ana.one@example.com")
+        merged = shopper_new(merchant, "Ana", "ana.two@example.com")
+    refused = []
+
+    def answer(payload):
+        if payload["type"] == "consent.changed" and not refused:
+            refused.append(payload)
+            return 503
+        return 200
+
+    receiver.answer = answer
+    with django_capture_on_commit_callbacks(execute=True):
+        consent(merged, True)
+    assert len(refused) == 1
+
+    # when staff merge them, and the survivor then withdraws
+    with django_capture_on_commit_callbacks(execute=True):
+        merge = identity.shopper_merge(
+            merchant=merchant, survivor=survivor, merged=merged, actor=None, reason="Same person"
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        consent(survivor, False)
+
+    # then nothing of the survivor's overtakes the merged profile's waiting grant
+    def delivered():
+        return [
+            (p["type"], p["data"].get("granted"))
+            for p in receiver.payloads(200)
+            if p["type"] in ("consent.changed", "shopper.merged")
+        ]
+
+    assert delivered() == []
+
+    # when the retry comes due, they go out in the order they happened
+    delivery.endpoint_drain(endpoint_id=endpoint_with_secret.endpoint.pk, now=timezone.now() + LATER)
+    assert delivered() == [("consent.changed", True), ("shopper.merged", None), ("consent.changed", False)]
+
+    # and an undo leaves what was delivered as it went
+    history = dict(
+        Delivery.objects.filter(merchant=merchant).values_list("event__public_id", "shopper_key").order_by("pk")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        identity.merge_undo(merchant=merchant, merge_event=merge, actor=None)
+    after = Delivery.objects.filter(merchant=merchant, event__public_id__in=history)
+    assert dict(after.values_list("event__public_id", "shopper_key")) == history
+    assert receiver.payloads()[-1]["type"] == "shopper.merge_undone"
+
+
+def test_erasing_a_survivor_cancels_the_merged_profiles_waiting_deliveries(
+    merchant, receiver, endpoint_with_secret, django_capture_on_commit_callbacks
+):
+    # given a merged profile whose creation could not be delivered yet
+    with django_capture_on_commit_callbacks(execute=True):
+        survivor = shopper_new(merchant, "Ana", "ana.one@example.com")
+    receiver.answer = lambda payload: 500 if payload["type"] == "shopper.created" else 200
+    with django_capture_on_commit_callbacks(execute=True):
+        merged = shopper_new(merchant, "Ana", "ana.two@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        identity.shopper_merge(merchant=merchant, survivor=survivor, merged=merged, actor=None, reason="Same person")
+
+    # when the survivor is erased
+    with django_capture_on_commit_callbacks(execute=True):
+        identity.shopper_erase(merchant=merchant, shopper=survivor, actor=None, reason="Asked to be forgotten")
+    delivery.endpoint_drain(endpoint_id=endpoint_with_secret.endpoint.pk, now=timezone.now() + LATER)
+
+    # then the merged profile's creation, with its address, is never sent
+    assert b"ana.two" not in b"".join(r.body for r in receiver.requests if r.status == 200)
+    waiting = Delivery.objects.filter(merchant=merchant, event__type="shopper.created")
+    assert waiting.get(event__data__id=str(merged.public_id)).status == DeliveryStatus.CANCELLED
