@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.constraints import TenantForeignKey
 from merchants.models import TenantModel
 from profiles.models import ConsentEvent, Shopper
 
@@ -33,7 +34,7 @@ class ImportStatus(models.TextChoices):
 
 class ImportJob(TenantModel):
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="import_jobs")
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=20, choices=ImportKind.choices)
     # The export format the columns were mapped from (imports.mappings.TEMPLATES), or "custom".
     template = models.CharField(max_length=40)
@@ -61,6 +62,11 @@ class ImportJob(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "-created_at"], name="import_job_recent")]
+        # Keys carry the merchant (docs/scaling.md): the public id, and what the rows' keys reference.
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "public_id"], name="import_job_public_id_unique"),
+            models.UniqueConstraint(fields=["merchant", "id"], name="import_job_merchant_id_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.file_name}"
@@ -83,7 +89,7 @@ class StagedRow(TenantModel):
     """
 
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False)
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False)
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     line = models.PositiveIntegerField()
     # The line of the first row of the same record (an order spread over one row per line item).
     group_line = models.PositiveIntegerField()
@@ -110,13 +116,14 @@ class StagedRow(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["job", "group_line"], name="staged_row_group")]
+        constraints = [TenantForeignKey(field="job", name="staged_row_job_same_merchant")]
 
     def __str__(self) -> str:
         return f"line {self.line} of job {self.job_id}"
 
 
 class ImportRowError(TenantModel):
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors", db_constraint=False)
     line = models.PositiveIntegerField()
     column = models.CharField(max_length=255)
     code = models.CharField(max_length=40)
@@ -124,6 +131,7 @@ class ImportRowError(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["job", "line"], name="import_error_line")]
+        constraints = [TenantForeignKey(field="job", name="import_error_job_same_merchant")]
 
     def __str__(self) -> str:
         return f"line {self.line}, {self.column}: {self.message}"
@@ -132,14 +140,16 @@ class ImportRowError(TenantModel):
 class ShopperKey(TenantModel):
     """The id another system gave a shopper: a re-import finds the same profile by it."""
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     system = models.CharField(max_length=40)
     external_id = models.CharField(max_length=100)
-    job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["merchant", "system", "external_id"], name="shopper_key_unique"),
+            TenantForeignKey(field="shopper", name="shopper_key_shopper_same_merchant"),
+            TenantForeignKey(field="job", name="shopper_key_job_same_merchant"),
         ]
 
     def __str__(self) -> str:
@@ -149,14 +159,23 @@ class ShopperKey(TenantModel):
 class ConsentProof(TenantModel):
     """What an imported consent decision was in the system it came from, and who brought it over from which file."""
 
-    consent_event = models.OneToOneField(ConsentEvent, on_delete=models.CASCADE, related_name="import_proof")
-    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+")
+    consent_event = models.ForeignKey(
+        ConsentEvent, on_delete=models.CASCADE, related_name="import_proofs", db_constraint=False
+    )
+    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     file_name = models.CharField(max_length=255)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     original_source = models.CharField(max_length=200, blank=True)
     wording = models.TextField(blank=True)
     line = models.PositiveIntegerField()
     imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "consent_event"], name="consent_proof_once"),
+            TenantForeignKey(field="consent_event", name="consent_proof_event_same_merchant"),
+            TenantForeignKey(field="job", name="consent_proof_job_same_merchant"),
+        ]
 
     def __str__(self) -> str:
         return f"consent {self.consent_event_id} imported from {self.file_name}"

@@ -16,6 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.constraints import TenantForeignKey
 from merchants.models import Merchant, Store, TenantModel
 from profiles.identity_keys import CONTACT_MATCH_KEY_SQL, NAME_KEY_SQL
 
@@ -58,6 +59,10 @@ class Shopper(TenantModel):
     )
 
     class Meta:
+        constraints = [
+            # What keys that carry the merchant reference (core.constraints.TenantForeignKey).
+            models.UniqueConstraint(fields=["merchant", "id"], name="shopper_merchant_id_key"),
+        ]
         indexes = [
             models.Index(fields=["merchant", "last_name", "first_name"], name="shopper_merchant_name"),
             models.Index(fields=["merchant", "-created_at"], name="shopper_merchant_recent"),
@@ -160,6 +165,7 @@ class ConsentEvent(TenantModel):
         indexes = [
             models.Index(fields=["shopper", "channel", "purpose", "-occurred_at", "-id"], name="consent_current"),
         ]
+        constraints = [models.UniqueConstraint(fields=["merchant", "id"], name="consent_event_merchant_id_key")]
 
     def __str__(self) -> str:
         return f"{self.channel}/{self.purpose}: {'granted' if self.is_granted else 'withdrawn'}"
@@ -388,6 +394,7 @@ class Visit(TenantModel):
             models.Index(fields=["merchant", "occurred_at"], name="visit_merchant_time"),
             models.Index(fields=["shopper", "-occurred_at"], name="visit_shopper_timeline"),
         ]
+        constraints = [models.UniqueConstraint(fields=["merchant", "id"], name="visit_merchant_id_key")]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} visit at {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -508,6 +515,7 @@ class SignupPoint(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "-created_at"], name="signup_point_recent")]
+        constraints = [models.UniqueConstraint(fields=["merchant", "id"], name="signup_point_merchant_id_key")]
 
     def __str__(self) -> str:
         return self.name
@@ -527,8 +535,10 @@ class SignupHold(TenantModel):
     and wording. They expire with the link; withdrawals never wait.
     """
 
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="signup_holds")
-    signup_point = models.ForeignKey(SignupPoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="signup_holds", db_constraint=False)
+    signup_point = models.ForeignKey(
+        SignupPoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
     source_ref = models.CharField(max_length=100, blank=True)
     # What was asked, as typed: consents (channel, purpose, wording), names, preferences, the card read.
@@ -538,7 +548,9 @@ class SignupHold(TenantModel):
     # New contacts this signup gave and proved meanwhile: verified once the hold applies.
     proven_contact_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     # The visit, counted at once without a shopper, and given to the profile once the hold applies.
-    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    visit = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     requested_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     applied_at = models.DateTimeField(null=True, blank=True)
@@ -547,6 +559,11 @@ class SignupHold(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["shopper", "-requested_at"], name="signup_hold_shopper")]
+        constraints = [
+            TenantForeignKey(field="shopper", name="signup_hold_shopper_same_merchant"),
+            TenantForeignKey(field="signup_point", name="signup_hold_point_same_merchant"),
+            TenantForeignKey(field="visit", name="signup_hold_visit_same_merchant"),
+        ]
 
     def __str__(self) -> str:
         return f"Signup held for {self.shopper_id} since {self.requested_at:%Y-%m-%d %H:%M}"

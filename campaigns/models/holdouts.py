@@ -8,6 +8,7 @@ quarter the held-out shoppers against the rest give the lift of all campaigns to
 
 from django.db import models
 
+from core.constraints import TenantForeignKey
 from merchants.models import Merchant, TenantModel
 from profiles.models import Shopper
 
@@ -45,7 +46,8 @@ class ProgramHoldoutDraw(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "quarter_start"], name="program_holdout_draw_quarter")
+            models.UniqueConstraint(fields=["merchant", "quarter_start"], name="program_holdout_draw_quarter"),
+            models.UniqueConstraint(fields=["merchant", "id"], name="program_holdout_draw_merchant_id_key"),
         ]
 
     def __str__(self) -> str:
@@ -55,8 +57,10 @@ class ProgramHoldoutDraw(TenantModel):
 class ProgramHoldoutMember(TenantModel):
     """A shopper in one quarter's draw; kept after the quarter for its report."""
 
-    draw = models.ForeignKey(ProgramHoldoutDraw, on_delete=models.CASCADE, related_name="members", db_index=False)
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    draw = models.ForeignKey(
+        ProgramHoldoutDraw, on_delete=models.CASCADE, related_name="members", db_index=False, db_constraint=False
+    )
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     is_held_out = models.BooleanField()
     # The stratum the draw balanced: home store and band of spend before the quarter (0 = nothing).
     store_id_at_draw = models.BigIntegerField(null=True)
@@ -64,7 +68,11 @@ class ProgramHoldoutMember(TenantModel):
     spend_before_minor = models.BigIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["draw", "shopper"], name="program_holdout_member_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "draw", "shopper"], name="program_holdout_member_unique"),
+            TenantForeignKey(field="draw", name="program_holdout_member_draw_same_merchant"),
+            TenantForeignKey(field="shopper", name="program_holdout_member_shopper_same_merchant"),
+        ]
         indexes = [
             models.Index(
                 fields=["shopper", "draw"], name="program_holdout_held_out", condition=models.Q(is_held_out=True)

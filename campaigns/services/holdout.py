@@ -57,7 +57,7 @@ WITH spend AS (
     SELECT %(merchant)s, %(draw)s, id, position <= floor(size * %(share)s + offset_in_stratum), home_store_id, band,
            spend
       FROM ranked
-    ON CONFLICT (draw_id, shopper_id) DO NOTHING
+    ON CONFLICT (merchant_id, draw_id, shopper_id) DO NOTHING
     RETURNING is_held_out
 )
 SELECT COUNT(*), COUNT(*) FILTER (WHERE is_held_out) FROM inserted
