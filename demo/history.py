@@ -536,10 +536,13 @@ def _secondary_indexes_deferred(cursor: Any, tables: Sequence[str]) -> Iterator[
         """
         SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid), contype::text
           FROM pg_constraint
-         WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('u', 'f')
-         ORDER BY contype DESC, conname
+         WHERE (conrelid = ANY(%(tables)s::regclass[]) AND contype IN ('u', 'f'))
+            -- keys of other tables that reference a unique constraint of these (merchant, id): they go too
+            OR (contype = 'f' AND confrelid = ANY(%(tables)s::regclass[])
+                AND conindid NOT IN (SELECT indexrelid FROM pg_index WHERE indisprimary))
+         ORDER BY contype, conname
         """,
-        [list(tables)],
+        {"tables": list(tables)},
     )
     constraints = cursor.fetchall()
     cursor.execute(
@@ -553,6 +556,7 @@ def _secondary_indexes_deferred(cursor: Any, tables: Sequence[str]) -> Iterator[
         [list(tables)],
     )
     indexes = cursor.fetchall()
+    # Foreign keys first ('f' sorts before 'u'): a unique constraint cannot go while a key references it.
     for table, name, _definition, _kind in constraints:
         cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
     for name, _definition in indexes:
@@ -560,7 +564,7 @@ def _secondary_indexes_deferred(cursor: Any, tables: Sequence[str]) -> Iterator[
     yield
     for _name, definition in indexes:
         cursor.execute(definition)
-    # Unique constraints first ('u' sorts after 'f', hence the reverse), then foreign keys, which validate.
+    # Unique constraints first, then the foreign keys that reference them, which validate.
     for table, name, definition, _kind in reversed(constraints):
         cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
 
