@@ -22,8 +22,8 @@ from imports.services.sql import (
 )
 from imports.services.sql import value as _value
 from merchants.models import Store
-from profiles.models import Channel, ContactKind, ContactPoint, PurchaseState, Shopper
-from profiles.services.imported_purchases import imported_purchases_sql
+from profiles.models import Channel, ContactKind, ContactPoint, PurchaseSource, PurchaseState, Shopper
+from profiles.services.purchases import purchases_write_sql
 
 KIND = ImportKind.PURCHASES
 # The staged rows have no statistics: every CTE over them looks like one row, and nested loops over thousands
@@ -210,7 +210,7 @@ def _apply_sql() -> str:
     ),
     o AS (SELECT * FROM r WHERE {first}),
     items AS (
-        SELECT {v("order_id")} AS external_id, coalesce({v("item_sku")}, '') AS sku, {v("item_name")} AS name,
+        SELECT '{PurchaseSource.IMPORT}' AS source, {v("order_id")} AS external_id, coalesce({v("item_sku")}, '') AS sku, {v("item_name")} AS name,
                coalesce({v("item_category")}, '') AS category, coalesce({v("item_quantity")}::int, 1) AS quantity,
                round(coalesce({v("item_price")}::numeric, 0) * power(10::numeric, {digits_of("r.order_currency")}))::bigint
                    AS unit_price_minor
@@ -247,10 +247,13 @@ def _apply_sql() -> str:
                round(f.amount * power(10::numeric, {digits_of("f.currency")}))::bigint AS amount_minor,
                CASE WHEN f.state = '{PurchaseState.REFUNDED}' THEN round(f.amount * power(10::numeric, {digits_of("f.currency")}))::bigint
                     ELSE 0 END AS refunded_minor,
-               f.currency, {as_timestamp("f.occurred_text", "f.zone")} AS occurred_at, f.state
+               f.currency, {as_timestamp("f.occurred_text", "f.zone")} AS occurred_at, f.state,
+               NULL::bigint AS card_id, '{PurchaseSource.IMPORT}' AS source, NULL::text AS network_transaction_id
           FROM facts f LEFT JOIN {SHOPPERS} sh ON sh.id = f.shopper_id
     ),
-    {imported_purchases_sql(purchases="purchases", items="items")}
+    -- Imported purchases are history: nothing is told of them (no purchase_recorded), so they trigger nothing
+    -- and earn nothing unless the merchant asks for points (imports.services.loyalty).
+    {purchases_write_sql(purchases="purchases", items="items", order_by="p.occurred_at")}
     SELECT (SELECT count(*) FROM inserted),
            array(SELECT id FROM inserted WHERE shopper_id IS NOT NULL ORDER BY id)
     """

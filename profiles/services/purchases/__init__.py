@@ -1,8 +1,8 @@
 """The ingest path for purchases, by purpose: `inputs` (what the services take), `recording` (one
 purchase, refunds and clearing changes), `twins` (a basket and its network transaction as one
-purchase) and `bulk` (the one-statement insert that batches and single purchases share)."""
+purchase) and `bulk` (the one-statement insert that batches, single purchases and imports share)."""
 
-from profiles.services.purchases.bulk import purchases_insert
+from profiles.services.purchases.bulk import purchases_insert, purchases_write_sql
 from profiles.services.purchases.identify import purchase_identify
 from profiles.services.purchases.inputs import LineItemInput, PurchaseInput, PurchaseResult, ResolvedPurchase
 from profiles.services.purchases.recording import (
@@ -31,6 +31,7 @@ __all__ = [
     "purchase_record",
     "purchase_refund",
     "purchases_insert",
+    "purchases_write_sql",
     "same_purchase",
     "shoppers_hold",
 ]

@@ -8,7 +8,7 @@ from django.db import connection
 
 from core.instances import stored_instance
 from merchants.models import Merchant
-from profiles.models import Purchase
+from profiles.models import LineItem, Purchase
 from profiles.services import rollups
 from profiles.services.purchases.inputs import ResolvedPurchase
 from profiles.signals import purchase_recorded
@@ -43,27 +43,56 @@ _PURCHASE_ATTNAME_SET = frozenset(_PURCHASE_ATTNAMES)
 _MERCHANT_CACHE = Purchase._meta.get_field("merchant").cache_name
 _STORE_CACHE = Purchase._meta.get_field("store").cache_name
 _SHOPPER_CACHE = Purchase._meta.get_field("shopper").cache_name
-# One round trip: the purchases, their line items and both rollups. The rows travel as two JSON
-# parameters: one string to quote, where arrays would be quoted value by value on the client.
-_INSERT_SQL = f"""
-    WITH inserted AS (
-        INSERT INTO profiles_purchase
-            (merchant_id, public_id, refunded_minor, created_at, updated_at, {", ".join(c for c, _ in _INSERT_COLUMNS)})
-        SELECT %(merchant)s, gen_random_uuid(), 0, now(), now(), {", ".join(f"r.{c}" for c, _ in _INSERT_COLUMNS)}
-          FROM json_to_recordset(%(purchases)s::json) AS r({", ".join(f"{c} {t}" for c, t in _INSERT_COLUMNS)})
+_WRITTEN_COLUMNS = tuple(column for column, _ in _INSERT_COLUMNS) + ("refunded_minor",)
+_PURCHASE_TABLE = Purchase._meta.db_table
+_LINE_ITEM_TABLE = LineItem._meta.db_table
+
+
+def purchases_write_sql(*, purchases: str, items: str, order_by: str = "") -> str:
+    """CTE clauses (to follow `WITH …,`) writing purchases, their line items and both rollups: every path that
+    stores purchases in bulk writes them here (the ingest batch, a CSV import).
+
+    `purchases` (a CTE or table) has: store_id, shopper_id, card_id, channel, amount_minor, refunded_minor,
+    currency, occurred_at, source, external_id, network_transaction_id, state. `items` has: source, external_id,
+    sku, name, category, quantity, unit_price_minor. Binds %(merchant)s. Leaves CTE `inserted` (the new
+    purchase rows): a purchase already recorded under its natural key (source, external id) is skipped with
+    its items. Takes the rollups' shared lock until commit, as every writer of purchases does. Sends nothing:
+    telling receivers is the caller's to do (or, for history, not to do).
+    """
+    columns = ", ".join(_WRITTEN_COLUMNS)
+    return f"""
+    inserted AS (
+        INSERT INTO {_PURCHASE_TABLE} (merchant_id, public_id, created_at, updated_at, {columns})
+        SELECT %(merchant)s, gen_random_uuid(), now(), now(), {", ".join(f"p.{c}" for c in _WRITTEN_COLUMNS)}
+          FROM {purchases} AS p
           -- held until commit: the nightly rebuild waits for us, or we for it
           CROSS JOIN (SELECT pg_advisory_xact_lock_shared({rollups.ROLLUP_LOCK_CLASS}, %(merchant)s::int)) AS held
+        {f"ORDER BY {order_by}" if order_by else ""}
         ON CONFLICT DO NOTHING
         RETURNING *
     ),
     line_items AS (
-        INSERT INTO profiles_lineitem (merchant_id, purchase_id, sku, name, category, quantity, unit_price_minor)
+        INSERT INTO {_LINE_ITEM_TABLE} (merchant_id, purchase_id, sku, name, category, quantity, unit_price_minor)
         SELECT %(merchant)s, inserted.id, i.sku, i.name, i.category, i.quantity, i.unit_price_minor
-          FROM json_to_recordset(%(items)s::json) AS i({", ".join(f"{c} {t}" for c, t in _ITEM_COLUMNS)})
+          FROM {items} AS i
           JOIN inserted ON inserted.source = i.source AND inserted.external_id = i.external_id
     ),
     shopper_rollup AS ({rollups.shopper_upsert_sql("inserted")}),
     store_hour_rollup AS ({rollups.store_hour_upsert_sql("inserted")})
+    """  # noqa: S608 - fixed SQL; values are bound
+
+
+# One round trip for the ingest path. The rows travel as two JSON parameters: one string to quote, where
+# arrays would be quoted value by value on the client.
+_INSERT_SQL = f"""
+    WITH given AS (
+        SELECT r.*, 0::bigint AS refunded_minor
+          FROM json_to_recordset(%(purchases)s::json) AS r({", ".join(f"{c} {t}" for c, t in _INSERT_COLUMNS)})
+    ),
+    given_items AS (
+        SELECT * FROM json_to_recordset(%(items)s::json) AS i({", ".join(f"{c} {t}" for c, t in _ITEM_COLUMNS)})
+    ),
+    {purchases_write_sql(purchases="given", items="given_items")}
     -- all rows share one created_at (now() is the transaction's start): it is sent and parsed once
     SELECT id, public_id, source, external_id, CASE WHEN id = (SELECT min(id) FROM inserted) THEN created_at END
       FROM inserted
