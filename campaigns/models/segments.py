@@ -68,13 +68,25 @@ class ShopperScore(TenantModel):
 
 
 class ShopperScoreRefresh(TenantModel):
-    """When a merchant's scores were last recomputed: rules on stages and RFM are as fresh as this."""
+    """Where a merchant's scores stand: the cut points they are ranked against, the last full pass over every
+    shopper (the daily sweep), a sweep under way, and how far the incremental passes have read the rollups."""
 
     merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # When the last sweep started: the stages of shoppers nobody changed since are as of this moment.
     refreshed_at = models.DateTimeField()
-    # Shoppers with a purchase (scored) at that moment, and how long the statement took.
+    # Shoppers with a purchase (scored) in the last sweep, and how long it took.
     scored_shoppers = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
+    # The quintile cut points and the top-spender threshold of the last sweep (campaigns.segments.scores).
+    cuts = models.JSONField(default=dict)
+    # Rollups written at or after this moment have not been folded into the scores yet.
+    changes_from = models.DateTimeField(null=True)
+    # When an incremental pass last finished: the scores of changed shoppers are as fresh as this.
+    updated_at = models.DateTimeField(null=True)
+    # A sweep under way: the next shopper id to score, and the last one it will reach (its progress).
+    sweep_next_id = models.BigIntegerField(null=True)
+    sweep_last_id = models.BigIntegerField(null=True)
+    sweep_started_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"Scores of {self.merchant_id} at {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -113,9 +113,20 @@ def category_suggestions(*, merchant: Merchant) -> list[str]:
     return sorted({row["category"] for rows in by_scope.values() for row in rows if row.get("category")})
 
 
-def scores_refreshed_at(*, merchant: Merchant) -> datetime | None:
+def scores_as_of(*, merchant: Merchant) -> datetime | None:
+    """How fresh the scores are: the last incremental pass, or the last sweep when later (None: never computed)."""
     refresh = ShopperScoreRefresh.objects.for_merchant(merchant).first()
-    return refresh.refreshed_at if refresh else None
+    if refresh is None:
+        return None
+    return max(moment for moment in (refresh.refreshed_at, refresh.updated_at) if moment is not None)
+
+
+def scores_sweep_progress(*, merchant: Merchant) -> float | None:
+    """How far a sweep under way has come, 0–1 (None: no sweep running)."""
+    refresh = ShopperScoreRefresh.objects.for_merchant(merchant).first()
+    if refresh is None or refresh.sweep_started_at is None:
+        return None
+    return min(1.0, refresh.scored_shoppers / max(1, refresh.cuts.get("scored", 0)))
 
 
 # Export
