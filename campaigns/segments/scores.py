@@ -20,7 +20,7 @@ id); between sweeps, changed shoppers are placed against the day's cut points.
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -282,14 +282,20 @@ def _sweep_start(merchant: Merchant, now: datetime) -> ShopperScoreRefresh:
 
 
 def scores_refresh(
-    *, merchant: Merchant, now: datetime | None = None, chunk_size: int = SWEEP_CHUNK, resume: bool = False
+    *,
+    merchant: Merchant,
+    now: datetime | None = None,
+    chunk_size: int = SWEEP_CHUNK,
+    resume: bool = False,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> ShopperScoreRefresh:
     """Recompute the cut points and rescore every shopper of the merchant, in chunks of shopper ids.
 
     Each chunk is its own short transaction and records the sweep's progress (`sweep_next_id` of
     `sweep_last_id`); with `resume`, a sweep cut short (a restarted worker) carries on where it stopped,
-    against the cut points it started with. Returns the refresh row as the sweep left it; if another
-    pass of the merchant is running, returns it untouched.
+    against the cut points it started with. `progress`, if given, is called after each chunk with the
+    shoppers scored so far, the number to score, and the chunk's milliseconds. Returns the refresh row
+    as the sweep left it; if another pass of the merchant is running, returns it untouched.
     """
     now = now or timezone.now()
     _refresh_row(merchant, now)
@@ -309,6 +315,7 @@ def scores_refresh(
                 upper = "" if end is None else " AND {column} < %(high)s"
                 where = "r.shopper_id >= %(low)s" + upper.format(column="r.shopper_id")
                 scores_where = "old.shopper_id >= %(low)s" + upper.format(column="old.shopper_id")
+                chunk_started = time.monotonic()
                 with transaction.atomic(), connection.cursor() as cursor:
                     scored, changed, removed = _rescore(
                         cursor,
@@ -324,6 +331,12 @@ def scores_refresh(
                         sweep_next_id=end, scored_shoppers=refresh.scored_shoppers + scored
                     )
                     refresh.scored_shoppers += scored
+                if progress is not None:
+                    progress(
+                        refresh.scored_shoppers,
+                        refresh.cuts.get("scored", 0),
+                        (time.monotonic() - chunk_started) * 1000,
+                    )
                 start = end
             refresh.refreshed_at = now
             refresh.updated_at = now
