@@ -37,7 +37,7 @@ from profiles.models import MergeEvent, Shopper, ShopperRollup
 
 # Shoppers per sweep chunk and per batch of an incremental pass: each is one statement of well under a
 # second at a million shoppers (see benchmarks/segments.py).
-SWEEP_CHUNK = 50_000
+SWEEP_CHUNK = 25_000
 UPDATE_BATCH = 5_000
 # A pass that changes more scores than this (or a tenth of them) refreshes the table's statistics.
 ANALYZE_AFTER_CHANGES = 5000
