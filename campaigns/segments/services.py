@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Segment, SegmentSnapshot
 from campaigns.segments import compiler
-from campaigns.segments.selectors import audience_queryset, scores_as_of
+from campaigns.segments.selectors import audience_queryset, audience_statement, scores_as_of
 from core.errors import ApplicationError
 from merchants.models import Merchant, User
 from merchants.services import audit_event_record
@@ -100,7 +100,7 @@ def snapshot_create(*, segment: Segment, actor: User | None, name: str = "") -> 
     )
     audience = audience_queryset(merchant=merchant, segment=segment).values("pk")
     sql, params = audience.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with audience_statement(), connection.cursor() as cursor:
         # The ORM's own SQL for the audience, its values bound.
         insert = f"INSERT INTO campaigns_segmentsnapshotmember (snapshot_id, shopper_id) SELECT %s, audience.id FROM ({sql}) AS audience (id)"  # noqa: S608, E501
         cursor.execute(insert, [snapshot.pk, *params])
