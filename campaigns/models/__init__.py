@@ -21,7 +21,13 @@ from campaigns.models.campaigns import (
 from campaigns.models.feedback import FeedbackResponse
 from campaigns.models.offers import Coupon, Offer, OfferKind
 from campaigns.models.outbox import OutboxMessage, OutboxStatus
-from campaigns.models.segments import Segment, SegmentSnapshot, SegmentSnapshotMember, ShopperScore
+from campaigns.models.segments import (
+    Segment,
+    SegmentSnapshot,
+    SegmentSnapshotMember,
+    ShopperPurchaseFact,
+    ShopperScore,
+)
 
 __all__ = [
     "BROADCAST_KINDS",
@@ -43,6 +49,7 @@ __all__ = [
     "Segment",
     "SegmentSnapshot",
     "SegmentSnapshotMember",
+    "ShopperPurchaseFact",
     "ShopperScore",
     "Trigger",
     "TriggerCursor",

@@ -67,6 +67,42 @@ class ShopperScore(TenantModel):
         return f"Shopper {self.shopper_id}: {self.lifecycle_stage} R{self.recency}F{self.frequency}M{self.monetary}"
 
 
+class ShopperPurchaseFact(TenantModel):
+    """One row per purchase of a shopper and line-item category in it ("" for a purchase without line items):
+    what the rules on spend in a category and on stores visited read, instead of every purchase and line item.
+
+    Derived, and rewritten shopper by shopper by the score passes (campaigns.segments.scores) from the purchases
+    they read; plain id columns, no foreign keys (a row is only ever replaced by its shopper's pass).
+    """
+
+    shopper_id = models.BigIntegerField()
+    purchase_id = models.BigIntegerField()
+    store_id = models.BigIntegerField(null=True)
+    occurred_at = models.DateTimeField()
+    category = models.CharField(max_length=100)
+    # Line items of the category: quantity × unit price (0 for a purchase without line items).
+    spent_minor = models.BigIntegerField()
+    # The purchase is not fully refunded (spend in a category counts only those).
+    counts = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["merchant", "category", "occurred_at"],
+                include=["shopper_id", "spent_minor"],
+                condition=models.Q(counts=True),
+                name="purchase_fact_category",
+            ),
+            models.Index(
+                fields=["merchant", "store_id", "occurred_at"], include=["shopper_id"], name="purchase_fact_store"
+            ),
+            models.Index(fields=["shopper_id"], name="purchase_fact_shopper"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Purchase {self.purchase_id} of {self.shopper_id}: {self.category or '—'}"
+
+
 class ShopperScoreRefresh(TenantModel):
     """Where a merchant's scores stand: the cut points they are ranked against, the last full pass over every
     shopper (the daily sweep), a sweep under way, and how far the incremental passes have read the rollups."""
@@ -87,6 +123,8 @@ class ShopperScoreRefresh(TenantModel):
     sweep_next_id = models.BigIntegerField(null=True)
     sweep_last_id = models.BigIntegerField(null=True)
     sweep_started_at = models.DateTimeField(null=True)
+    # Every shopper's purchase facts were written by a sweep (until then rules read purchases and line items).
+    facts_ready = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Scores of {self.merchant_id} at {self.refreshed_at:%Y-%m-%d %H:%M}"

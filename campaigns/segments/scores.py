@@ -1,6 +1,8 @@
 """Shopper scores for segment rules (lifecycle stage, R/F/M quintiles), kept up to date instead of rebuilt.
 
-Two passes keep `ShopperScore` in step with the per-shopper rollup, each in bounded statements:
+Two passes keep `ShopperScore` in step with the per-shopper rollup, and each shopper's purchase facts
+(`ShopperPurchaseFact`, what rules on category spend and stores visited read) with their purchases, each in
+bounded statements:
 
 - `scores_update` (every minute): the shoppers whose rollup was written since the last pass (the
   rollup's `changed_at`, indexed) and both sides of merges made or undone since, rescored in batches
@@ -28,12 +30,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.models import ShopperScore
+from campaigns.models import ShopperPurchaseFact, ShopperScore
 from campaigns.models.segments import ShopperScoreRefresh
 from insights import services as insights
 from insights import stages
 from merchants.models import Merchant
-from profiles.models import MergeEvent, Shopper, ShopperRollup
+from profiles.models import LineItem, MergeEvent, Purchase, Shopper, ShopperRollup
 
 # Shoppers per sweep chunk and per batch of an incremental pass: each is one statement of well under a
 # second at a million shoppers (see benchmarks/segments.py).
@@ -48,6 +50,9 @@ SCORE = ShopperScore._meta.db_table
 ROLLUP = ShopperRollup._meta.db_table
 SHOPPER = Shopper._meta.db_table
 MERGE_EVENT = MergeEvent._meta.db_table
+FACT = ShopperPurchaseFact._meta.db_table
+PURCHASE = Purchase._meta.db_table
+LINE_ITEM = LineItem._meta.db_table
 
 # (dimension, rollup column): quintile 5 is the most recent / most frequent / biggest spender.
 DIMENSIONS = (("recency", "last_purchase_at"), ("frequency", "purchase_count"), ("monetary", "total_minor"))
@@ -189,6 +194,25 @@ def _rescore(
     return int(scored), int(changed), int(removed)
 
 
+def _facts_rewrite(
+    cursor: Any, *, merchant: Merchant, purchases_where: str, facts_where: str, extra: dict[str, Any]
+) -> None:
+    """Replace the selected shoppers' purchase facts with what their purchases and line items say now."""
+    parameters = {**extra, "merchant": merchant.pk}
+    cursor.execute(f"DELETE FROM {FACT} f WHERE f.merchant_id = %(merchant)s AND {facts_where}", parameters)  # noqa: S608
+    cursor.execute(
+        f"""
+        INSERT INTO {FACT} (merchant_id, shopper_id, purchase_id, store_id, occurred_at, category, spent_minor, counts)
+        SELECT p.merchant_id, p.shopper_id, p.id, p.store_id, p.occurred_at, COALESCE(li.category, ''),
+               COALESCE(SUM(li.quantity * li.unit_price_minor), 0), p.amount_minor > p.refunded_minor
+          FROM {PURCHASE} p LEFT JOIN {LINE_ITEM} li ON li.purchase_id = p.id
+         WHERE p.merchant_id = %(merchant)s AND p.shopper_id IS NOT NULL AND {purchases_where}
+         GROUP BY p.id, COALESCE(li.category, '')
+        """,  # noqa: S608 - table names from the models; values are bound
+        parameters,
+    )
+
+
 # Locks and the change watermark
 
 
@@ -326,6 +350,13 @@ def scores_refresh(
                         scores_where=scores_where,
                         extra=bounds,
                     )
+                    _facts_rewrite(
+                        cursor,
+                        merchant=merchant,
+                        purchases_where=where.replace("r.shopper_id", "p.shopper_id"),
+                        facts_where=where.replace("r.shopper_id", "f.shopper_id"),
+                        extra=bounds,
+                    )
                     changed_total += changed + removed
                     ShopperScoreRefresh.objects.filter(merchant=merchant).update(
                         sweep_next_id=end, scored_shoppers=refresh.scored_shoppers + scored
@@ -342,8 +373,10 @@ def scores_refresh(
             refresh.updated_at = now
             refresh.duration_ms = int((time.monotonic() - started) * 1000)
             refresh.sweep_next_id = refresh.sweep_last_id = refresh.sweep_started_at = None
+            refresh.facts_ready = True
             refresh.save(
                 update_fields=[
+                    "facts_ready",
                     "refreshed_at",
                     "updated_at",
                     "duration_ms",
@@ -411,6 +444,13 @@ def scores_update(*, merchant: Merchant, now: datetime | None = None, batch_size
                         base=base,
                         where="r.shopper_id = ANY(%(ids)s)",
                         scores_where="old.shopper_id = ANY(%(ids)s)",
+                        extra={"ids": batch},
+                    )
+                    _facts_rewrite(
+                        cursor,
+                        merchant=merchant,
+                        purchases_where="p.shopper_id = ANY(%(ids)s)",
+                        facts_where="f.shopper_id = ANY(%(ids)s)",
                         extra={"ids": batch},
                     )
                     changed += written + removed

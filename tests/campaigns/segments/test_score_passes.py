@@ -13,15 +13,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns.models import ShopperScore
+from campaigns.models import ShopperPurchaseFact, ShopperScore
 from campaigns.models.segments import ShopperScoreRefresh
-from campaigns.segments import scores
-from campaigns.segments.selectors import scores_sweep_progress
+from campaigns.segments import compiler, scores
+from campaigns.segments.selectors import audience_count, scores_sweep_progress
 from insights import services as insights
 from insights import stages
 from profiles.models import Purchase, Shopper, ShopperRollup
 from profiles.services.identity import merge_undo, shopper_merge
-from profiles.services.purchases import purchase_refund
+from profiles.services.purchases import LineItemInput, purchase_refund
 from tests.campaigns.segments.population import _buy
 from tests.factories import MerchantFactory, StoreFactory
 from tests.profiles.factories import ShopperFactory
@@ -173,3 +173,39 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(shoppers):
     stored = _stored(merchant)
     assert stored and min(stored) >= first_id  # only the rest was scored, against the sweep's own moment
     assert stored == {pk: row for pk, row in _reference(merchant, now).items() if pk >= first_id}
+
+
+def _facts(merchant):
+    return sorted(
+        ShopperPurchaseFact.objects.filter(merchant=merchant).values_list(
+            "shopper_id", "purchase_id", "store_id", "occurred_at", "category", "spent_minor", "counts"
+        )
+    )
+
+
+def test_purchase_facts_follow_purchases_refunds_and_merges_and_count_like_the_line_items(shoppers):
+    merchant, people, store, now = shoppers
+    shoes = {"category": "Shoes", "amount_minor": 5000, "days": 30}
+    rules = compiler.rules_check(
+        merchant=merchant,
+        rules={"match": "all", "conditions": [{"field": "category_spend", "op": "gte", "value": shoes}]},
+    )
+    # before any sweep the rule reads the line items; nobody bought shoes
+    assert audience_count(merchant=merchant, rules=rules, now=now) == 0
+    scores.scores_refresh(merchant=merchant, now=now)
+    # given two pairs of shoes bought, one refunded in full, and a merge
+    line = LineItemInput(name="Boot", unit_price_minor=6000, category="Shoes")
+    _buy(people[5], days=1, amount=6000, store=store, lines=[line], now=now)
+    _buy(people[6], days=1, amount=6000, store=store, lines=[line], now=now)
+    purchase_refund(merchant=merchant, purchase_id=Purchase.objects.filter(shopper=people[6]).latest("pk").pk)
+    shopper_merge(merchant=merchant, survivor=people[7], merged=people[5], actor=None, reason="same person")
+    # when the incremental pass runs
+    scores.scores_update(merchant=merchant, now=now + timedelta(minutes=1))
+    # then the facts are what a sweep writes, and the count is the survivor's shoes only
+    incremental = _facts(merchant)
+    ShopperPurchaseFact.objects.filter(merchant=merchant).delete()
+    scores.scores_refresh(merchant=merchant, now=now + timedelta(minutes=1))
+    assert incremental == _facts(merchant)
+    with CaptureQueriesContext(connection) as queries:
+        assert audience_count(merchant=merchant, rules=rules, now=now) == 1
+    assert any("campaigns_shopperpurchasefact" in query["sql"] for query in queries.captured_queries)
