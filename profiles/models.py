@@ -136,6 +136,8 @@ class ConsentEvent(TenantModel):
     class Meta:
         indexes = [
             models.Index(fields=["shopper", "channel", "purpose", "-occurred_at", "-id"], name="consent_current"),
+            # Decisions recorded since a moment: how derived consent state (campaigns' segment facts) keeps up.
+            models.Index(fields=["merchant", "created_at"], name="consent_recorded"),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ from campaigns.models.segments import (
     Segment,
     SegmentSnapshot,
     SegmentSnapshotMember,
+    ShopperMarketingConsent,
     ShopperPurchaseFact,
     ShopperScore,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "Segment",
     "SegmentSnapshot",
     "SegmentSnapshotMember",
+    "ShopperMarketingConsent",
     "ShopperPurchaseFact",
     "ShopperScore",
     "Trigger",

@@ -103,6 +103,35 @@ class ShopperPurchaseFact(TenantModel):
         return f"Purchase {self.purchase_id} of {self.shopper_id}: {self.category or '—'}"
 
 
+class ShopperMarketingConsent(TenantModel):
+    """A shopper's current marketing consent per channel (the latest decision in the ledger), for segment counts.
+
+    Derived, and rewritten shopper by shopper by the score passes from the consent ledger (a decision shows here
+    within a minute); sending always checks the ledger itself.
+    """
+
+    shopper_id = models.BigIntegerField()
+    channel = models.CharField(max_length=10)
+    is_granted = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "shopper_id", "channel"], name="marketing_consent_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["merchant", "channel"],
+                include=["shopper_id"],
+                condition=models.Q(is_granted=True),
+                name="marketing_consent_granted",
+            ),
+            models.Index(fields=["shopper_id"], name="marketing_consent_shopper"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shopper_id} {self.channel}: {'granted' if self.is_granted else 'not granted'}"
+
+
 class ShopperScoreRefresh(TenantModel):
     """Where a merchant's scores stand: the cut points they are ranked against, the last full pass over every
     shopper (the daily sweep), a sweep under way, and how far the incremental passes have read the rollups."""

@@ -20,12 +20,13 @@ What the fields read:
 - store visited: a purchase at the store or a recorded visit (Wi-Fi, geofence, kiosk);
   both read the per-shopper purchase facts (`ShopperPurchaseFact`, one row per purchase and
   category, kept by the score passes) once a sweep has written them, the purchases and line
-  items themselves until then;
+  items themselves until then (and always when one shopper is asked about);
 - visits: recorded visits over N days;
 - preferences, birthday month, language: what the shopper told us;
 - tier and points balance: the loyalty account (non-members match no points condition);
 - consented channel: the latest marketing consent event on the channel is a grant (the
-  ledger's current state, as the profile page shows it).
+  ledger's current state, as the profile page shows it), read from `ShopperMarketingConsent`
+  (kept by the score passes, a minute behind the ledger at most) once a sweep has written it.
 """
 
 import calendar
@@ -37,7 +38,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
-from campaigns.models.segments import ShopperPurchaseFact, ShopperScore, ShopperScoreRefresh
+from campaigns.models.segments import (
+    ShopperMarketingConsent,
+    ShopperPurchaseFact,
+    ShopperScore,
+    ShopperScoreRefresh,
+)
 from core.errors import ApplicationError
 from insights.stages import STAGE_LABELS, STAGES
 from loyalty.models import Account, Tier
@@ -486,6 +492,10 @@ def current_marketing_grants(
 
 
 def _consented_channel(ctx: _Context, op: str, channel: str) -> Q:
+    if ctx.facts:
+        granted = ShopperMarketingConsent.objects.filter(merchant=ctx.merchant, channel=channel, is_granted=True)
+        condition = ctx.within(granted)
+        return condition if op == "granted" else ~condition
     condition = ctx.within(current_marketing_grants(merchant=ctx.merchant, channel=channel, shopper_id=ctx.shopper_id))
     return condition if op == "granted" else ~condition
 
@@ -511,7 +521,7 @@ _BUILDERS: dict[str, Callable[[_Context, str, Any], Q]] = {
 }
 assert set(_BUILDERS) == set(FIELDS)  # noqa: S101 - a field without a compiler is a programming error
 # Fields that read the purchase facts once they are written.
-_READS_FACTS = {"category_spend", "store_visited"}
+_READS_FACTS = {"category_spend", "store_visited", "consented_channel"}
 
 
 def _condition(ctx: _Context, condition: dict[str, Any]) -> Q:
@@ -530,8 +540,11 @@ def rules_condition(*, merchant: Merchant, rules: dict[str, Any], now: datetime,
     costs a few index lookups however large the merchant.
     """
     conditions = rules.get("conditions", [])
-    facts = any(condition["field"] in _READS_FACTS for condition in conditions) and (
-        ShopperScoreRefresh.objects.filter(merchant=merchant, facts_ready=True).exists()
+    # One shopper is asked about at send time (triggers): their own rows are few, and read exactly as they are.
+    facts = (
+        shopper_id is None
+        and any(condition["field"] in _READS_FACTS for condition in conditions)
+        and ShopperScoreRefresh.objects.filter(merchant=merchant, facts_ready=True).exists()
     )
     ctx = _Context(merchant=merchant, now=now, shopper_id=shopper_id, facts=facts)
     parts = [_condition(ctx, condition) for condition in conditions]

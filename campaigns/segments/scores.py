@@ -1,8 +1,8 @@
 """Shopper scores for segment rules (lifecycle stage, R/F/M quintiles), kept up to date instead of rebuilt.
 
-Two passes keep `ShopperScore` in step with the per-shopper rollup, and each shopper's purchase facts
-(`ShopperPurchaseFact`, what rules on category spend and stores visited read) with their purchases, each in
-bounded statements:
+Two passes keep `ShopperScore` in step with the per-shopper rollup, and each shopper's facts with their
+purchases (`ShopperPurchaseFact`, what rules on category spend and stores visited read) and consent ledger
+(`ShopperMarketingConsent`, the current marketing decision per channel), each in bounded statements:
 
 - `scores_update` (every minute): the shoppers whose rollup was written since the last pass (the
   rollup's `changed_at`, indexed) and both sides of merges made or undone since, rescored in batches
@@ -24,18 +24,18 @@ id); between sweeps, changed shoppers are placed against the day's cut points.
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.models import ShopperPurchaseFact, ShopperScore
+from campaigns.models import ShopperMarketingConsent, ShopperPurchaseFact, ShopperScore
 from campaigns.models.segments import ShopperScoreRefresh
 from insights import services as insights
 from insights import stages
 from merchants.models import Merchant
-from profiles.models import LineItem, MergeEvent, Purchase, Shopper, ShopperRollup
+from profiles.models import ConsentEvent, LineItem, MergeEvent, Purchase, Shopper, ShopperRollup
 
 # Shoppers per sweep chunk and per batch of an incremental pass: each is one statement of well under a
 # second at a million shoppers (see benchmarks/segments.py).
@@ -53,6 +53,11 @@ MERGE_EVENT = MergeEvent._meta.db_table
 FACT = ShopperPurchaseFact._meta.db_table
 PURCHASE = Purchase._meta.db_table
 LINE_ITEM = LineItem._meta.db_table
+CONSENT = ShopperMarketingConsent._meta.db_table
+CONSENT_EVENT = ConsentEvent._meta.db_table
+# Consent decisions carry the application's clock (`created_at`), not the database's: read them from this much
+# before the watermark, so that a decision stamped a little early is not missed (reading one twice is harmless).
+CONSENT_MARGIN = timedelta(minutes=5)
 
 # (dimension, rollup column): quintile 5 is the most recent / most frequent / biggest spender.
 DIMENSIONS = (("recency", "last_purchase_at"), ("frequency", "purchase_count"), ("monetary", "total_minor"))
@@ -213,6 +218,31 @@ def _facts_rewrite(
     )
 
 
+def _consents_rewrite(
+    cursor: Any, *, merchant: Merchant, events_where: str, facts_where: str, extra: dict[str, Any]
+) -> None:
+    """Replace the selected shoppers' current marketing consent with the latest decision per channel."""
+    parameters = {**extra, "merchant": merchant.pk}
+    cursor.execute(f"DELETE FROM {CONSENT} f WHERE f.merchant_id = %(merchant)s AND {facts_where}", parameters)  # noqa: S608
+    cursor.execute(
+        f"""
+        INSERT INTO {CONSENT} (merchant_id, shopper_id, channel, is_granted)
+        SELECT DISTINCT ON (e.shopper_id, e.channel) e.merchant_id, e.shopper_id, e.channel, e.is_granted
+          FROM {CONSENT_EVENT} e
+         WHERE e.merchant_id = %(merchant)s AND e.purpose = 'marketing' AND {events_where}
+         ORDER BY e.shopper_id, e.channel, e.occurred_at DESC, e.id DESC
+        """,  # noqa: S608 - table names from the models; values are bound
+        parameters,
+    )
+
+
+def _facts_write(cursor: Any, *, merchant: Merchant, shoppers: str, extra: dict[str, Any]) -> None:
+    """Both kinds of facts for the shoppers `shoppers` selects (a condition on a column named shopper_id)."""
+    on = {alias: shoppers.replace("shopper_id", f"{alias}.shopper_id") for alias in ("p", "f", "e")}
+    _facts_rewrite(cursor, merchant=merchant, purchases_where=on["p"], facts_where=on["f"], extra=extra)
+    _consents_rewrite(cursor, merchant=merchant, events_where=on["e"], facts_where=on["f"], extra=extra)
+
+
 # Locks and the change watermark
 
 
@@ -350,12 +380,8 @@ def scores_refresh(
                         scores_where=scores_where,
                         extra=bounds,
                     )
-                    _facts_rewrite(
-                        cursor,
-                        merchant=merchant,
-                        purchases_where=where.replace("r.shopper_id", "p.shopper_id"),
-                        facts_where=where.replace("r.shopper_id", "f.shopper_id"),
-                        extra=bounds,
+                    _facts_write(
+                        cursor, merchant=merchant, shoppers=where.replace("r.shopper_id", "shopper_id"), extra=bounds
                     )
                     changed_total += changed + removed
                     ShopperScoreRefresh.objects.filter(merchant=merchant).update(
@@ -408,7 +434,8 @@ def _batches(ids: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 def scores_update(*, merchant: Merchant, now: datetime | None = None, batch_size: int = UPDATE_BATCH) -> ScoresUpdate:
-    """Rescore the shoppers whose rollup was written, or who were merged or unmerged, since the last pass.
+    """Rescore the shoppers whose rollup was written, who were merged or unmerged, or whose consent was recorded,
+    since the last pass, and rewrite their facts.
 
     A merchant never swept gets a sweep (there are no cut points to place shoppers against yet).
     """
@@ -428,9 +455,16 @@ def scores_update(*, merchant: Merchant, now: datetime | None = None, batch_size
                     UNION
                     SELECT UNNEST(ARRAY[survivor_id, merged_id]) FROM {MERGE_EVENT}
                      WHERE merchant_id = %(merchant)s AND (created_at >= %(since)s OR undone_at >= %(since)s)
+                    UNION
+                    SELECT shopper_id FROM {CONSENT_EVENT}
+                     WHERE merchant_id = %(merchant)s AND created_at >= %(consent_since)s
                     ORDER BY 1
                     """,  # noqa: S608 - table names from the models; values are bound
-                    {"merchant": merchant.pk, "since": refresh.changes_from},
+                    {
+                        "merchant": merchant.pk,
+                        "since": refresh.changes_from,
+                        "consent_since": refresh.changes_from - CONSENT_MARGIN,
+                    },
                 )
                 ids = [row[0] for row in cursor.fetchall()]
             changed = 0
@@ -446,13 +480,7 @@ def scores_update(*, merchant: Merchant, now: datetime | None = None, batch_size
                         scores_where="old.shopper_id = ANY(%(ids)s)",
                         extra={"ids": batch},
                     )
-                    _facts_rewrite(
-                        cursor,
-                        merchant=merchant,
-                        purchases_where="p.shopper_id = ANY(%(ids)s)",
-                        facts_where="f.shopper_id = ANY(%(ids)s)",
-                        extra={"ids": batch},
-                    )
+                    _facts_write(cursor, merchant=merchant, shoppers="shopper_id = ANY(%(ids)s)", extra={"ids": batch})
                     changed += written + removed
             # Written even when nothing changed: the scores are as of this pass either way.
             ShopperScoreRefresh.objects.filter(merchant=merchant).update(changes_from=changes_to, updated_at=now)

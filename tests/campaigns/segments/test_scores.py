@@ -11,7 +11,7 @@ from campaigns.models.segments import ShopperScoreRefresh
 from campaigns.segments import scores, tasks
 from insights import selectors as insight_selectors
 from insights import services as insights
-from profiles.models import Shopper, ShopperStatus
+from profiles.models import ConsentEvent, Shopper, ShopperStatus
 from tests.campaigns.segments.population import _buy
 
 
@@ -88,7 +88,12 @@ def test_the_task_refreshes_one_merchant_and_the_periodic_one_all(population):
     assert tasks.refresh_shopper_scores(999_999) is None
     assert tasks.refresh_all_shopper_scores.delay().get() == 2
     assert tasks.update_shopper_scores(999_999) is None
-    # nothing changed since the sweep: the incremental passes look at nobody
+    # a pass re-reads the consent decisions of the last few minutes (they carry the application's clock)
+    assert tasks.update_shopper_scores(population.merchant.pk) == 5
+    # once those are older, and nothing else changed, the incremental passes look at nobody
+    ConsentEvent.objects.filter(merchant__in=[population.merchant, population.other_merchant]).update(
+        created_at=population.now - timedelta(hours=1)
+    )
     assert tasks.update_shopper_scores(population.merchant.pk) == 0
     assert tasks.update_all_shopper_scores.delay().get() == 0
 
