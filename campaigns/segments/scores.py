@@ -448,6 +448,7 @@ def scores_update(*, merchant: Merchant, now: datetime | None = None, batch_size
         with _Lock(merchant):
             refresh = ShopperScoreRefresh.objects.get(merchant=merchant)
             changes_to = _watermark()
+            since = refresh.changes_from or changes_to  # set by every sweep, so never empty here
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"""
@@ -462,8 +463,8 @@ def scores_update(*, merchant: Merchant, now: datetime | None = None, batch_size
                     """,  # noqa: S608 - table names from the models; values are bound
                     {
                         "merchant": merchant.pk,
-                        "since": refresh.changes_from,
-                        "consent_since": refresh.changes_from - CONSENT_MARGIN,
+                        "since": since,
+                        "consent_since": since - CONSENT_MARGIN,
                     },
                 )
                 ids = [row[0] for row in cursor.fetchall()]
