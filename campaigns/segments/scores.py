@@ -11,7 +11,8 @@ purchases (`ShopperPurchaseFact`, what rules on category spend and stores visite
   points (below) from every scored shopper, then rescores every shopper in chunks of shopper ids, one
   short transaction each, recording its progress; counts keep reading the previous scores meanwhile.
   It is what time alone changes (a shopper turning at risk, lapsed), and what a full refund or an
-  erasure takes away.
+  erasure takes away. Its first run writes every shopper's facts; later ones repair only the facts
+  whose purchases no longer match the rollup.
 
 Quintiles are ranks, so one purchase could move everyone's. The sweep therefore stores where each
 quintile starts — the (value, shopper id) of its first shopper in the ranking NTILE(5) uses — and the
@@ -243,6 +244,34 @@ def _facts_write(cursor: Any, *, merchant: Merchant, shoppers: str, extra: dict[
     _consents_rewrite(cursor, merchant=merchant, events_where=on["e"], facts_where=on["f"], extra=extra)
 
 
+def _facts_repair(cursor: Any, *, merchant: Merchant, shoppers: str, extra: dict[str, Any]) -> None:
+    """Rewrite the purchase facts of the selected shoppers whose counting purchases no longer match their rollup.
+
+    The incremental pass follows every rollup written; what it cannot see is a rollup taken away (a shopper's
+    last counting purchase refunded in full, an erasure). The sweep finds those: a shopper whose facts count
+    other purchases than the rollup does. Rewriting only them keeps the daily sweep from rewriting every fact.
+    """
+    on = {alias: shoppers.replace("shopper_id", f"{alias}.shopper_id") for alias in ("r", "f")}
+    cursor.execute(
+        f"""
+        SELECT COALESCE(r.shopper_id, f.shopper_id) FROM (
+            SELECT r.shopper_id, r.purchase_count FROM {ROLLUP} r WHERE r.merchant_id = %(merchant)s AND {on["r"]}
+        ) r FULL JOIN (
+            SELECT f.shopper_id, COUNT(DISTINCT f.purchase_id) FILTER (WHERE f.counts) AS counted
+              FROM {FACT} f WHERE f.merchant_id = %(merchant)s AND {on["f"]} GROUP BY f.shopper_id
+        ) f ON f.shopper_id = r.shopper_id
+         WHERE COALESCE(r.purchase_count, 0) <> COALESCE(f.counted, 0)
+        """,  # noqa: S608 - table names from the models; values are bound
+        {**extra, "merchant": merchant.pk},
+    )
+    ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        on_ids = {alias: f"{alias}.shopper_id = ANY(%(ids)s)" for alias in ("p", "f")}
+        _facts_rewrite(
+            cursor, merchant=merchant, purchases_where=on_ids["p"], facts_where=on_ids["f"], extra={"ids": ids}
+        )
+
+
 # Locks and the change watermark
 
 
@@ -380,9 +409,11 @@ def scores_refresh(
                         scores_where=scores_where,
                         extra=bounds,
                     )
-                    _facts_write(
-                        cursor, merchant=merchant, shoppers=where.replace("r.shopper_id", "shopper_id"), extra=bounds
-                    )
+                    shoppers = where.replace("r.shopper_id", "shopper_id")
+                    if refresh.facts_ready:
+                        _facts_repair(cursor, merchant=merchant, shoppers=shoppers, extra=bounds)
+                    else:
+                        _facts_write(cursor, merchant=merchant, shoppers=shoppers, extra=bounds)
                     changed_total += changed + removed
                     ShopperScoreRefresh.objects.filter(merchant=merchant).update(
                         sweep_next_id=end, scored_shoppers=refresh.scored_shoppers + scored

@@ -157,6 +157,8 @@ def test_the_daily_sweep_applies_what_time_alone_changes(shoppers):
     after = _stored(merchant)
     assert after == _reference(merchant, later)
     assert single.pk in before and single.pk not in after
+    # and its purchase no longer counts in the facts the rules on spend read
+    assert {counts for shopper_id, *_, counts in _facts(merchant) if shopper_id == single.pk} == {False}
     # forty days on, stages moved for shoppers who did nothing (new → active, active → at risk, …)
     assert [pk for pk in after if pk in before and after[pk][0] != before[pk][0]]
 
