@@ -42,6 +42,8 @@ from profiles.models import ConsentEvent, LineItem, MergeEvent, Purchase, Shoppe
 # second at a million shoppers (see benchmarks/segments.py).
 SWEEP_CHUNK = 25_000
 UPDATE_BATCH = 5_000
+# A first sweep (no purchase facts yet) reads every purchase and line item too: chunks this many times smaller.
+FIRST_SWEEP_DIVISOR = 5
 # A pass that changes more scores than this (or a tenth of them) refreshes the table's statistics.
 ANALYZE_AFTER_CHANGES = 5000
 # Session advisory lock class: one pass at a time per merchant (a second one skips).
@@ -393,7 +395,10 @@ def scores_refresh(
             start: int | None = refresh.sweep_next_id or 0
             changed_total = 0
             while start is not None:
-                end = _chunk_end(merchant, start, chunk_size)
+                # The first sweep also writes every purchase fact: about ten purchases and twenty line items per
+                # shopper, so its chunks are smaller to keep each statement within a few seconds.
+                size = chunk_size if refresh.facts_ready else max(1, chunk_size // FIRST_SWEEP_DIVISOR)
+                end = _chunk_end(merchant, start, size)
                 bounds = {"low": start, "high": end}
                 upper = "" if end is None else " AND {column} < %(high)s"
                 where = "r.shopper_id >= %(low)s" + upper.format(column="r.shopper_id")
