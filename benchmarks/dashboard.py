@@ -1,7 +1,7 @@
 """Insight pages at scale: server time of every page against the same figures in plain SQL over raw rows.
 
     python manage.py seed_demo --scale        # once: merchant "megastore", 1,000,000 shoppers, 10,000,000 purchases
-    python -m benchmarks.dashboard [--merchant megastore] [--requests 20]
+    python -m benchmarks.dashboard [--merchant megastore] [--requests 20] [--refresh]
 
 Unlike the ingest benchmarks this one reads the database DATABASE_URL names (the
 scale data takes minutes to load, so it is not rebuilt per run) and writes nothing
@@ -15,11 +15,22 @@ same process. One JSON line per page:
     {"bench": "dashboard", "page": "overview", "p50_ms": …, "p95_ms": …, "raw_sql_ms": …, "ratio_p95": …}
 
 Targets: p95 ≤ 200 ms and ratio_p95 ≤ 0.25.
+
+With `--refresh` it also times the snapshot refresh three ways, one JSON line each:
+
+    {"bench": "dashboard", "figure": "snapshot_refresh", "case": "full" | "after_new_purchases" | "quiet",
+     "seconds": …, "sections": [...]}
+
+"full" recomputes every section; "after_new_purchases" follows 10,000 new purchases by existing shoppers
+(recorded through the batch ingest service, today, in its stores; they stay in the database, with
+external ids "bench-refresh-…"); "quiet" follows no change at all.
 """
 
 import argparse
 import statistics
 import time
+from datetime import timedelta
+from typing import Any
 
 from benchmarks.common import django_setup_existing, emit, note, percentile
 
@@ -117,12 +128,67 @@ RAW_SQL["overview_store"] = RAW_SQL["overview"].replace("GROUP BY 1", "AND store
 RAW_SQL["traffic_store"] = RAW_SQL["traffic"].replace("GROUP BY 1, 2", "AND p.store_id = %(store)s GROUP BY 1, 2")
 
 
+def _refresh_figures(merchant: Any, *, new_purchases: int) -> None:
+    """Full refresh, then the incremental one after new purchases, then after nothing changed."""
+    import random
+
+    from django.utils import timezone
+
+    from insights import services
+    from insights.models import InsightSnapshot
+    from merchants.models import Store
+    from profiles.models import Shopper
+    from profiles.services.batch import purchase_record_batch
+    from profiles.services.purchases import LineItemInput, PurchaseInput
+
+    def timed(case: str, **options: Any) -> None:
+        started = time.monotonic()
+        done = services.insights_refresh(merchant=merchant, **options)
+        seconds = round(time.monotonic() - started, 1)
+        meta = InsightSnapshot.objects.for_merchant(merchant).filter(section="meta").first()
+        sections = meta.data.get("refreshed", []) if (meta and done) else []
+        emit(bench="dashboard", figure="snapshot_refresh", case=case, seconds=seconds, sections=sections)
+
+    timed("full", force=True)
+    rng = random.Random(18)
+    stores = list(Store.objects.for_merchant(merchant).order_by("pk"))
+    top = Shopper.objects.filter(merchant=merchant).order_by("-pk").values_list("pk", flat=True).first() or 0
+    ids = list(
+        Shopper.objects.filter(
+            merchant=merchant, pk__in=[rng.randint(1, top) for _ in range(new_purchases * 2)]
+        ).values_list("pk", flat=True)[:new_purchases]
+    )
+    shoppers = Shopper.objects.filter(merchant=merchant, pk__in=ids).in_bulk()
+    run = timezone.now().strftime("%Y%m%d%H%M%S")
+    now = timezone.now()
+    rows = [
+        PurchaseInput(
+            external_id=f"bench-refresh-{run}-{index}",
+            amount_minor=rng.choice((1500, 4200, 9900)),
+            currency=merchant.currency,
+            occurred_at=now - timedelta(minutes=rng.randint(1, 600)),
+            channel="in_store",
+            store=rng.choice(stores),
+            shopper=shoppers[shopper_id],
+            line_items=(LineItemInput(name="Bench item", unit_price_minor=1500, category="Electronics"),),
+        )
+        for index, shopper_id in enumerate(list(shoppers)[:new_purchases])
+    ]
+    note(f"recording {len(rows):,} new purchases")
+    for start in range(0, len(rows), 1000):
+        purchase_record_batch(merchant=merchant, rows=rows[start : start + 1000])
+    timed("after_new_purchases")
+    timed("quiet")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--merchant", default="megastore", help="slug of the merchant to read (default megastore)")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page, after warm-up")
     parser.add_argument("--raw-runs", type=int, default=3, help="runs of each plain SQL query (median reported)")
     parser.add_argument("--pages", nargs="*", choices=list(PAGES), help="only these pages (default: all)")
+    parser.add_argument("--refresh", action="store_true", help="also time the snapshot refresh: full, incremental")
+    parser.add_argument("--new-purchases", type=int, default=10_000, help="purchases added before the incremental one")
     args = parser.parse_args()
 
     django_setup_existing()
@@ -144,6 +210,8 @@ def main() -> None:
         started = time.monotonic()
         services.insights_refresh(merchant=merchant, force=True)
         emit(bench="dashboard", figure="snapshot_refresh", seconds=round(time.monotonic() - started, 1))
+    if args.refresh:
+        _refresh_figures(merchant, new_purchases=args.new_purchases)
     owner = StaffMembership.objects.filter(merchant=merchant, role=Role.OWNER).select_related("user").first()
     store = Store.objects.for_merchant(merchant).order_by("pk").first()
     client = Client()

@@ -4,10 +4,17 @@ from core.schedule import PeriodicTask
 
 SCHEDULE = [
     PeriodicTask(
-        name="Campaigns: refresh lifecycle stages and RFM scores for segments",
+        name="Campaigns: rescore shoppers whose rollups changed (lifecycle stages and RFM scores for segments)",
+        task="campaigns.update_all_shopper_scores",
+        minute="*",
+        expires_seconds=55,
+    ),
+    PeriodicTask(
+        name="Campaigns: daily sweep of lifecycle stages and RFM scores (what time alone changes, new cut points)",
         task="campaigns.refresh_all_shopper_scores",
-        minute="5-59/15",
-        expires_seconds=840,
+        minute="25",
+        hour="2",
+        expires_seconds=3 * 3600,
     ),
     PeriodicTask(
         name="Campaigns: start due broadcast runs",

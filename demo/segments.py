@@ -8,7 +8,7 @@ changes nothing but the scores, which are refreshed.
 from typing import Any
 
 from campaigns.models import Segment
-from campaigns.segments import services
+from campaigns.segments import scores, services
 from campaigns.segments.selectors import audience_count
 from merchants.models import Merchant
 
@@ -80,7 +80,7 @@ def demo_segments_seed(*, stdout: Any = None) -> None:
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
             continue
-        refresh = services.scores_refresh(merchant=merchant)
+        refresh = scores.scores_refresh(merchant=merchant)
         for name, description, rules in segments:
             if Segment.objects.for_merchant(merchant).filter(name=name).exists():
                 continue

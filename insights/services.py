@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from core.errors import validated
@@ -114,7 +114,8 @@ def insight_settings_update(*, merchant: Merchant, actor: User | None, **values:
     return settings
 
 
-_SIGNATURE_SQL = f"""
+# What each input of the snapshot is, cheaply: a change in any of these numbers means the input changed.
+_INPUTS_SQL = f"""
     SELECT (SELECT COUNT(*) FROM {StoreHourRollup._meta.db_table} WHERE merchant_id = %(merchant)s),
            (SELECT COALESCE(SUM(purchase_count), 0) FROM {StoreHourRollup._meta.db_table}
              WHERE merchant_id = %(merchant)s),
@@ -122,55 +123,106 @@ _SIGNATURE_SQL = f"""
              WHERE merchant_id = %(merchant)s),
            (SELECT COALESCE(MAX(id), 0) FROM {MergeEvent._meta.db_table} WHERE merchant_id = %(merchant)s),
            (SELECT COUNT(undone_at) FROM {MergeEvent._meta.db_table} WHERE merchant_id = %(merchant)s),
-           (SELECT COALESCE(MAX(id), 0) FROM {ConsentEvent._meta.db_table} WHERE merchant_id = %(merchant)s)
+           (SELECT COALESCE(MAX(id), 0) FROM {ConsentEvent._meta.db_table} WHERE merchant_id = %(merchant)s),
+           (SELECT COALESCE(MAX(id), 0) FROM {Visit._meta.db_table} WHERE merchant_id = %(merchant)s)
 """  # noqa: S608 - table names from the models; values are bound
 
+# The inputs each section is computed from ("daily" stands for every "daily:<scope>" section). A refresh
+# recomputes only the sections whose inputs changed since they were computed: a consent decision redoes
+# the reach, a visit the visit heatmap, a new day or a purchase what reads purchases. The mall section
+# also reads the other members' purchases, so it is redone whenever anything is.
+SECTION_INPUTS: dict[str, tuple[str, ...]] = {
+    "overview": ("purchases", "merges", "day"),
+    "daily": ("purchases", "merges", "day"),
+    "lifecycle": ("purchases", "merges", "day", "settings"),
+    "cohorts": ("purchases", "merges", "day"),
+    "channels": ("purchases", "merges", "day", "settings"),
+    "reach": ("consent", "merges"),
+    "visits": ("visits", "merges", "day"),
+    "pickups": ("purchases", "day"),
+    "forecast": ("purchases", "day"),
+    "demand": ("purchases", "day"),
+    "products": ("purchases", "merges", "day"),
+}
+# Sections that read the temporary table of every counting purchase (`_load_purchases`).
+_READ_PURCHASES = {"overview", "daily", "lifecycle", "cohorts", "channels", "demand", "products"}
 
-def _signature(merchant: Merchant, end: date, settings: InsightSettings) -> list[Any]:
-    """What the snapshot depends on, cheaply: the rollup's totals, the latest merge (and undos) and the
-    latest consent decision (shoppers and reach change with them, without a purchase), yesterday's date,
-    the thresholds."""
+
+def _inputs(merchant: Merchant, end: date, settings: InsightSettings) -> dict[str, Any]:
+    """What the snapshot depends on, each input as a small value that changes when it does: the rollup's
+    totals, the latest merge (and undos), the latest consent decision and visit (shoppers, reach and
+    heatmaps change with them, without a purchase), yesterday's date, the thresholds."""
     with connection.cursor() as cursor:
-        cursor.execute(_SIGNATURE_SQL, {"merchant": merchant.pk})
-        changes = [int(value) for value in cursor.fetchone()]
-    return [*changes, end.isoformat(), [getattr(settings, name) for name in SETTINGS_FIELDS]]
+        cursor.execute(_INPUTS_SQL, {"merchant": merchant.pk})
+        rows, purchases, total, merge, undone, consent, visit = (int(value) for value in cursor.fetchone())
+    return {
+        "purchases": [rows, purchases, total],
+        "merges": [merge, undone],
+        "consent": consent,
+        "visits": visit,
+        "day": end.isoformat(),
+        "settings": [getattr(settings, name) for name in SETTINGS_FIELDS],
+    }
+
+
+def sections_to_refresh(previous: dict[str, Any] | None, current: dict[str, Any]) -> set[str]:
+    """The sections whose inputs differ between two `_inputs` results (every section when there is no previous)."""
+    if not previous:
+        return set(SECTION_INPUTS)
+    changed = {name for name, value in current.items() if previous.get(name) != value}
+    return {section for section, inputs in SECTION_INPUTS.items() if changed.intersection(inputs)}
 
 
 def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: bool = False) -> bool:
-    """Recompute every snapshot section of the merchant; False (nothing done) when nothing changed since."""
+    """Recompute the snapshot sections of the merchant whose inputs changed; False (nothing done) when none did."""
     now = now or timezone.now()
     end = local_today(merchant, now) - timedelta(days=1)
     settings = insight_settings_get(merchant=merchant)
-    signature = _signature(merchant, end, settings)
+    inputs = _inputs(merchant, end, settings)
     meta = InsightSnapshot.objects.for_merchant(merchant).filter(section="meta").first()
-    if not force and meta is not None and meta.data.get("signature") == signature:
+    previous = None if force or meta is None else meta.data.get("inputs")
+    wanted = sections_to_refresh(previous, inputs)
+    if not wanted:
         return False
     stores = list(Store.objects.for_merchant(merchant).order_by("pk"))
+    periods = [period_for(key, end=end) for key in PERIODS]
+    sections: dict[str, Any] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '128MB'")
-        _load_purchases(cursor, merchant)
-        pickups = _pickups(cursor, merchant, end)
-        periods = [period_for(key, end=end) for key in PERIODS]
-        sections: dict[str, Any] = {
-            "overview": _overview(cursor, periods),
-            "lifecycle": _lifecycle(cursor, merchant, settings, now),
-            "cohorts": _cohorts(cursor),
-            "channels": _channels(cursor, merchant, settings, end),
-            "reach": _reach(cursor, merchant),
-            "visits": _visits(cursor, merchant, periods),
-            "pickups": pickups,
-            "forecast": _forecasts(merchant, stores, end, pickups),
-            "demand": _demand(cursor, merchant, stores, end),
-            "products": _products(cursor, end),
-            "network": _network(cursor, merchant, now),
-            "meta": {"signature": signature, "end": end.isoformat()},
+        if wanted & _READ_PURCHASES:
+            _load_purchases(cursor, merchant)
+        if wanted & {"pickups", "forecast"}:
+            pickups = _pickups(cursor, merchant, end)
+            if "pickups" in wanted:
+                sections["pickups"] = pickups
+            if "forecast" in wanted:
+                sections["forecast"] = _forecasts(merchant, stores, end, pickups)
+        computed = {
+            "overview": lambda: _overview(cursor, periods),
+            "lifecycle": lambda: _lifecycle(cursor, merchant, settings, now),
+            "cohorts": lambda: _cohorts(cursor),
+            "channels": lambda: _channels(cursor, merchant, settings, end),
+            "reach": lambda: _reach(cursor, merchant),
+            "visits": lambda: _visits(cursor, merchant, periods),
+            "demand": lambda: _demand(cursor, merchant, stores, end),
+            "products": lambda: _products(cursor, end),
         }
-        # One section per scope: a page reads only the sparklines of the scope it shows.
-        for scope, days in _daily(cursor, period_for("365d", end=end)).items():
-            sections[daily_section(scope)] = days
+        for name, compute in computed.items():
+            if name in wanted:
+                sections[name] = compute()
+        sections["network"] = _network(cursor, merchant, now)
+        sections["meta"] = {"inputs": inputs, "end": end.isoformat(), "refreshed": sorted(wanted)}
+        replaced = InsightSnapshot.objects.for_merchant(merchant).filter(section__in=list(sections))
+        if "daily" in wanted:
+            # One section per scope: a page reads only the sparklines of the scope it shows.
+            for scope, days in _daily(cursor, period_for("365d", end=end)).items():
+                sections[daily_section(scope)] = days
+            replaced = InsightSnapshot.objects.for_merchant(merchant).filter(
+                Q(section__in=list(sections)) | Q(section__startswith=daily_section(""))
+            )
         # Dropped at commit anyway; explicitly, so that two refreshes in one transaction work too.
-        cursor.execute(f"DROP TABLE {', '.join(_TEMPORARY_TABLES)}")
-        InsightSnapshot.objects.for_merchant(merchant).delete()
+        cursor.execute(f"DROP TABLE IF EXISTS {', '.join(_TEMPORARY_TABLES)}")
+        replaced.delete()
         InsightSnapshot.objects.bulk_create(
             InsightSnapshot(merchant=merchant, section=name, computed_at=now, data=data)
             for name, data in sections.items()

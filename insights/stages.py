@@ -49,6 +49,22 @@ def stage_sql(shoppers_as_of: str) -> str:
 """  # noqa: S608 - fixed SQL; values are bound
 
 
+def stage_case_sql(alias: str, *, top_min: str) -> str:
+    """The stage of one shopper row `alias` (first_at, last_purchase_at, purchase_count, total_minor) as of
+    %(cutoff)s, given `top_min`: the smallest spend that makes a recent shopper a top spender (NULL: none).
+
+    The same rules as `stage_sql`, with its spend ranking replaced by the threshold it implies: a recent
+    shopper's CUME_DIST over spend (descending) is within the top share exactly when their spend is at
+    least the smallest spend whose share is. Campaign scores use it to stage one shopper at a time.
+    """
+    return f"""CASE WHEN {alias}.first_at >= %(cutoff)s - make_interval(days => %(new_days)s) THEN 'new'
+                WHEN {alias}.last_purchase_at < %(cutoff)s - make_interval(days => %(lapsed_days)s) THEN 'lapsed'
+                WHEN {alias}.last_purchase_at < %(cutoff)s - make_interval(days => %(at_risk_days)s) THEN 'at_risk'
+                WHEN {alias}.total_minor >= {top_min} THEN 'top'
+                WHEN {alias}.purchase_count >= %(regular_min)s THEN 'regular'
+                ELSE 'active' END"""
+
+
 def stage_parameters(settings: "InsightSettings", cutoff: datetime) -> dict[str, Any]:
     return {
         "cutoff": cutoff,

@@ -92,7 +92,9 @@ def overview(request: MerchantRequest) -> HttpResponseBase:
         [day.isoformat() for day in data.days],
         [{"label": "Revenue (minor units)", "data": data.daily_total_minor, "tension": 0.2, "pointRadius": 0}],
     )
-    return _page(request, "overview", {"form": form, "data": data, "charts": {"overview": chart}})
+    # The table's rows zipped here: a year of rows looked up by index in the template was half the page's time.
+    table = list(zip(data.days, data.daily_purchases, data.daily_total_minor, strict=True))
+    return _page(request, "overview", {"form": form, "data": data, "charts": {"overview": chart}, "table": table})
 
 
 @merchant_permission_required("insights.view")

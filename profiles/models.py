@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -164,6 +165,8 @@ class ConsentEvent(TenantModel):
     class Meta:
         indexes = [
             models.Index(fields=["shopper", "channel", "purpose", "-occurred_at", "-id"], name="consent_current"),
+            # Decisions recorded since a moment: how derived consent state (campaigns' segment facts) keeps up.
+            models.Index(fields=["merchant", "created_at"], name="consent_recorded"),
         ]
         constraints = [models.UniqueConstraint(fields=["merchant", "id"], name="consent_event_merchant_id_key")]
 
@@ -418,9 +421,13 @@ class ShopperRollup(TenantModel):
     # The store of the latest purchase made in a store, and when it was.
     last_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_store_purchase_at = models.DateTimeField(null=True)
+    # When the row was last written (the database sets it on insert; every upsert sets it again): what
+    # derived per-shopper figures (campaigns' scores) read to find the shoppers changed since their last pass.
+    changed_at = models.DateTimeField(null=True, db_default=Now())
 
     class Meta:
         indexes = [
+            models.Index(fields=["merchant", "changed_at"], name="rollup_changed"),
             models.Index(fields=["merchant", "last_purchase_at"], name="rollup_recency"),
             models.Index(fields=["merchant", "-total_minor"], name="rollup_top_spenders"),
         ]

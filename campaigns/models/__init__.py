@@ -22,7 +22,14 @@ from campaigns.models.feedback import FeedbackResponse
 from campaigns.models.holdouts import ProgramHoldoutDraw, ProgramHoldoutMember, ProgramHoldoutSettings
 from campaigns.models.offers import Coupon, Offer, OfferKind
 from campaigns.models.outbox import OutboxMessage, OutboxStatus
-from campaigns.models.segments import Segment, SegmentSnapshot, SegmentSnapshotMember, ShopperScore
+from campaigns.models.segments import (
+    Segment,
+    SegmentSnapshot,
+    SegmentSnapshotMember,
+    ShopperMarketingConsent,
+    ShopperPurchaseFact,
+    ShopperScore,
+)
 
 __all__ = [
     "BROADCAST_KINDS",
@@ -47,6 +54,8 @@ __all__ = [
     "Segment",
     "SegmentSnapshot",
     "SegmentSnapshotMember",
+    "ShopperMarketingConsent",
+    "ShopperPurchaseFact",
     "ShopperScore",
     "Trigger",
     "TriggerCursor",

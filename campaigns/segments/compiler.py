@@ -18,11 +18,15 @@ What the fields read:
   per-shopper rollup (`ShopperRollup`, kept in step with purchases);
 - spend in a category: line items of purchases that are not fully refunded, over N days;
 - store visited: a purchase at the store or a recorded visit (Wi-Fi, geofence, kiosk);
+  both read the per-shopper purchase facts (`ShopperPurchaseFact`, one row per purchase and
+  category, kept by the score passes) once a sweep has written them, the purchases and line
+  items themselves until then (and always when one shopper is asked about);
 - visits: recorded visits over N days;
 - preferences, birthday month, language: what the shopper told us;
 - tier and points balance: the loyalty account (non-members match no points condition);
 - consented channel: the latest marketing consent event on the channel is a grant (the
-  ledger's current state, as the profile page shows it).
+  ledger's current state, as the profile page shows it), read from `ShopperMarketingConsent`
+  (kept by the score passes, a minute behind the ledger at most) once a sweep has written it.
 """
 
 import calendar
@@ -34,7 +38,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
-from campaigns.models.segments import ShopperScore
+from campaigns.models.segments import (
+    ShopperMarketingConsent,
+    ShopperPurchaseFact,
+    ShopperScore,
+    ShopperScoreRefresh,
+)
 from core.errors import ApplicationError
 from insights.stages import STAGE_LABELS, STAGES
 from loyalty.models import Account, Tier
@@ -312,6 +321,8 @@ class _Context:
     now: datetime
     # Set when one shopper is asked about: each subquery then reads only that shopper's rows.
     shopper_id: int | None = None
+    # The merchant's purchase facts are written (campaigns.segments.scores): read them, not the purchases.
+    facts: bool = False
 
     def within(self, queryset: QuerySet[Any], column: str = "shopper_id") -> Q:
         """Shoppers whose id is in `column` of the queryset's rows (a semi-join, or a hashed subplan)."""
@@ -386,6 +397,16 @@ def _days_since_last_purchase(ctx: _Context, op: str, days: int) -> Q:
 
 
 def _category_spend(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
+    if ctx.facts:
+        facts = ShopperPurchaseFact.objects.filter(merchant=ctx.merchant, category=value["category"], counts=True)
+        spenders = (
+            facts.filter(_since(ctx.now, value["days"]))
+            .values("shopper_id")
+            .annotate(spent=Sum("spent_minor"))
+            .filter(spent__gte=value["amount_minor"])
+        )
+        condition = ctx.within(spenders)
+        return condition if op == "gte" else ~condition
     since = Q() if value["days"] is None else Q(purchase__occurred_at__gte=ctx.now - timedelta(days=value["days"]))
     spenders = (
         LineItem.objects.filter(merchant=ctx.merchant, category=value["category"], purchase__shopper__isnull=False)
@@ -400,7 +421,10 @@ def _category_spend(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
 
 def _store_visited(ctx: _Context, op: str, value: dict[str, Any]) -> Q:
     since = _since(ctx.now, value["days"])
-    purchases = Purchase.objects.filter(merchant=ctx.merchant, store_id=value["store"], shopper__isnull=False)
+    if ctx.facts:
+        purchases: QuerySet[Any] = ShopperPurchaseFact.objects.filter(merchant=ctx.merchant, store_id=value["store"])
+    else:
+        purchases = Purchase.objects.filter(merchant=ctx.merchant, store_id=value["store"], shopper__isnull=False)
     visits = Visit.objects.filter(merchant=ctx.merchant, store_id=value["store"], shopper__isnull=False)
     condition = ctx.within(purchases.filter(since)) | ctx.within(visits.filter(since))
     return condition if op == "visited" else ~condition
@@ -468,6 +492,10 @@ def current_marketing_grants(
 
 
 def _consented_channel(ctx: _Context, op: str, channel: str) -> Q:
+    if ctx.facts:
+        granted = ShopperMarketingConsent.objects.filter(merchant=ctx.merchant, channel=channel, is_granted=True)
+        condition = ctx.within(granted)
+        return condition if op == "granted" else ~condition
     condition = ctx.within(current_marketing_grants(merchant=ctx.merchant, channel=channel, shopper_id=ctx.shopper_id))
     return condition if op == "granted" else ~condition
 
@@ -492,6 +520,8 @@ _BUILDERS: dict[str, Callable[[_Context, str, Any], Q]] = {
     "consented_channel": _consented_channel,
 }
 assert set(_BUILDERS) == set(FIELDS)  # noqa: S101 - a field without a compiler is a programming error
+# Fields that read the purchase facts once they are written.
+_READS_FACTS = {"category_spend", "store_visited", "consented_channel"}
 
 
 def _condition(ctx: _Context, condition: dict[str, Any]) -> Q:
@@ -509,8 +539,15 @@ def rules_condition(*, merchant: Merchant, rules: dict[str, Any], now: datetime,
     With `shopper_id`, every subquery is narrowed to that shopper: asking whether one shopper is in
     costs a few index lookups however large the merchant.
     """
-    ctx = _Context(merchant=merchant, now=now, shopper_id=shopper_id)
-    parts = [_condition(ctx, condition) for condition in rules.get("conditions", [])]
+    conditions = rules.get("conditions", [])
+    # One shopper is asked about at send time (triggers): their own rows are few, and read exactly as they are.
+    facts = (
+        shopper_id is None
+        and any(condition["field"] in _READS_FACTS for condition in conditions)
+        and ShopperScoreRefresh.objects.filter(merchant=merchant, facts_ready=True).exists()
+    )
+    ctx = _Context(merchant=merchant, now=now, shopper_id=shopper_id, facts=facts)
+    parts = [_condition(ctx, condition) for condition in conditions]
     if not parts:
         return Q()
     combined = parts[0]

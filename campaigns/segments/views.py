@@ -37,7 +37,8 @@ def segment_list(request: MerchantRequest) -> HttpResponse:
     context = {
         "segments": selectors.segment_list(merchant=merchant),
         "can_manage": _can_manage(request),
-        "scores_refreshed_at": selectors.scores_refreshed_at(merchant=merchant),
+        "scores_refreshed_at": selectors.scores_as_of(merchant=merchant),
+        "scores_sweep_progress": selectors.scores_sweep_progress(merchant=merchant),
     }
     return render(request, "campaigns/segments/segment_list.html", context)
 
@@ -83,7 +84,8 @@ def _builder(
         "field_groups": forms.field_groups(),
         "can_manage": _can_manage(request),
         "snapshots": selectors.snapshot_list(merchant=merchant, segment=segment) if segment else [],
-        "scores_refreshed_at": selectors.scores_refreshed_at(merchant=merchant),
+        "scores_refreshed_at": selectors.scores_as_of(merchant=merchant),
+        "scores_sweep_progress": selectors.scores_sweep_progress(merchant=merchant),
         **count,
     }
     return render(request, "campaigns/segments/segment_form.html", context, status=status)

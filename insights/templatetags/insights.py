@@ -1,8 +1,12 @@
 """Small helpers for the insight pages: figures, changes, sparklines and heatmap shades."""
 
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from core.templatetags.money import money
@@ -83,3 +87,15 @@ def index(sequence: Any, position: int) -> Any:
 def count(value: Any) -> str:
     """12345 → “12,345”; nothing → “—”."""
     return "—" if value is None or value == "" else f"{int(value):,}"
+
+
+@lru_cache(maxsize=4096)
+def _day_label(day: date, language: str | None) -> str:
+    return date_format(day, "D j M")
+
+
+@register.filter
+def day_label(day: date) -> str:
+    """“Mon 3 Nov” in the active language, remembered: a year's table formats 365 of them per request, and each
+    format looks up translated day and month names (a third of the overview page's time)."""
+    return _day_label(day, translation.get_language())

@@ -3,7 +3,9 @@
 Definitions (the rebuild SQL below is the reference):
 - a purchase *counts* while it is not fully refunded; its value is amount − refunded;
 - per shopper: first/last purchase time, count and value, split in store / online,
-  and the store of the latest purchase made in a store;
+  and the store of the latest purchase made in a store; and when the row was last written
+  (`changed_at`, set by the database on insert and by every upsert), so that figures derived
+  per shopper find the shoppers changed since their last pass;
 - per store × local day × local hour (store NULL: online, in the merchant's time
   zone): count, value, and how many of those purchases had a known shopper.
 
@@ -94,7 +96,8 @@ def shopper_upsert_sql(source: str, where: str = "TRUE") -> str:
                 WHEN EXCLUDED.last_store_purchase_at IS NOT NULL
                  AND (r.last_store_purchase_at IS NULL OR EXCLUDED.last_store_purchase_at >= r.last_store_purchase_at)
                 THEN EXCLUDED.last_store_id ELSE r.last_store_id END,
-            last_store_purchase_at = GREATEST(r.last_store_purchase_at, EXCLUDED.last_store_purchase_at)
+            last_store_purchase_at = GREATEST(r.last_store_purchase_at, EXCLUDED.last_store_purchase_at),
+            changed_at = STATEMENT_TIMESTAMP()
     """
 
 
@@ -209,7 +212,24 @@ def rollups_rebuild(*, merchant: Merchant) -> Drift:
                 params,
             )
             drift.append(cursor.fetchone()[0])
-            cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %(merchant)s", params)  # noqa: S608
-            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {expected}")  # noqa: S608
+            if table == "profiles_shopperrollup":
+                # Only the rows that drifted are replaced: the others keep their `changed_at`, so an hourly
+                # reconciliation does not make every shopper look changed to what reads it.
+                cursor.execute(
+                    f"""
+                    DELETE FROM {table} WHERE merchant_id = %(merchant)s AND shopper_id IN (
+                        SELECT shopper_id FROM ({current} EXCEPT SELECT * FROM {expected}) AS stale)
+                    """,  # noqa: S608 - fixed SQL; values are bound
+                    params,
+                )
+                cursor.execute(
+                    f"""
+                    INSERT INTO {table} ({columns}) SELECT * FROM {expected} e
+                     WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.shopper_id = e.shopper_id)
+                    """  # noqa: S608 - fixed SQL
+                )
+            else:
+                cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %(merchant)s", params)  # noqa: S608
+                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {expected}")  # noqa: S608
             cursor.execute(f"DROP TABLE {expected}")
     return Drift(shopper_rows=drift[0], store_hour_rows=drift[1])

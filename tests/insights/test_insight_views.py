@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -81,6 +82,17 @@ def test_the_overview_shows_the_figures_with_their_change_and_the_freshness(owne
     assert "vs previous" in page
     assert '<svg class="sparkline"' in page
     assert "computed" in page and "ago" in page
+
+
+def test_the_overview_table_lists_each_day_with_its_purchases_and_revenue_as_the_csv_does(owner_client, history):
+    # given the year's figures as the CSV gives them
+    rows = _csv_rows(owner_client.get(_url("overview"), {"period": "365d", "format": "csv"}))[1:]
+    busiest = max(rows, key=lambda row: int(row[1]))
+    page = owner_client.get(_url("overview"), {"period": "365d"}).content.decode()
+    # then the page's table has a row per day, the busiest one with its day, count and amount
+    day = date.fromisoformat(busiest[0])
+    assert page.count("<tr><td>") == len(rows) == 365
+    assert f"<tr><td>{day:%a} {day.day} {day:%b}</td><td>{busiest[1]}</td><td>€" in page
 
 
 def test_a_filter_change_through_htmx_returns_only_the_fragment(owner_client, history, merchant):

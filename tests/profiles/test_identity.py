@@ -130,7 +130,7 @@ def snapshot(merchant):
         "cards": _rows(Card, merchant),
         "purchases": _rows(Purchase, merchant, exclude={"updated_at"}),
         "visits": _rows(Visit, merchant),
-        "rollups": _rows(ShopperRollup, merchant),
+        "rollups": _rows(ShopperRollup, merchant, exclude={"changed_at"}),
         "store_hours": _rows(StoreHourRollup, merchant),
     }
 

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from campaigns.segments import services
+from campaigns.segments import scores
 from loyalty.models import Account, Program, Tier
 from merchants.models import Merchant, Store
 from profiles.models import (
@@ -188,8 +188,8 @@ def population_build(*, merchant: Merchant | None = None, other_merchant: Mercha
     Shopper.objects.filter(merchant=merchant, pk=eve.pk).update(status=ShopperStatus.ERASED, erased_at=now)
     Shopper.objects.filter(merchant=merchant, pk=fay.pk).update(status=ShopperStatus.MERGED, merged_into=ann)
 
-    services.scores_refresh(merchant=merchant, now=now)
-    services.scores_refresh(merchant=other_merchant, now=now)
+    scores.scores_refresh(merchant=merchant, now=now)
+    scores.scores_refresh(merchant=other_merchant, now=now)
     return Population(
         merchant=merchant,
         market=market,

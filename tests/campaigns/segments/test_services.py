@@ -64,7 +64,7 @@ def test_update_changes_only_what_changed(population, owner):
 
 def test_saving_refreshes_stale_scores_after_commit(population, django_capture_on_commit_callbacks):
     ShopperScoreRefresh.objects.filter(merchant=population.merchant).update(
-        refreshed_at=timezone.now() - timedelta(hours=1)
+        refreshed_at=timezone.now() - timedelta(hours=1), updated_at=timezone.now() - timedelta(hours=1)
     )
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.segment_create(merchant=population.merchant, actor=None, name="VIP", rules=ENGLISH)
