@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -36,10 +36,12 @@ from campaigns.models import (
     Trigger,
     Variant,
 )
+from campaigns.segments.selectors import audience_queryset
+from campaigns.services import guards
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
-from profiles.models import MergeEvent, Purchase, Shopper, ShopperRollup, ShopperStatus
+from profiles.models import ConsentPurpose, MergeEvent, Purchase, Shopper, ShopperRollup, ShopperStatus
 
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window], each
 # purchase counted for the shopper it belonged to when made (merges since do not move it).
@@ -544,8 +546,14 @@ class CampaignHeadline:
     is_significant: bool | None
 
 
-def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict[int, CampaignHeadline]:
-    """The list page's columns for many campaigns, in one grouped query per attribution window."""
+def campaign_headlines(
+    *, merchant: Merchant, campaigns: list[Campaign], with_cost: bool = True
+) -> dict[int, CampaignHeadline]:
+    """The list page's columns for many campaigns, in one grouped query per attribution window.
+
+    `with_cost=False` leaves out the return on spend (roi None), and with it the few queries each campaign
+    with an offer costs: the home page shows the lift only, in a fixed number of queries.
+    """
     if not campaigns:
         return {}
     rows = _group_rows(merchant=merchant, campaigns=campaigns)
@@ -563,8 +571,8 @@ def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict
         lift = adjusted.difference if adjusted is not None else None
         incremental = lift.scaled(treatment.shoppers) if lift is not None else None
         # The same cost as the report's: messages, and the offer's cost (a few queries for a campaign with one).
-        cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor
-        if campaign.offer_id is not None:
+        cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor if with_cost else 0
+        if with_cost and campaign.offer_id is not None:
             cost += _offer_figures(campaign)[3]
         headlines[campaign.pk] = CampaignHeadline(
             campaign=campaign,
@@ -601,6 +609,25 @@ def sample_hint(*, merchant: Merchant, audience: int, holdout_percent: int, attr
         holdout_percent=holdout_percent,
         baseline_rate=baseline_conversion_rate(merchant=merchant, days=attribution_days),
     )
+
+
+def campaigns_without_reachable_audience(*, merchant: Merchant, campaigns: list[Campaign]) -> list[Campaign]:
+    """The campaigns among these that nobody in their audience could be sent now (no consent for the
+    campaign's channel and purpose, or no confirmed contact), asked in one query whatever their number.
+
+    Each campaign's segment and snapshot must be loaded with it (campaign_list does).
+    """
+    if not campaigns:
+        return []
+    checks = {}
+    for campaign in campaigns:
+        purpose = ConsentPurpose.FEEDBACK if campaign.trigger == Trigger.FEEDBACK_REQUEST else ConsentPurpose.MARKETING
+        audience = audience_queryset(merchant=merchant, segment=campaign.segment, snapshot=campaign.snapshot)
+        reachable = guards.reachable(audience, channel=campaign.channel, purpose=purpose)
+        checks[f"campaign_{campaign.pk}"] = Exists(reachable.values("pk")[:1])
+    row = Merchant.objects.filter(pk=merchant.pk).annotate(**checks).values_list(*checks).get()
+    reachable_now = dict(zip(checks, row, strict=True))
+    return [campaign for campaign in campaigns if not reachable_now[f"campaign_{campaign.pk}"]]
 
 
 # Campaigns as the staff pages list and open them
