@@ -28,6 +28,7 @@ from campaigns.models import (
     AssignmentGroup,
     Campaign,
     CampaignKind,
+    CampaignRun,
     CampaignStatus,
     FeedbackResponse,
     OfferKind,
@@ -628,6 +629,56 @@ def campaigns_without_reachable_audience(*, merchant: Merchant, campaigns: list[
     row = Merchant.objects.filter(pk=merchant.pk).annotate(**checks).values_list(*checks).get()
     reachable_now = dict(zip(checks, row, strict=True))
     return [campaign for campaign in campaigns if not reachable_now[f"campaign_{campaign.pk}"]]
+
+
+# Sending
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    """Where the latest run of a broadcast stands: what its messages became, and how many are still to go."""
+
+    started_at: datetime
+    audience: int  # reachable shoppers when the run started, holdout included
+    held_out: int
+    sent: int
+    suppressed: int
+    failed: int  # failed or bounced
+    remaining: int  # messages waiting for the channel, and shoppers whose messages are not written yet
+    is_complete: bool
+
+
+_IN_FLIGHT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.HANDING)
+
+
+def broadcast_progress(*, merchant: Merchant, campaign: Campaign) -> BroadcastProgress | None:
+    """The latest run of the broadcast (None before its first run), in three queries whatever its size."""
+    run = CampaignRun.objects.for_merchant(merchant).filter(campaign=campaign).order_by("-started_at", "-pk").first()
+    if run is None:
+        return None
+    assigned = Assignment.objects.for_merchant(merchant).filter(campaign=campaign, dedupe_key=run.dedupe_key)
+    groups = assigned.aggregate(total=Count("pk"), held_out=Count("pk", filter=Q(group=AssignmentGroup.HOLDOUT)))
+    statuses = dict(
+        OutboxMessage.objects.for_merchant(merchant)
+        .filter(campaign=campaign, dedupe_key=run.dedupe_key)
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    in_flight = sum(statuses.get(status, 0) for status in _IN_FLIGHT)
+    # Until every chunk is written, the shoppers not assigned yet are still to go (a shopper who withdrew
+    # consent meanwhile is dropped when the chunk is written, so the figure settles at the end).
+    unwritten = 0 if run.finished_at is not None else max(0, run.audience_count - groups["total"])
+    return BroadcastProgress(
+        started_at=run.started_at,
+        audience=run.audience_count,
+        held_out=groups["held_out"],
+        sent=statuses.get(OutboxStatus.SENT, 0),
+        suppressed=statuses.get(OutboxStatus.SUPPRESSED, 0),
+        failed=statuses.get(OutboxStatus.FAILED, 0) + statuses.get(OutboxStatus.BOUNCED, 0),
+        remaining=in_flight + unwritten,
+        is_complete=run.finished_at is not None and in_flight == 0,
+    )
 
 
 # Campaigns as the staff pages list and open them
