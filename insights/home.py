@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.urls import reverse
 
-from insights.models import InsightSnapshot
+from insights import selectors
 from merchants.home import Attention, HomeCard, HomePeriods, change_percent
 from merchants.models import Merchant, StaffMembership
 from profiles import selectors as profile_selectors
@@ -44,12 +44,7 @@ def sales_card(*, merchant: Merchant, membership: StaffMembership, periods: Home
 
 def snapshot_card(*, merchant: Merchant, membership: StaffMembership, periods: HomePeriods) -> HomeCard | None:
     """Nothing to show while the shopper-level figures are fresh; a line under "Needs attention" otherwise."""
-    computed_at = (
-        InsightSnapshot.objects.for_merchant(merchant)
-        .filter(section="meta")
-        .values_list("computed_at", flat=True)
-        .first()
-    )
+    computed_at = selectors.snapshot_computed_at(merchant=merchant)
     if computed_at is not None and periods.now - computed_at <= SNAPSHOT_STALE_AFTER:
         return None
     if computed_at is None:

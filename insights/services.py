@@ -136,6 +136,10 @@ def _signature(merchant: Merchant, end: date, settings: InsightSettings) -> list
     return [*changes, end.isoformat(), [getattr(settings, name) for name in SETTINGS_FIELDS]]
 
 
+# The advisory lock class a running refresh holds, with the merchant's id (see insights_refreshing).
+REFRESH_LOCK_CLASS = 7410
+
+
 def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: bool = False) -> bool:
     """Recompute every snapshot section of the merchant; False (nothing done) when nothing changed since."""
     now = now or timezone.now()
@@ -147,6 +151,8 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
         return False
     stores = list(Store.objects.for_merchant(merchant).order_by("pk"))
     with transaction.atomic(), connection.cursor() as cursor:
+        # Held until commit: a second refresh of the merchant waits, and the pages see one is running.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [REFRESH_LOCK_CLASS, merchant.pk])
         cursor.execute("SET LOCAL work_mem = '128MB'")
         _load_purchases(cursor, merchant)
         pickups = _pickups(cursor, merchant, end)
