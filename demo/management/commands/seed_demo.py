@@ -22,6 +22,7 @@ from demo.campaigns import demo_campaigns_seed
 from demo.history import HistorySpec, demo_history_load, demo_tables_analyze
 from demo.loyalty import demo_programs_seed
 from demo.segments import demo_segments_seed
+from demo.showcase import demo_insights_refresh, demo_showcase_seed
 from merchants import services
 from merchants.models import Merchant, MerchantAPIKey, Network, StaffMembership, Store, User
 from merchants.permissions import ALL_API_SCOPES, Role
@@ -171,10 +172,13 @@ class Command(BaseCommand):
         demo_programs_seed(stdout=self.stdout)
         demo_segments_seed(stdout=self.stdout)
         demo_campaigns_seed(stdout=self.stdout)
+        demo_showcase_seed(stdout=self.stdout)
         # Fresh statistics for what the apps just bulk-loaded (ANALYZE samples, so big tables stay quick):
         # without them the planner takes a new table for empty and picks nested loops.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+        # Computed now, not by the worker's first round: no insight page of a fresh demo is empty.
+        demo_insights_refresh(stdout=self.stdout)
         if options["scale"] or options["shoppers"] is not None or options["purchases"] is not None:
             with transaction.atomic():
                 self._merchant(MEGASTORE, network=None)
