@@ -628,17 +628,18 @@ def signups_by_window(
     """
     if not windows:
         return {}
-    aggregates = {
-        f"{key}__{via}": Count("pk", filter=Q(created_at__gte=start, created_at__lt=end, joined_via=via))
-        for key, (start, end) in windows.items()
-        for via in JoinedVia.values
+    counts = {
+        key: Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)) for key, (start, end) in windows.items()
     }
-    row = (
+    rows = (
         Shopper.objects.for_merchant(merchant)
         .filter(
             created_at__gte=min(start for start, _end in windows.values()),
             created_at__lt=max(end for _start, end in windows.values()),
         )
-        .aggregate(**aggregates)
+        .values("joined_via")
+        .annotate(**counts)
+        .order_by()
     )
-    return {key: {via: row[f"{key}__{via}"] for via in JoinedVia.values} for key in windows}
+    by_source = {row["joined_via"]: row for row in rows}
+    return {key: {via: by_source[via][key] if via in by_source else 0 for via in JoinedVia.values} for key in windows}
