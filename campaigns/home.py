@@ -2,6 +2,7 @@
 the campaigns about to go nowhere because nobody in their audience can be reached."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from campaigns.measurement import selectors
 from campaigns.models import CampaignStatus
@@ -26,14 +27,14 @@ def campaigns_card(*, merchant: Merchant, membership: StaffMembership, periods: 
     unreachable = selectors.campaigns_without_reachable_audience(merchant=merchant, campaigns=live)
     attention = tuple(
         Attention(
-            text=f"“{campaign.name}” has nobody in its audience who can be sent a message",
+            text=_("“%(name)s” has nobody in its audience who can be sent a message") % {"name": campaign.name},
             url=reverse("campaigns:campaign_report", args=[campaign.pk]),
         )
         for campaign in unreachable
     )
     return HomeCard(
         key="campaigns",
-        title="Running campaigns",
+        title=_("Running campaigns"),
         template="campaigns/_home_campaigns.html",
         context={
             "rows": [headlines[campaign.pk] for campaign in running],

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from insights import selectors
 from merchants.home import Attention, HomeCard, HomePeriods, change_percent
@@ -23,19 +25,19 @@ def sales_card(*, merchant: Merchant, membership: StaffMembership, periods: Home
     overview = reverse("insights:overview")
     rows = []
     for label, attribute, is_money, url in (
-        ("Sales", "sales_minor", True, overview),
-        ("Purchases", "purchases", False, overview),
-        ("Shoppers", "shoppers", False, reverse("insights:lifecycle")),
+        (_("Sales"), "sales_minor", True, overview),
+        (_("Purchases"), "purchases", False, overview),
+        (_("Shoppers"), "shoppers", False, reverse("insights:lifecycle")),
     ):
         cells = []
         for period in periods.periods:
             current = getattr(figures[period.key], attribute)
             before = getattr(figures[f"{period.key}_before"], attribute)
             cells.append({"current": current, "before": before, "change": change_percent(current, before)})
-        rows.append({"label": label, "is_money": is_money, "cells": cells, "url": url})
+        rows.append({"key": attribute, "label": label, "is_money": is_money, "cells": cells, "url": url})
     return HomeCard(
         key="sales",
-        title="Sales",
+        title=_("Sales"),
         template="insights/_home_sales.html",
         context={"rows": rows, "periods": periods.periods, "currency": merchant.currency, "url": overview},
         order=10,
@@ -48,12 +50,12 @@ def snapshot_card(*, merchant: Merchant, membership: StaffMembership, periods: H
     if computed_at is not None and periods.now - computed_at <= SNAPSHOT_STALE_AFTER:
         return None
     if computed_at is None:
-        text = "Shopper-level insights have not been computed yet"
+        text = _("Shopper-level insights have not been computed yet")
     else:
-        text = f"Shopper-level insights were last computed {_age(periods.now - computed_at)} ago"
+        text = _("Shopper-level insights were last computed %(age)s ago") % {"age": _age(periods.now - computed_at)}
     return HomeCard(
         key="insight_snapshot",
-        title="Insights",
+        title=_("Insights"),
         template="",
         attention=(Attention(text=text, url=reverse("insights:overview")),),
     )
@@ -62,5 +64,5 @@ def snapshot_card(*, merchant: Merchant, membership: StaffMembership, periods: H
 def _age(age: timedelta) -> str:
     hours = int(age.total_seconds() // 3600)
     if hours < 48:
-        return f"{hours} hours"
-    return f"{hours // 24} days"
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return ngettext("%(count)d day", "%(count)d days", hours // 24) % {"count": hours // 24}

@@ -2,6 +2,7 @@
 deliveries fail, or that were paused after a day of failures."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from merchants.home import Attention, HomeCard, HomePeriods
 from merchants.models import Merchant, StaffMembership
@@ -13,9 +14,11 @@ def webhooks_card(*, merchant: Merchant, membership: StaffMembership, periods: H
     attention = tuple(
         Attention(
             text=(
-                f"Webhooks to {endpoint.url} are paused: {endpoint.paused_reason}"
+                _("Webhooks to %(url)s are paused: %(reason)s")
+                % {"url": endpoint.url, "reason": endpoint.paused_reason}
                 if not endpoint.is_active
-                else f"Webhooks to {endpoint.url} have been failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+                else _("Webhooks to %(url)s have been failing since %(since)s UTC")
+                % {"url": endpoint.url, "since": f"{endpoint.failing_since:%Y-%m-%d %H:%M}"}
             ),
             url=reverse("webhooks:detail", args=[endpoint.pk]),
         )
@@ -23,4 +26,4 @@ def webhooks_card(*, merchant: Merchant, membership: StaffMembership, periods: H
     )
     if not attention:
         return None
-    return HomeCard(key="webhooks", title="Webhooks", template="", attention=attention)
+    return HomeCard(key="webhooks", title=_("Webhooks"), template="", attention=attention)

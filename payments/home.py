@@ -2,6 +2,7 @@
 waiting for a location nobody has mapped to a store yet."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from merchants.home import Attention, HomeCard, HomePeriods
 from merchants.models import Merchant, StaffMembership
@@ -14,7 +15,7 @@ def payments_card(*, merchant: Merchant, membership: StaffMembership, periods: H
         if source.unmapped_count:
             attention.append(
                 Attention(
-                    text=f"{source.name}: payments from a location not mapped to a store",
+                    text=_("%(source)s: payments from a location not mapped to a store") % {"source": source.name},
                     url=reverse("payment_sources:location_map", args=[source.pk]),
                     count=source.unmapped_count,
                 )
@@ -22,11 +23,11 @@ def payments_card(*, merchant: Merchant, membership: StaffMembership, periods: H
         if source.failed_count:
             attention.append(
                 Attention(
-                    text=f"{source.name}: payment events that failed",
+                    text=_("%(source)s: payment events that failed") % {"source": source.name},
                     url=reverse("payment_sources:detail", args=[source.pk]) + "?status=failed",
                     count=source.failed_count,
                 )
             )
     if not attention:
         return None
-    return HomeCard(key="payments", title="Payment sources", template="", attention=tuple(attention))
+    return HomeCard(key="payments", title=_("Payment sources"), template="", attention=tuple(attention))

@@ -1,6 +1,7 @@
 """The home page's sign-up card (see merchants.home): new shoppers today and this week, by how they joined."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from merchants.home import HomeCard, HomePeriods
 from merchants.models import Merchant, StaffMembership
@@ -18,6 +19,7 @@ def signups_card(*, merchant: Merchant, membership: StaffMembership, periods: Ho
     sources = [(via, label) for via, label in JoinedVia.choices if any(counts[key][via] for key in windows)]
     rows = [
         {
+            "key": via,
             "label": label,
             "cells": [(counts[period.key][via], counts[f"{period.key}_before"][via]) for period in periods.periods],
         }
@@ -28,7 +30,7 @@ def signups_card(*, merchant: Merchant, membership: StaffMembership, periods: Ho
     ]
     return HomeCard(
         key="signups",
-        title="New sign-ups",
+        title=_("New sign-ups"),
         template="profiles/_home_signups.html",
         context={"rows": rows, "totals": totals, "url": reverse("profiles:shopper_list")},
         order=20,

@@ -50,10 +50,10 @@ def test_the_owner_reads_the_morning_figures_and_follows_one(live_server, page, 
     _sign_in(page, live_server, "owner@northwind.test")
     page.locator("#home-sales").wait_for()
 
-    sales_today = page.locator('#home-sales tr[data-figure="sales"] td').first
+    sales_today = page.locator('#home-sales tr[data-figure="sales_minor"] td').first
     assert sales_today.locator("a").inner_text() == "€5,400.00"
     assert "vs €0.00" in sales_today.inner_text()
-    kiosk = page.locator('#home-signups tr[data-figure="Mall kiosk"] td').first
+    kiosk = page.locator('#home-signups tr[data-figure="kiosk"] td').first
     assert kiosk.locator("a").inner_text() == "3"
     assert page.get_by_role("heading", name="Needs attention").is_visible()  # insights not computed yet
     assert _document_overflow(page) <= 0, "the page scrolls sideways"

@@ -304,3 +304,29 @@ def test_the_home_page_reads_a_fixed_number_of_queries_whatever_the_data(
         response = owner_client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert len(small.captured_queries) <= 30, len(small.captured_queries)
+
+
+def test_a_snapshot_older_than_six_hours_needs_attention_and_a_fresh_one_does_not(owner, merchant):
+    from insights.models import InsightSnapshot
+
+    snapshot = InsightSnapshot.objects.create(
+        merchant=merchant, section="meta", computed_at=NOW - timedelta(hours=30), data={}
+    )
+
+    def attention():
+        cards = home_cards(merchant=merchant, membership=_membership(owner, merchant), now=NOW)
+        return [item.text for card in cards for item in card.attention]
+
+    assert "Shopper-level insights were last computed 30 hours ago" in attention()
+    InsightSnapshot.objects.for_merchant(merchant).filter(pk=snapshot.pk).update(
+        computed_at=NOW - timedelta(minutes=20)
+    )
+    assert not any("Shopper-level insights" in text for text in attention())
+
+
+def test_the_favicon_is_an_icon_not_a_404(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200
