@@ -308,8 +308,12 @@ def campaign_progress(request: MerchantRequest, campaign_id: int) -> HttpRespons
     """htmx: the report's progress fragment, polled by itself until the run is complete."""
     merchant = request.merchant
     campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
-    context = {"campaign": campaign, "progress": _progress(merchant, campaign)}
-    return render(request, "campaigns/_broadcast_progress.html", context)
+    progress = _progress(merchant, campaign)
+    response = render(request, "campaigns/_broadcast_progress.html", {"campaign": campaign, "progress": progress})
+    if request.htmx and (progress is None or progress.is_complete):
+        # The polling page was showing a run under way: reload it once, so the results below match.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 # Offers

@@ -96,4 +96,7 @@ def test_a_sending_broadcast_shows_its_progress_updating_by_itself(live_server, 
     assert progress.locator('[data-progress="sent"] .figure').inner_text() == "8"
     assert progress.locator('[data-progress="remaining"] .figure').inner_text() == "0"
     assert progress.get_attribute("hx-trigger") is None
+    # and the page reloaded once: the results below say the same
+    page.get_by_label("Key figures").get_by_text("messages sent").wait_for()
+    assert page.get_by_label("Key figures").locator("article").first.inner_text().startswith("8")
     screenshot("broadcast-progress-complete")

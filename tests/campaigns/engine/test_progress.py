@@ -32,6 +32,8 @@ def test_progress_moves_from_still_to_go_to_sent_and_stops_polling(merchant, own
     assert (progress.audience, progress.sent, progress.remaining, progress.is_complete) == (6, 0, 6, False)
     fragment = _fragment(owner_client, campaign)
     assert 'hx-trigger="every 2s"' in fragment
+    polled = owner_client.get(reverse("campaigns:campaign_progress", args=[campaign.pk]), HTTP_HX_REQUEST="true")
+    assert "HX-Refresh" not in polled
     assert reverse("campaigns:campaign_progress", args=[campaign.pk]) in fragment
 
     # when the messages are written, and one shopper withdraws consent before they go out
@@ -51,6 +53,8 @@ def test_progress_moves_from_still_to_go_to_sent_and_stops_polling(merchant, own
     fragment = _fragment(owner_client, campaign)
     assert "hx-trigger" not in fragment
     assert "complete" in fragment
+    polled = owner_client.get(reverse("campaigns:campaign_progress", args=[campaign.pk]), HTTP_HX_REQUEST="true")
+    assert polled["HX-Refresh"] == "true"  # the page that polled reloads once, its results with it
     report = owner_client.get(reverse("campaigns:campaign_report", args=[campaign.pk])).content.decode()
     assert 'id="broadcast-progress"' in report
 
