@@ -8,6 +8,8 @@ class CampaignsConfig(AppConfig):
     shopper_profile_panels = (("campaigns:shopper_panel", "campaigns.view"),)
     # The preference centre adds these sections: functions (shopper=, language=) -> HTML, "" for none.
     shopper_preference_sections = ("campaigns.offers.preference_centre.preference_centre_offers",)
+    # The home page shows these cards: (function, permission); see merchants.home.
+    home_cards = (("campaigns.home.campaigns_card", "campaigns.view"),)
 
     def ready(self) -> None:
         from anymail.signals import tracking

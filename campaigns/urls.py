@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.campaign_edit, name="campaign_create"),
     path("audience-hint/", views.audience_hint, name="audience_hint"),
     path("<int:campaign_id>/", views.campaign_report, name="campaign_report"),
+    path("<int:campaign_id>/progress/", views.campaign_progress, name="campaign_progress"),
     path("<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
     path("<int:campaign_id>/delete/", views.campaign_delete, name="campaign_delete"),
     path("<int:campaign_id>/preview/", views.campaign_preview, name="campaign_preview"),

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from campaigns import forms
 from campaigns.feedback import selectors as feedback_selectors
 from campaigns.measurement import program, selectors
-from campaigns.models import Campaign, CampaignStatus, OfferKind, Trigger, Variant
+from campaigns.models import Campaign, CampaignKind, CampaignStatus, OfferKind, Trigger, Variant
 from campaigns.offers import selectors as offer_selectors
 from campaigns.segments.selectors import audience_queryset
 from campaigns.services import drafts, guards, holdout, launch
@@ -288,12 +288,33 @@ def campaign_report(request: MerchantRequest, campaign_id: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "report": report,
+        "progress": _progress(merchant, campaign),
         "hint": hint,
         "variants": campaign.variants.prefetch_related("templates").order_by("key"),
         "can_manage": _can_manage(request),
         "tab": "campaigns",
     }
     return render(request, "campaigns/campaign_report.html", context)
+
+
+def _progress(merchant: Merchant, campaign: Campaign) -> selectors.BroadcastProgress | None:
+    if campaign.kind not in (CampaignKind.BROADCAST, CampaignKind.RECURRING):
+        return None
+    return selectors.broadcast_progress(merchant=merchant, campaign=campaign)
+
+
+@merchant_permission_required("campaigns.view")
+@require_GET
+def campaign_progress(request: MerchantRequest, campaign_id: int) -> HttpResponse:
+    """htmx: the report's progress fragment, polled by itself until the run is complete."""
+    merchant = request.merchant
+    campaign = selectors.campaign_get(merchant=merchant, campaign_id=campaign_id)
+    progress = _progress(merchant, campaign)
+    response = render(request, "campaigns/_broadcast_progress.html", {"campaign": campaign, "progress": progress})
+    if request.htmx and (progress is None or progress.is_complete):
+        # The polling page was showing a run under way: reload it once, so the results below match.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 # Offers

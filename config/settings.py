@@ -332,6 +332,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # binds a request id to every line of a request and carries it into Celery tasks.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+# The application's own lines about each request (started, finished, Django's 4xx warnings); the web server's
+# access log has one line per request besides. `make demo` keeps only errors here, so a request is one line.
+REQUEST_LOG_LEVEL = env.str("REQUEST_LOG_LEVEL", default=LOG_LEVEL)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 configure_structlog()
 LOGGING = {
@@ -356,6 +359,8 @@ LOGGING = {
         "django.server": {"handlers": ["default"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "django_structlog": {"level": LOG_LEVEL},
+        "django_structlog.middlewares.request": {"level": REQUEST_LOG_LEVEL},
+        "django.request": {"handlers": ["default"], "level": REQUEST_LOG_LEVEL, "propagate": False},
     },
 }
 

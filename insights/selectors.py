@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from insights import demand
 from insights.models import InsightSettings, InsightSnapshot
 from insights.periods import ALL, ONLINE, Period, Window, local_today, period_for
 from insights.services import (
+    REFRESH_LOCK_CLASS,
     daily_section,
     insight_settings_get,
     staff_needed,
@@ -42,6 +44,31 @@ class Snapshot:
     def end(self) -> date | None:
         meta = self.sections.get("meta")
         return date.fromisoformat(meta["end"]) if meta else None
+
+
+def snapshot_computed_at(*, merchant: Merchant) -> datetime | None:
+    """When the merchant's snapshot was last computed (None: never)."""
+    return (
+        InsightSnapshot.objects.for_merchant(merchant)
+        .filter(section="meta")
+        .values_list("computed_at", flat=True)
+        .first()
+    )
+
+
+def insights_refreshing(*, merchant: Merchant) -> bool:
+    """Whether a refresh of the merchant's snapshot is running now: it holds an advisory lock until it commits.
+
+    Asked on the primary (a replica has no view of the primary's locks); a refresh this very session runs
+    does not count (it is over by the time anyone reads a page)."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s"
+            " AND objsubid = 2 AND pid <> pg_backend_pid())",
+            [REFRESH_LOCK_CLASS, merchant.pk],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def snapshot_get(*, merchant: Merchant, sections: tuple[str, ...]) -> Snapshot:

@@ -173,6 +173,10 @@ def sections_to_refresh(previous: dict[str, Any] | None, current: dict[str, Any]
     return {section for section, inputs in SECTION_INPUTS.items() if changed.intersection(inputs)}
 
 
+# The advisory lock class a running refresh holds, with the merchant's id (see insights_refreshing).
+REFRESH_LOCK_CLASS = 7410
+
+
 def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: bool = False) -> bool:
     """Recompute the snapshot sections of the merchant whose inputs changed; False (nothing done) when none did."""
     now = now or timezone.now()
@@ -188,6 +192,8 @@ def insights_refresh(*, merchant: Merchant, now: datetime | None = None, force: 
     periods = [period_for(key, end=end) for key in PERIODS]
     sections: dict[str, Any] = {}
     with transaction.atomic(), connection.cursor() as cursor:
+        # Held until commit: a second refresh of the merchant waits, and the pages see one is running.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [REFRESH_LOCK_CLASS, merchant.pk])
         cursor.execute("SET LOCAL work_mem = '128MB'")
         if wanted & _READ_PURCHASES:
             _load_purchases(cursor, merchant)

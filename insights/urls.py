@@ -6,6 +6,7 @@ app_name = "insights"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("freshness/", views.freshness, name="freshness"),
     path("lifecycle/", views.lifecycle, name="lifecycle"),
     path("lifecycle/settings/", views.lifecycle_settings, name="lifecycle_settings"),
     path("channels/", views.channels, name="channels"),

@@ -70,9 +70,32 @@ def _page(request: MerchantRequest, name: str, context: dict[str, Any]) -> HttpR
     """The whole page, or for htmx the fragment the page includes."""
     query = request.GET.copy()
     query.pop("format", None)
-    context = {"tab": name, "tabs": TABS, "query": query.urlencode(), **context}
+    context = {
+        "tab": name,
+        "tabs": TABS,
+        "query": query.urlencode(),
+        "refreshing": selectors.insights_refreshing(merchant=request.merchant),
+        **context,
+    }
     fragment = f"insights/_{name}.html"
     return render(request, fragment if request.htmx else f"insights/{name}.html", context)
+
+
+@merchant_permission_required("insights.view")
+@require_GET
+def freshness(request: MerchantRequest) -> HttpResponseBase:
+    """htmx: the pages' freshness note, polled while a refresh runs (or none has finished yet); once new
+    figures are in, it offers them and stops asking."""
+    merchant = request.merchant
+    computed_at = selectors.snapshot_computed_at(merchant=merchant)
+    shown = request.GET.get("shown", "")
+    context = {
+        "computed_at": computed_at,
+        "refreshing": selectors.insights_refreshing(merchant=merchant),
+        "has_newer": computed_at is not None and shown != str(int(computed_at.timestamp())),
+        "page_url": request.htmx.current_url_abs_path if request.htmx else "",
+    }
+    return render(request, "insights/_freshness.html", context)
 
 
 @merchant_permission_required("insights.view")

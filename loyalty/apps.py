@@ -6,6 +6,8 @@ class LoyaltyConfig(AppConfig):
     verbose_name = "Loyalty"
     # The shopper profile page loads these fragments (url name, permission) without importing loyalty.
     shopper_profile_panels = (("loyalty:shopper_panel", "loyalty.view"),)
+    # The home page shows these cards: (function, permission); see merchants.home.
+    home_cards = (("loyalty.home.points_card", "loyalty.view"),)
 
     def ready(self) -> None:
         from loyalty.receivers import on_merge_undone, on_purchase_recorded, on_shoppers_merged

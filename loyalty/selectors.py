@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from loyalty.models import (
+    EARNING_REASONS,
     Account,
     EarnRule,
     LedgerEntry,
@@ -344,3 +345,33 @@ def redemption_list(*, merchant: Merchant, limit: int = 20) -> QuerySet[Redempti
         .filter(status__in=[RedemptionStatus.REDEEMED, RedemptionStatus.REVERSED])
         .order_by("-created_at")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class PointsFlow:
+    issued: int  # earned on purchases, rules, tiers, offers and partners
+    redeemed: int  # spent on rewards, net of reversed redemptions
+
+
+def points_by_window(*, merchant: Merchant, windows: dict[str, tuple[datetime, datetime]]) -> dict[str, PointsFlow]:
+    """Points issued and redeemed in each [start, end) window, from the ledger, in one query."""
+    if not windows:
+        return {}
+    redemptions = (Reason.REDEMPTION, Reason.REDEMPTION_REVERSAL)
+    aggregates: dict[str, Any] = {}
+    for key, (start, end) in windows.items():
+        inside = Q(created_at__gte=start, created_at__lt=end)
+        aggregates[f"{key}__issued"] = Sum("points", filter=inside & Q(reason__in=EARNING_REASONS))
+        aggregates[f"{key}__redeemed"] = Sum("points", filter=inside & Q(reason__in=redemptions))
+    row = (
+        LedgerEntry.objects.for_merchant(merchant)
+        .filter(
+            created_at__gte=min(start for start, _end in windows.values()),
+            created_at__lt=max(end for _start, end in windows.values()),
+        )
+        .aggregate(**aggregates)
+    )
+    return {
+        key: PointsFlow(issued=int(row[f"{key}__issued"] or 0), redeemed=-int(row[f"{key}__redeemed"] or 0))
+        for key in windows
+    }

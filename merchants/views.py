@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError, form_add_error
-from merchants import selectors, services
+from merchants import home, selectors, services
 from merchants.decorators import merchant_permission_required
 from merchants.forms import (
     APIKeyForm,
@@ -25,11 +25,15 @@ from merchants.http import MerchantRequest
 @merchant_permission_required("dashboard.view")
 @require_GET
 def dashboard(request: MerchantRequest) -> HttpResponse:
+    """The home page: each app's cards (merchants.home) the role may open, what needs attention, the setup."""
     merchant = request.merchant
     stores = selectors.store_list(merchant=merchant, include_inactive=False)
     if request.membership.store_id:
         stores = stores.filter(pk=request.membership.store_id)
+    cards = home.home_cards(merchant=merchant, membership=request.membership)
     context = {
+        "cards": [card for card in cards if card.template],
+        "attention": [item for card in cards for item in card.attention],
         "stores": stores,
         "staff_count": selectors.staff_list(merchant=merchant).count(),
         "api_keys": selectors.api_key_list(merchant=merchant).filter(revoked=False),

@@ -25,6 +25,10 @@ class EventType(models.TextChoices):
     MESSAGE_SENT = "message.sent", _("Message sent")
 
 
+# The reason an endpoint paused by a person carries (one paused for failing says why it failed).
+PAUSED_BY_STAFF = "Paused by staff."
+
+
 class Endpoint(TenantModel):
     """A URL of the merchant's that receives the events it picked, signed with its secret."""
 

@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from merchants.models import Merchant
-from outbound.models import Delivery, DeliveryStatus, Endpoint
+from outbound.models import PAUSED_BY_STAFF, Delivery, DeliveryStatus, Endpoint
 
 
 def endpoint_list(*, merchant: Merchant) -> QuerySet[Endpoint]:
@@ -35,4 +35,15 @@ def delivery_get(*, merchant: Merchant, endpoint: Endpoint, delivery_id: int) ->
     return get_object_or_404(
         Delivery.objects.filter(merchant=merchant, endpoint=endpoint).select_related("event", "endpoint__merchant"),
         pk=delivery_id,
+    )
+
+
+def endpoint_failing_list(*, merchant: Merchant) -> QuerySet[Endpoint]:
+    """Endpoints whose deliveries are failing now, and those paused for failing (not those staff paused)."""
+    paused_by_staff = Q(is_active=False, paused_reason=PAUSED_BY_STAFF)
+    return (
+        Endpoint.objects.for_merchant(merchant)
+        .filter(Q(failing_since__isnull=False) | Q(is_active=False))
+        .exclude(paused_by_staff)
+        .order_by("created_at")
     )

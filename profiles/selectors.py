@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -25,6 +25,7 @@ from profiles.models import (
     ConsentEvent,
     ContactKind,
     ContactPoint,
+    JoinedVia,
     LineItem,
     MergeEvent,
     Purchase,
@@ -610,3 +611,73 @@ def signup_holds_of(*, merchant: Merchant, shopper: Shopper, limit: int = 20) ->
     return list(
         SignupHold.objects.for_merchant(merchant).filter(shopper=shopper).order_by("-requested_at", "-pk")[:limit]
     )
+
+
+# The home page
+
+
+@dataclass(frozen=True)
+class SalesFigures:
+    sales_minor: int  # net of refunds
+    purchases: int  # not fully refunded
+    shoppers: int  # distinct identified shoppers among those purchases
+
+
+def sales_by_window(*, merchant: Merchant, windows: dict[str, tuple[datetime, datetime]]) -> dict[str, SalesFigures]:
+    """Sales, purchases and shoppers in each [start, end) window, straight from the purchases, in one query.
+
+    Reads only the purchases between the earliest start and the latest end (the (merchant, occurred_at)
+    index): the home page's windows span two weeks at most.
+    """
+    if not windows:
+        return {}
+    counted = Q(refunded_minor__lt=F("amount_minor"))
+    aggregates: dict[str, Any] = {}
+    for key, (start, end) in windows.items():
+        inside = Q(occurred_at__gte=start, occurred_at__lt=end)
+        aggregates[f"{key}__sales"] = Coalesce(Sum(F("amount_minor") - F("refunded_minor"), filter=inside), 0)
+        aggregates[f"{key}__purchases"] = Count("pk", filter=inside & counted)
+        aggregates[f"{key}__shoppers"] = Count("shopper_id", filter=inside & counted, distinct=True)
+    row = (
+        Purchase.objects.for_merchant(merchant)
+        .filter(
+            occurred_at__gte=min(start for start, _end in windows.values()),
+            occurred_at__lt=max(end for _start, end in windows.values()),
+        )
+        .aggregate(**aggregates)
+    )
+    return {
+        key: SalesFigures(
+            sales_minor=int(row[f"{key}__sales"]),
+            purchases=row[f"{key}__purchases"],
+            shoppers=row[f"{key}__shoppers"],
+        )
+        for key in windows
+    }
+
+
+def signups_by_window(
+    *, merchant: Merchant, windows: dict[str, tuple[datetime, datetime]]
+) -> dict[str, dict[str, int]]:
+    """New shoppers in each [start, end) window by how they joined (kiosk, Wi-Fi, checkout, …), one query.
+
+    Every profile created in the window counts, including those since merged into another or erased:
+    each was a sign-up when it happened.
+    """
+    if not windows:
+        return {}
+    counts = {
+        key: Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)) for key, (start, end) in windows.items()
+    }
+    rows = (
+        Shopper.objects.for_merchant(merchant)
+        .filter(
+            created_at__gte=min(start for start, _end in windows.values()),
+            created_at__lt=max(end for _start, end in windows.values()),
+        )
+        .values("joined_via")
+        .annotate(**counts)
+        .order_by()
+    )
+    by_source = {row["joined_via"]: row for row in rows}
+    return {key: {via: by_source[via][key] if via in by_source else 0 for via in JoinedVia.values} for key in windows}

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from campaigns.models import (
     AssignmentGroup,
     Campaign,
     CampaignKind,
+    CampaignRun,
     CampaignStatus,
     FeedbackResponse,
     OfferKind,
@@ -34,12 +35,14 @@ from campaigns.models import (
     Trigger,
     Variant,
 )
+from campaigns.segments.selectors import audience_queryset
+from campaigns.services import guards
 from core import statistics
 from core.statistics import AdjustedDifference, Difference, GroupSums, PairedSums, SampleHint
 from core.templatetags.money import money
 from loyalty.models import OfferAward
 from merchants.models import Merchant
-from profiles.models import MergeEvent, Purchase, Shopper, ShopperRollup, ShopperStatus
+from profiles.models import ConsentPurpose, MergeEvent, Purchase, Shopper, ShopperRollup, ShopperStatus
 
 # Per assignment: the net revenue of the shopper's purchases in (assigned_at, assigned_at + window], each
 # purchase counted for the shopper it belonged to when made (merges since do not move it).
@@ -752,8 +755,14 @@ class CampaignHeadline:
     is_significant: bool | None
 
 
-def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict[int, CampaignHeadline]:
-    """The list page's columns for many campaigns, in one grouped query per attribution window."""
+def campaign_headlines(
+    *, merchant: Merchant, campaigns: list[Campaign], with_cost: bool = True
+) -> dict[int, CampaignHeadline]:
+    """The list page's columns for many campaigns, in one grouped query per attribution window.
+
+    `with_cost=False` leaves out the return on spend (roi None), and with it the few queries each campaign
+    with an offer costs: the home page shows the lift only, in a fixed number of queries.
+    """
     if not campaigns:
         return {}
     rows = _group_rows(merchant=merchant, campaigns=campaigns)
@@ -772,8 +781,8 @@ def campaign_headlines(*, merchant: Merchant, campaigns: list[Campaign]) -> dict
         lift = judged_interval(adjusted, campaign_schedule(campaign, _first_assigned_at(treatment, holdout)), now)
         incremental = lift.scaled(treatment.shoppers) if lift is not None else None
         # The same cost as the report's: messages, and the offer's cost (a few queries for a campaign with one).
-        cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor
-        if campaign.offer_id is not None:
+        cost = sent.get(campaign.pk, 0) * campaign.cost_per_message_minor if with_cost else 0
+        if with_cost and campaign.offer_id is not None:
             cost += _offer_figures(campaign)[3]
         headlines[campaign.pk] = CampaignHeadline(
             campaign=campaign,
@@ -809,6 +818,75 @@ def sample_hint(*, merchant: Merchant, audience: int, holdout_percent: int, attr
         audience=audience,
         holdout_percent=holdout_percent,
         baseline_rate=baseline_conversion_rate(merchant=merchant, days=attribution_days),
+    )
+
+
+def campaigns_without_reachable_audience(*, merchant: Merchant, campaigns: list[Campaign]) -> list[Campaign]:
+    """The campaigns among these that nobody in their audience could be sent now (no consent for the
+    campaign's channel and purpose, or no confirmed contact), asked in one query whatever their number.
+
+    Each campaign's segment and snapshot must be loaded with it (campaign_list does).
+    """
+    if not campaigns:
+        return []
+    checks = {}
+    for campaign in campaigns:
+        purpose = ConsentPurpose.FEEDBACK if campaign.trigger == Trigger.FEEDBACK_REQUEST else ConsentPurpose.MARKETING
+        audience = audience_queryset(merchant=merchant, segment=campaign.segment, snapshot=campaign.snapshot)
+        reachable = guards.reachable(audience, channel=campaign.channel, purpose=purpose)
+        checks[f"campaign_{campaign.pk}"] = Exists(reachable.values("pk")[:1])
+    row = Merchant.objects.filter(pk=merchant.pk).annotate(**checks).values_list(*checks).get()
+    reachable_now = dict(zip(checks, row, strict=True))
+    return [campaign for campaign in campaigns if not reachable_now[f"campaign_{campaign.pk}"]]
+
+
+# Sending
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    """Where the latest run of a broadcast stands: what its messages became, and how many are still to go."""
+
+    started_at: datetime
+    audience: int  # reachable shoppers when the run started, holdout included
+    held_out: int
+    sent: int
+    suppressed: int
+    failed: int  # failed or bounced
+    remaining: int  # messages waiting for the channel, and shoppers whose messages are not written yet
+    is_complete: bool
+
+
+_IN_FLIGHT = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.HANDING)
+
+
+def broadcast_progress(*, merchant: Merchant, campaign: Campaign) -> BroadcastProgress | None:
+    """The latest run of the broadcast (None before its first run), in three queries whatever its size."""
+    run = CampaignRun.objects.for_merchant(merchant).filter(campaign=campaign).order_by("-started_at", "-pk").first()
+    if run is None:
+        return None
+    assigned = Assignment.objects.for_merchant(merchant).filter(campaign=campaign, dedupe_key=run.dedupe_key)
+    groups = assigned.aggregate(total=Count("pk"), held_out=Count("pk", filter=Q(group=AssignmentGroup.HOLDOUT)))
+    statuses = dict(
+        OutboxMessage.objects.for_merchant(merchant)
+        .filter(campaign=campaign, dedupe_key=run.dedupe_key)
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    in_flight = sum(statuses.get(status, 0) for status in _IN_FLIGHT)
+    # Until every chunk is written, the shoppers not assigned yet are still to go (a shopper who withdrew
+    # consent meanwhile is dropped when the chunk is written, so the figure settles at the end).
+    unwritten = 0 if run.finished_at is not None else max(0, run.audience_count - groups["total"])
+    return BroadcastProgress(
+        started_at=run.started_at,
+        audience=run.audience_count,
+        held_out=groups["held_out"],
+        sent=statuses.get(OutboxStatus.SENT, 0),
+        suppressed=statuses.get(OutboxStatus.SUPPRESSED, 0),
+        failed=statuses.get(OutboxStatus.FAILED, 0) + statuses.get(OutboxStatus.BOUNCED, 0),
+        remaining=in_flight + unwritten,
+        is_complete=run.finished_at is not None and in_flight == 0,
     )
 
 

@@ -12,7 +12,7 @@ from merchants.models import Merchant, MerchantAPIKey, User
 from merchants.services import audit_event_record
 from outbound import signing
 from outbound.addresses import url_check
-from outbound.models import Delivery, DeliveryStatus, Endpoint, EventType
+from outbound.models import PAUSED_BY_STAFF, Delivery, DeliveryStatus, Endpoint, EventType
 from outbound.services.outbox import deliveries_queue, drain_after_commit, subscriptions_forget
 
 SECRET_OVERLAP = timedelta(hours=24)
@@ -117,7 +117,7 @@ def secret_rotate(*, endpoint: Endpoint, actor: User | None, overlap: timedelta 
 def endpoint_pause(*, endpoint: Endpoint, actor: User | None) -> Endpoint:
     """Stop sending. Changes still queue up for the endpoint and go out, in order, on resume."""
     updated = Endpoint.objects.filter(merchant=endpoint.merchant_id, pk=endpoint.pk, is_active=True).update(
-        is_active=False, paused_reason="Paused by staff.", paused_at=timezone.now()
+        is_active=False, paused_reason=PAUSED_BY_STAFF, paused_at=timezone.now()
     )
     if updated:
         audit_event_record(

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from core.card_numbers import contains_card_number
 from demo.history import COFFEE, FASHION, HistorySpec, demo_history_load
+from demo.showcase import DUPLICATE_PAIRS, MALL_PURCHASE_PREFIX
 from merchants.models import Merchant
 from profiles.models import (
     Card,
@@ -77,8 +78,11 @@ def test_each_demo_merchant_gets_a_year_of_shoppers_and_purchases(small_demo):
         Merchant.objects.get(slug=slug) for slug in ("northwind", "blue-bean", "megastore")
     )
 
-    assert Shopper.objects.for_merchant(northwind).count() == 200
-    assert Purchase.objects.for_merchant(blue_bean).count() == 1500
+    # The history, and beside it the showcase's duplicate pairs (Northwind) and mall shoppers' coffees (Blue Bean).
+    assert Shopper.objects.for_merchant(northwind).count() == 200 + 2 * len(DUPLICATE_PAIRS)
+    assert (
+        Purchase.objects.for_merchant(blue_bean).exclude(external_id__startswith=MALL_PURCHASE_PREFIX).count() == 1500
+    )
     assert (Shopper.objects.for_merchant(megastore).count(), Purchase.objects.for_merchant(megastore).count()) == (
         300,
         2500,

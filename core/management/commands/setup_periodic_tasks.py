@@ -35,4 +35,5 @@ class Command(BaseCommand):
         stale = PeriodicTask.objects.filter(name__startswith=NAME_PREFIX).exclude(name__in=wanted)
         removed = stale.count()
         stale.delete()
-        self.stdout.write(f"periodic tasks: {len(wanted)} scheduled, {removed} removed")
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"periodic tasks: {len(wanted)} scheduled, {removed} removed")

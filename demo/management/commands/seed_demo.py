@@ -22,6 +22,7 @@ from demo.campaigns import demo_campaigns_seed
 from demo.history import HistorySpec, demo_history_load, demo_tables_analyze
 from demo.loyalty import demo_programs_seed
 from demo.segments import demo_segments_seed
+from demo.showcase import demo_insights_refresh, demo_showcase_seed
 from merchants import services
 from merchants.models import Merchant, MerchantAPIKey, Network, StaffMembership, Store, User
 from merchants.permissions import ALL_API_SCOPES, Role
@@ -159,6 +160,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.monotonic()
+        # -v 0 (make demo): only what a newcomer needs at the end, the sign-in and the API key.
+        self.progress_out = self.stdout if options["verbosity"] >= 1 else None
         for name in ("shoppers", "purchases", "demo_shoppers", "demo_purchases"):
             if options[name] is not None and options[name] < 0:
                 raise CommandError(f"--{name.replace('_', '-')} cannot be negative.")
@@ -168,13 +171,16 @@ class Command(BaseCommand):
                 demo, shoppers=options["demo_shoppers"], purchases=options["demo_purchases"], seed=options["seed"]
             )
         # Then each app above profiles, in the order they build on each other.
-        demo_programs_seed(stdout=self.stdout)
-        demo_segments_seed(stdout=self.stdout)
-        demo_campaigns_seed(stdout=self.stdout)
+        demo_programs_seed(stdout=self.progress_out)
+        demo_segments_seed(stdout=self.progress_out)
+        demo_campaigns_seed(stdout=self.progress_out)
+        demo_showcase_seed(stdout=self.progress_out)
         # Fresh statistics for what the apps just bulk-loaded (ANALYZE samples, so big tables stay quick):
         # without them the planner takes a new table for empty and picks nested loops.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+        # Computed now, not by the worker's first round: no insight page of a fresh demo is empty.
+        demo_insights_refresh(stdout=self.progress_out)
         if options["scale"] or options["shoppers"] is not None or options["purchases"] is not None:
             with transaction.atomic():
                 self._merchant(MEGASTORE, network=None)
@@ -208,16 +214,17 @@ class Command(BaseCommand):
         started = time.monotonic()
 
         def progress(message: str) -> None:
-            self.stdout.write(f"  {merchant.name}: {message} ({time.monotonic() - started:.1f}s)")
-            self.stdout.flush()
+            if self.progress_out is not None:
+                self.progress_out.write(f"  {merchant.name}: {message} ({time.monotonic() - started:.1f}s)")
+                self.progress_out.flush()
 
         report = demo_history_load(merchant=merchant, spec=spec, progress=progress)
         if report is None:
-            self.stdout.write(f"  {merchant.name}: has shoppers or purchases already; no history generated")
+            progress("has shoppers or purchases already; no history generated")
             return
         demo_tables_analyze()
         rows = ", ".join(f"{count:,} {table.removeprefix('profiles_')}" for table, count in report.rows.items())
-        self.stdout.write(f"  {merchant.name}: {rows} in {time.monotonic() - started:.1f}s")
+        progress(rows)
 
     def _merchant(self, demo: DemoMerchant, network: Network | None) -> Merchant:
         owner = _user(f"owner@{demo.email_domain}")
