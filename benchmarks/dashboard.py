@@ -23,6 +23,7 @@ With `--refresh` it also times the snapshot refresh three ways, one JSON line ea
 "full" recomputes every section; "after_new_purchases" follows 10,000 new purchases by existing shoppers
 (recorded through the batch ingest service, today, in its stores; they stay in the database, with
 external ids "bench-refresh-…"); "quiet" follows no change at all.
+
 Targets: p95 ≤ 200 ms and ratio_p95 ≤ 0.25 (the home page, opened every morning: p95 ≤ 100 ms).
 """
 
