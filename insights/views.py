@@ -6,6 +6,7 @@ the read replica when one is configured (core.replicas); their permission checks
 
 import itertools
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.csv_export import csv_download
 from core.errors import ApplicationError
 from core.replicas import reads_from_replica
+from core.templatetags.money import minor_digits
 from insights import selectors, services
 from insights.forms import InsightFilterForm, InsightSettingsForm
 from insights.periods import DEFAULT_PERIOD
@@ -66,6 +68,18 @@ def _chart(kind: str, labels: Sequence[Any], datasets: list[dict[str, Any]], **o
     }
 
 
+def _money_chart(
+    kind: str, labels: Sequence[Any], label: str, values_minor: Sequence[int], currency: str, **options: Any
+) -> dict[str, Any]:
+    """A chart of amounts: the data in the currency's major unit, the axis and tooltips formatted by
+    static/js/insights.js as people write money ("€1,800", "₩18,000"), never minor units."""
+    digits = minor_digits(currency)
+    data = [float(Decimal(int(value or 0)).scaleb(-digits)) for value in values_minor]
+    chart = _chart(kind, labels, [{"label": label, "data": data}], **options)
+    chart["money"] = {"currency": currency, "digits": digits, "axis": "x" if options.get("indexAxis") == "y" else "y"}
+    return chart
+
+
 def _page(request: MerchantRequest, name: str, context: dict[str, Any]) -> HttpResponseBase:
     """The whole page, or for htmx the fragment the page includes."""
     query = request.GET.copy()
@@ -87,11 +101,10 @@ def overview(request: MerchantRequest) -> HttpResponseBase:
             ["day", "purchases", "revenue_minor"],
             zip(data.days, data.daily_purchases, data.daily_total_minor, strict=True),
         )
-    chart = _chart(
-        "line",
-        [day.isoformat() for day in data.days],
-        [{"label": "Revenue (minor units)", "data": data.daily_total_minor, "tension": 0.2, "pointRadius": 0}],
+    chart = _money_chart(
+        "line", [day.isoformat() for day in data.days], "Revenue", data.daily_total_minor, request.merchant.currency
     )
+    chart["data"]["datasets"][0].update({"tension": 0.2, "pointRadius": 0})
     return _page(request, "overview", {"form": form, "data": data, "charts": {"overview": chart}})
 
 
@@ -289,10 +302,12 @@ def stores(request: MerchantRequest) -> HttpResponseBase:
                 for row in rows
             ),
         )
-    chart = _chart(
+    chart = _money_chart(
         "bar",
         [row.label for row in data.stores],
-        [{"label": "Revenue (minor units)", "data": [row.total_minor for row in data.stores]}],
+        "Revenue",
+        [row.total_minor for row in data.stores],
+        request.merchant.currency,
     )
     context = {
         "form": form,
@@ -325,10 +340,12 @@ def products(request: MerchantRequest) -> HttpResponseBase:
             ["category", "quantity", "revenue_minor", "baskets"],
             ((c["category"], c["quantity"], c["total_minor"], c["baskets"]) for c in data.categories),
         )
-    chart = _chart(
+    chart = _money_chart(
         "bar",
         [row["category"] or "(none)" for row in data.categories[:15]],
-        [{"label": "Revenue (minor units)", "data": [row["total_minor"] for row in data.categories[:15]]}],
+        "Revenue",
+        [row["total_minor"] for row in data.categories[:15]],
+        request.merchant.currency,
         indexAxis="y",
         scales={"y": {"ticks": {"autoSkip": False}}},
     )

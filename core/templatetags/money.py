@@ -16,11 +16,45 @@ MINOR_DIGITS = {
     "CLF": 4,
     "UYW": 4,
 }
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "ILS": "₪", "KRW": "₩", "TRY": "₺"}
+# The symbols English-speaking staff read (CLDR's `en` symbols); other currencies are shown with their code.
+SYMBOLS = {
+    "EUR": "€",
+    "USD": "$",
+    "GBP": "£",
+    "JPY": "¥",
+    "INR": "₹",
+    "ILS": "₪",
+    "KRW": "₩",
+    "TRY": "₺",
+    "TWD": "NT$",
+    "HKD": "HK$",
+    "CNY": "CN¥",
+    "AUD": "A$",
+    "CAD": "CA$",
+    "NZD": "NZ$",
+    "MXN": "MX$",
+    "BRL": "R$",
+    "PHP": "₱",
+    "VND": "₫",
+}
 
 
 def minor_digits(currency: str) -> int:
     return MINOR_DIGITS.get(currency.upper(), 2)
+
+
+def currency_symbol(currency: str) -> str:
+    """ "EUR" → "€", "KWD" → "KWD": what a form label puts beside an amount."""
+    code = str(currency or "").upper()
+    return SYMBOLS.get(code, code)
+
+
+def major_text(amount_minor: int | None, currency: str) -> str:
+    """1250, "EUR" → "12.50"; 18000, "KRW" → "18000": minor units as typed back into a form (no symbol)."""
+    if amount_minor is None:
+        return ""
+    digits = minor_digits(currency)
+    return f"{Decimal(int(amount_minor)).scaleb(-digits):.{digits}f}"
 
 
 @register.filter
@@ -32,6 +66,21 @@ def money(amount_minor: object, currency: str) -> str:
     digits = minor_digits(code)
     value = Decimal(int(str(amount_minor))).scaleb(-digits)
     number = f"{abs(value):,.{digits}f}"
+    sign = "−" if value < 0 else ""
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}".strip()
+
+
+@register.filter
+def money_precise(amount_minor: object, currency: str) -> str:
+    """A fraction of a minor unit kept: Decimal("0.5"), "EUR" → "€0.005"; Decimal("1"), "EUR" → "€0.01"."""
+    if amount_minor is None or amount_minor == "":
+        return ""
+    code = str(currency or "").upper()
+    digits = minor_digits(code)
+    value = Decimal(str(amount_minor)).scaleb(-digits).normalize()
+    places = max(digits, -int(value.as_tuple().exponent))
+    number = f"{abs(value):,.{places}f}"
     sign = "−" if value < 0 else ""
     symbol = SYMBOLS.get(code)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}".strip()
