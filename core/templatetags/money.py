@@ -59,7 +59,8 @@ def major_text(amount_minor: int | None, currency: str) -> str:
 
 @register.filter
 def money(amount_minor: object, currency: str) -> str:
-    """1234567, "EUR" → "€12,345.67"; 1500, "JPY" → "¥1,500"; 1500, "KWD" → "1.500 KWD"."""
+    """1234567, "EUR" → "€12,345.67"; 1500, "JPY" → "¥1,500"; 1500, "KWD" → "KWD 1.500" (a no-break space), as
+    CLDR's English writes them, so a page's tables read like its charts (drawn with the browser's Intl)."""
     if amount_minor is None or amount_minor == "":
         return ""
     code = str(currency or "").upper()
@@ -68,7 +69,7 @@ def money(amount_minor: object, currency: str) -> str:
     number = f"{abs(value):,.{digits}f}"
     sign = "−" if value < 0 else ""
     symbol = SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}".strip()
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code}\u00a0{number}".strip()
 
 
 @register.filter
@@ -83,4 +84,4 @@ def money_precise(amount_minor: object, currency: str) -> str:
     number = f"{abs(value):,.{places}f}"
     sign = "−" if value < 0 else ""
     symbol = SYMBOLS.get(code)
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}".strip()
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{code}\u00a0{number}".strip()

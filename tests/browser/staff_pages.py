@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -24,7 +25,7 @@ from merchants.permissions import Role
 from outbound.services import endpoints
 from payments.models import EventStatus, PaymentEvent
 from profiles.models import JoinedVia, SignupPointKind
-from profiles.services import signup
+from profiles.services import rollups, signup
 from tests.campaigns.factories import CampaignFactory, OfferFactory, SegmentFactory, TemplateFactory, VariantFactory
 from tests.factories import MembershipFactory, MerchantFactory, NetworkFactory, StoreFactory, UserFactory
 from tests.loyalty.factories import ProgramFactory, RewardFactory, RuleFactory, TierFactory
@@ -114,6 +115,8 @@ def world_build(*, currency: str = "EUR") -> World:
     signup.signup_point_create(
         merchant=merchant, actor=None, store=store, kind=SignupPointKind.KIOSK, name="Level 2 kiosk"
     )
+    with transaction.atomic():  # the factories wrote purchases past the ingest that keeps the rollups
+        rollups.rollups_rebuild(merchant=merchant)
     insights_services.insights_refresh(merchant=merchant)
     arguments = {
         "store_id": store.pk,

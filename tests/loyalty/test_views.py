@@ -23,10 +23,10 @@ def test_owner_sets_up_a_program(owner_client, merchant):
             "name": "Northwind Rewards",
             "kind": "points",
             "points_per_unit": 1,
-            "unit_minor": 100,
+            "unit_minor": "1.00",
             "rounding": "down",
-            "point_value_minor": "1",
-            "minimum_spend_minor": 0,
+            "point_value_minor": "0.01",
+            "minimum_spend_minor": "",
             "expiry_policy": "never",
             "tier_basis": "spend",
             "tier_grace_days": 30,
@@ -35,7 +35,10 @@ def test_owner_sets_up_a_program(owner_client, merchant):
     )
 
     assert response.status_code == 302
-    assert Program.objects.get(merchant=merchant).name == "Northwind Rewards"
+    program = Program.objects.get(merchant=merchant)
+    assert program.name == "Northwind Rewards"
+    # amounts are typed in euros and kept in cents: 1 point per €1.00, a point worth €0.01
+    assert (program.unit_minor, program.point_value_minor, program.minimum_spend_minor) == (100, 1, 0)
 
 
 def test_program_settings_refuse_an_incomplete_expiry_policy(owner_client, program):
