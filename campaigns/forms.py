@@ -57,8 +57,11 @@ class CampaignForm(GuardedForm):
     )
     store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="— any store —")
     offer = forms.ModelChoiceField(queryset=Offer.objects.none(), required=False, empty_label="— no offer —")
+    send_now = forms.BooleanField(
+        required=False, label="Send now", help_text="Broadcasts, recurring and greetings: as soon as it is launched."
+    )
     scheduled_at = forms.DateTimeField(
-        required=False, widget=DATETIME, label="Send at", help_text="Broadcasts and greetings: when it goes out."
+        required=False, widget=DATETIME, label="Or send at", help_text="A later time in the merchant's time zone."
     )
     repeat_every_days = forms.IntegerField(required=False, min_value=1, label="Repeat every (days)")
     holdout_percent = forms.IntegerField(
@@ -83,7 +86,12 @@ class CampaignForm(GuardedForm):
         _scoped(self.fields["offer"], Offer.objects.for_merchant(merchant).order_by("-valid_until"))
         for key in VARIANT_KEYS:
             self.fields[f"weight_{key}"] = forms.IntegerField(
-                min_value=1, max_value=100, initial=50 if key == "B" else 100, required=False, label="Share"
+                min_value=1,
+                max_value=100,
+                required=False,
+                label="Share (% of the audience)",
+                help_text="Variant A + variant B + the holdout make 100 %; without a B message, A gets every "
+                "shopper not held out.",
             )
             for code, language in LANGUAGES:
                 self.fields[f"subject_{key}_{code}"] = forms.CharField(
@@ -108,6 +116,7 @@ class CampaignForm(GuardedForm):
             "store": campaign.store_id,
             "offer": campaign.offer_id,
             "scheduled_at": campaign.scheduled_at,
+            "send_now": campaign.scheduled_at is None and campaign.kind in SCHEDULED_KINDS,
             "repeat_every_days": campaign.repeat_every_days,
             "holdout_percent": campaign.holdout_percent,
             "attribution_days": campaign.attribution_days,
@@ -141,6 +150,8 @@ class CampaignForm(GuardedForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("send_now") and cleaned.get("scheduled_at"):
+            self.add_error("scheduled_at", "Choose one: send now, or a time to send at.")
         trigger = cleaned.get("trigger") or ""
         text = (cleaned.get("trigger_value") or "").strip()
         if trigger not in TRIGGER_PARAMS:
@@ -161,6 +172,7 @@ class CampaignForm(GuardedForm):
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
+        holdout = data["holdout_percent"]
         variants: dict[str, VariantDraft] = {}
         for key in VARIANT_KEYS:
             templates = {
@@ -169,7 +181,7 @@ class CampaignForm(GuardedForm):
             }
             if key == "A" or any(body.strip() for _subject, body in templates.values()):
                 variants[key] = VariantDraft(
-                    weight=data.get(f"weight_{key}") or (100 if key == "A" else 50), templates=templates
+                    weight=data.get(f"weight_{key}") or default_share(holdout), templates=templates
                 )
         trigger = data["trigger"] or ""
         params: dict[str, Any] = {}
@@ -189,9 +201,18 @@ class CampaignForm(GuardedForm):
             "attribution_days": data["attribution_days"],
             "cost_per_message_minor": data.get("cost_per_message") or 0,
             "scheduled_at": data.get("scheduled_at"),
+            "send_now": bool(data.get("send_now")),
             "repeat_every_days": data.get("repeat_every_days"),
             "variants": variants,
         }
+
+
+SCHEDULED_KINDS = (CampaignKind.BROADCAST, CampaignKind.RECURRING, CampaignKind.GREETING)
+
+
+def default_share(holdout_percent: int, *, variants: int = 2) -> int:
+    """Each variant's share when none is typed: the shoppers not held out, split evenly (10 % holdout: 45 + 45)."""
+    return max((100 - holdout_percent) // variants, 1)
 
 
 def trigger_settings(currency: str) -> dict[str, dict[str, str]]:
