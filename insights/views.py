@@ -21,7 +21,7 @@ from core.replicas import reads_from_replica
 from core.templatetags.money import minor_digits
 from insights import selectors, services
 from insights.forms import InsightFilterForm, InsightSettingsForm
-from insights.periods import DEFAULT_PERIOD
+from insights.periods import DEFAULT_PERIOD, PeriodChoice
 from insights.selectors import WEEKDAYS
 from merchants.decorators import merchant_permission_required
 from merchants.http import MerchantRequest
@@ -37,7 +37,9 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def _filters(request: MerchantRequest, *, with_online: bool = True) -> tuple[InsightFilterForm, str, selectors.Scope]:
+def _filters(
+    request: MerchantRequest, *, with_online: bool = True
+) -> tuple[InsightFilterForm, PeriodChoice, selectors.Scope]:
     merchant = request.merchant
     params = request.GET.copy()
     params.setdefault("period", DEFAULT_PERIOD)
@@ -322,9 +324,8 @@ def stores(request: MerchantRequest) -> HttpResponseBase:
 @require_GET
 @reads_from_replica
 def products(request: MerchantRequest) -> HttpResponseBase:
-    form, _period, scope = _filters(request)
-    del form.fields["period"]  # always the last 90 days: baskets cost more to count than days
-    data = selectors.products_get(merchant=request.merchant, scope=scope)
+    form, period, scope = _filters(request)
+    data = selectors.products_get(merchant=request.merchant, scope=scope, period_key=period)
     if _wants_csv(request):
         if request.GET.get("table") == "pairs":
             return _csv(
@@ -357,7 +358,8 @@ def products(request: MerchantRequest) -> HttpResponseBase:
 @reads_from_replica
 def demand(request: MerchantRequest) -> HttpResponseBase:
     form, _period, scope = _filters(request)
-    del form.fields["period"]  # always the next weeks, learned from the last year
+    for name in ("period", "date_from", "date_to"):  # always the next weeks, learned from the last year
+        del form.fields[name]
     data = selectors.demand_get(merchant=request.merchant, scope=scope)
     if _wants_csv(request):
         return _csv(

@@ -37,6 +37,20 @@
       new Chart(canvas, config);
     });
   }
+  // "From – to…" shows the two days; the page is asked for only once both are given.
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest(".insight-filters");
+    var period = form && form.querySelector("[name=period]");
+    var range = form && form.querySelector(".custom-range");
+    if (!period || !range) return;
+    range.hidden = period.value !== "custom";
+    if (period.value === "custom") {
+      var first = form.querySelector("[name=date_from]").value;
+      var last = form.querySelector("[name=date_to]").value;
+      if (!first || !last) event.stopPropagation();
+    }
+  }, true);
+
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
 })();
