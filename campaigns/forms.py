@@ -90,8 +90,11 @@ class CampaignForm(GuardedForm):
                 max_value=100,
                 required=False,
                 label="Share (% of the audience)",
+                # said once, under A's share: the same help under B too reads as a fault
                 help_text="Variant A + variant B + the holdout make 100 %; without a B message, A gets every "
-                "shopper not held out.",
+                "shopper not held out."
+                if key == "A"
+                else "",
             )
             for code, language in LANGUAGES:
                 self.fields[f"subject_{key}_{code}"] = forms.CharField(

@@ -114,8 +114,26 @@ def test_live_preview_says_what_a_purchase_earns_with_the_draft_rule(owner_clien
     assert response.status_code == 200
     # 52 base + 52 for the shoes rule being written + 500 for the online rule
     assert "online purchase in Shoes earns 604 points" in page, page
-    assert "(this rule)" in page
+    assert "52 — Shoes ×2 (×2) <em>(this rule, as changed)</em>" in page
     assert not EarnRule.all_merchants.filter(name="Shoes ×2").exists()
+
+
+def test_live_preview_names_the_rules_new_multiplier_after_a_change(owner_client, program):
+    # given a rule saved as "Double points on Sundays", ×2
+    rule = RuleFactory(program=program, name="Double points on Sundays", kind="spend_bonus", multiplier=2)
+
+    # when the manager changes its multiplier to 3 and looks at the preview
+    response = owner_client.post(
+        reverse("loyalty:rule_preview"),
+        {"rule_id": rule.pk, "name": rule.name, "kind": "spend_bonus", "multiplier": "3", "bonus_points": 0,
+         "minimum_spend_minor": "", "is_active": "on", "preview_amount": "10.00", "preview_channel": "online"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+
+    # then the preview names the new multiplier, not the one in the rule's name or the saved one
+    page = response.content.decode()
+    assert "Double points on Sundays (×3) <em>(this rule, as changed)</em>" in page
+    assert "(×2)" not in page
 
 
 def test_shopper_panel_shows_balance_and_ledger_and_staff_adjust(owner_client, program, buy, shopper, owner):
