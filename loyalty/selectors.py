@@ -94,13 +94,16 @@ def rewards_redeemable(*, merchant: Merchant, shopper: Shopper, now: datetime | 
 
 def points_summary(*, merchant: Merchant, shopper: Shopper, now: datetime | None = None) -> dict[str, Any] | None:
     """For the shopper's own page: the active program, their balance, tier and the rewards they can have now; None
-    without an active program or an account. At most three queries."""
-    program = program_get(merchant=merchant)
-    if program is None or not program.is_active:
-        return None
-    account = Account.objects.for_merchant(merchant).filter(shopper=shopper).select_related("tier").first()
+    without an active program or an account. One query, and one more for the rewards when there are points."""
+    account = (
+        Account.objects.for_merchant(merchant)
+        .filter(shopper=shopper, program__is_active=True)
+        .select_related("program", "tier")
+        .first()
+    )
     if account is None:
         return None
+    program = account.program
     moment = now or timezone.now()
     rewards = (
         list(
