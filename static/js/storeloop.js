@@ -13,15 +13,30 @@
     labelScrollingBoxes();
   }
 
+  // What the table is about: its caption when that is words (not only a download link), else the heading above it.
+  function tableName(box) {
+    var table = box.querySelector("table");
+    var caption = table && table.caption;
+    if (caption && !caption.querySelector("a") && caption.textContent.trim()) return caption.textContent.trim();
+    var element = box;
+    while (element && element !== document.body) {
+      var previous = element.previousElementSibling;
+      while (previous) {
+        if (/^H[1-6]$/.test(previous.tagName)) return previous.textContent.trim();
+        previous = previous.previousElementSibling;
+      }
+      element = element.parentElement;
+    }
+    return "Table";
+  }
+
   // A box that scrolls is a region a keyboard can reach and a screen reader can name.
   function labelScrollingBoxes() {
     document.querySelectorAll("main .overflow-auto").forEach(function (box) {
       if (box.scrollWidth > box.clientWidth + 1) {
-        var table = box.querySelector("table");
-        var caption = table && table.caption ? table.caption.textContent.trim() : "";
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "region");
-        box.setAttribute("aria-label", caption || "Table (scrolls sideways)");
+        box.setAttribute("aria-label", tableName(box) + " (scrolls sideways)");
       } else if (box.getAttribute("role") === "region") {
         box.removeAttribute("tabindex");
         box.removeAttribute("role");
