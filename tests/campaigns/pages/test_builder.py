@@ -81,6 +81,7 @@ def test_the_audience_reads_the_same_on_the_builder_the_review_and_the_report(ow
     assert words in hint.content.decode()
     review = owner_client.get(reverse("campaigns:campaign_report", args=[campaign.pk])).content.decode()
     assert words in review
+    assert review.count("</strong> reachable · ") == 1  # no second, different count before anyone is sent
     # and the review previews each variant as a shopper gets it, before launch
     assert "Preview as a shopper gets it" in review
 
