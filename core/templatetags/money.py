@@ -39,6 +39,11 @@ SYMBOLS = {
 }
 
 
+# Currencies kept in hundredths whose people write whole amounts (CLDR's cash digits are 0): a whole amount is shown
+# without ".00", as a receipt shows it.
+WHOLE_IN_CASH = frozenset(("TWD", "HUF", "CRC"))
+
+
 def minor_digits(currency: str) -> int:
     return MINOR_DIGITS.get(currency.upper(), 2)
 
@@ -66,6 +71,8 @@ def money(amount_minor: object, currency: str) -> str:
     code = str(currency or "").upper()
     digits = minor_digits(code)
     value = Decimal(int(str(amount_minor))).scaleb(-digits)
+    if code in WHOLE_IN_CASH and value == value.to_integral_value():
+        digits = 0  # "NT$1,800": the cents exist on paper only
     number = f"{abs(value):,.{digits}f}"
     sign = "−" if value < 0 else ""
     symbol = SYMBOLS.get(code)

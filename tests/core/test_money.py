@@ -14,7 +14,8 @@ from core.templatetags.money import major_text, money, money_precise
     [
         (180_000, "EUR", "€1,800.00"),
         (18_000, "KRW", "₩18,000"),
-        (180_000, "TWD", "NT$1,800.00"),
+        (180_000, "TWD", "NT$1,800"),
+        (180_050, "TWD", "NT$1,800.50"),
         (1_250, "BHD", "BHD\u00a01.250"),
         (986_061, "KWD", "KWD\u00a0986.061"),
         (-550, "USD", "−$5.50"),
