@@ -1,4 +1,4 @@
-"""No page prints the same help text twice: every staff page (enumerated from the URL conf) and the kiosk."""
+"""What every staff page (enumerated from the URL conf) says: no help text twice, and no amount in minor units."""
 
 import re
 from collections import Counter
@@ -30,6 +30,25 @@ def test_no_staff_page_prints_a_help_text_twice():
     repeated = {name: _repeated_help(client.get(url).content.decode()) for name, url in pages.items()}
 
     assert {name: texts for name, texts in repeated.items() if texts} == {}
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_no_staff_page_speaks_of_minor_units_or_cents():
+    world = world_build()
+    pages, _broken = page_urls(world)
+    client = Client()
+    client.force_login(world.owner)
+
+    said = {
+        name: re.findall(r"minor units?|\bcents?\b", _visible_text(client.get(url).content.decode()), re.I)
+        for name, url in pages.items()
+    }
+
+    assert {name: words for name, words in said.items() if words} == {}
 
 
 def test_the_kiosk_gives_what_you_shop_for_its_own_help_text(client):
