@@ -17,9 +17,8 @@ from campaigns.models import (
     Trigger,
 )
 from campaigns.services.drafts import TRIGGER_PARAMS, VARIANT_KEYS, VariantDraft
-from core.forms import GuardedForm, GuardedModelForm
-from core.templatetags.money import minor_digits
-from loyalty.forms import MoneyField
+from core.forms import GuardedForm, GuardedModelForm, MoneyField, money_fields_set_currency
+from core.templatetags.money import currency_symbol, major_text
 from loyalty.models import Offer as CardLinkedOffer
 from merchants.models import Merchant, Store
 from profiles.models import ConsentChannel
@@ -42,12 +41,12 @@ class CampaignForm(GuardedForm):
         required=False,
         help_text="Real-time, lifecycle and location campaigns start on a trigger.",
     )
-    trigger_value = forms.IntegerField(
+    trigger_value = forms.CharField(
         required=False,
-        min_value=1,
+        max_length=30,
         label="Trigger setting",
-        help_text="Spend over: amount in minor units · Win-back: days lapsed · Points expiring: days before · "
-        "Visit: cooldown hours.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Only for the triggers that take a setting.",
     )
     channel = forms.ChoiceField(choices=ConsentChannel.choices)
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, empty_label="— every shopper —")
@@ -59,8 +58,11 @@ class CampaignForm(GuardedForm):
     )
     store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="— any store —")
     offer = forms.ModelChoiceField(queryset=Offer.objects.none(), required=False, empty_label="— no offer —")
+    send_now = forms.BooleanField(
+        required=False, label="Send now", help_text="Broadcasts, recurring and greetings: as soon as it is launched."
+    )
     scheduled_at = forms.DateTimeField(
-        required=False, widget=DATETIME, label="Send at", help_text="Broadcasts and greetings: when it goes out."
+        required=False, widget=DATETIME, label="Or send at", help_text="A later time in the merchant's time zone."
     )
     repeat_every_days = forms.IntegerField(required=False, min_value=1, label="Repeat every (days)")
     holdout_percent = forms.IntegerField(
@@ -76,15 +78,24 @@ class CampaignForm(GuardedForm):
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.merchant = merchant
-        self.fields["cost_per_message"].currency = merchant.currency  # type: ignore[attr-defined]
-        self.fields["cost_per_message"].help_text = f"In {merchant.currency}; counts toward the ROI."
+        money_fields_set_currency(self, merchant.currency)
+        self.fields["cost_per_message"].help_text = "Counts toward the ROI."
+        self.trigger_settings = trigger_settings(merchant.currency)
         _scoped(self.fields["segment"], Segment.objects.for_merchant(merchant).order_by("name"))
         _scoped(self.fields["snapshot"], SegmentSnapshot.objects.for_merchant(merchant).order_by("-created_at"))
         _scoped(self.fields["store"], Store.objects.for_merchant(merchant).order_by("name"))
         _scoped(self.fields["offer"], Offer.objects.for_merchant(merchant).order_by("-valid_until"))
         for key in VARIANT_KEYS:
             self.fields[f"weight_{key}"] = forms.IntegerField(
-                min_value=1, max_value=100, initial=50 if key == "B" else 100, required=False, label="Share"
+                min_value=1,
+                max_value=100,
+                required=False,
+                label="Share (% of the audience)",
+                # said once, under A's share: the same help under B too reads as a fault
+                help_text="Variant A + variant B + the holdout make 100 %; without a B message, A gets every "
+                "shopper not held out."
+                if key == "A"
+                else "",
             )
             for code, language in LANGUAGES:
                 self.fields[f"subject_{key}_{code}"] = forms.CharField(
@@ -102,17 +113,18 @@ class CampaignForm(GuardedForm):
             "name": campaign.name,
             "kind": campaign.kind,
             "trigger": campaign.trigger,
-            "trigger_value": next(iter(campaign.trigger_params.values()), None) if campaign.trigger_params else None,
+            "trigger_value": _trigger_value_text(campaign),
             "channel": campaign.channel,
             "segment": campaign.segment_id,
             "snapshot": campaign.snapshot_id,
             "store": campaign.store_id,
             "offer": campaign.offer_id,
             "scheduled_at": campaign.scheduled_at,
+            "send_now": campaign.scheduled_at is None and campaign.kind in SCHEDULED_KINDS,
             "repeat_every_days": campaign.repeat_every_days,
             "holdout_percent": campaign.holdout_percent,
             "attribution_days": campaign.attribution_days,
-            "cost_per_message": _minor_text(campaign.cost_per_message_minor, campaign.merchant.currency),
+            "cost_per_message": major_text(campaign.cost_per_message_minor, campaign.merchant.currency),
         }
         for variant in campaign.variants.all():
             initial[f"weight_{variant.key}"] = variant.weight
@@ -140,8 +152,31 @@ class CampaignForm(GuardedForm):
             for key in VARIANT_KEYS
         ]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("send_now") and cleaned.get("scheduled_at"):
+            self.add_error("scheduled_at", "Choose one: send now, or a time to send at.")
+        trigger = cleaned.get("trigger") or ""
+        text = (cleaned.get("trigger_value") or "").strip()
+        if trigger not in TRIGGER_PARAMS:
+            cleaned["trigger_value"] = None
+        elif text == "":
+            cleaned["trigger_value"] = None  # the service names what is missing
+        elif trigger == Trigger.SPEND_OVER:
+            amount = MoneyField(currency=self.merchant.currency, minimum=1)
+            try:
+                cleaned["trigger_value"] = amount.clean(text)
+            except forms.ValidationError as error:
+                self.add_error("trigger_value", error)
+        elif text.isdigit() and int(text) >= 1:
+            cleaned["trigger_value"] = int(text)
+        else:
+            self.add_error("trigger_value", f"Give {TRIGGER_PARAMS[trigger][1]}: a whole number above 0.")
+        return cleaned
+
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
+        holdout = data["holdout_percent"]
         variants: dict[str, VariantDraft] = {}
         for key in VARIANT_KEYS:
             templates = {
@@ -150,7 +185,7 @@ class CampaignForm(GuardedForm):
             }
             if key == "A" or any(body.strip() for _subject, body in templates.values()):
                 variants[key] = VariantDraft(
-                    weight=data.get(f"weight_{key}") or (100 if key == "A" else 50), templates=templates
+                    weight=data.get(f"weight_{key}") or default_share(holdout), templates=templates
                 )
         trigger = data["trigger"] or ""
         params: dict[str, Any] = {}
@@ -170,14 +205,39 @@ class CampaignForm(GuardedForm):
             "attribution_days": data["attribution_days"],
             "cost_per_message_minor": data.get("cost_per_message") or 0,
             "scheduled_at": data.get("scheduled_at"),
+            "send_now": bool(data.get("send_now")),
             "repeat_every_days": data.get("repeat_every_days"),
             "variants": variants,
         }
 
 
-def _minor_text(amount_minor: int, currency: str) -> str:
-    digits = minor_digits(currency)
-    return f"{amount_minor / 10**digits:.{digits}f}" if digits else str(amount_minor)
+SCHEDULED_KINDS = (CampaignKind.BROADCAST, CampaignKind.RECURRING, CampaignKind.GREETING)
+
+
+def default_share(holdout_percent: int, *, variants: int = 2) -> int:
+    """Each variant's share when none is typed: the shoppers not held out, split evenly (10 % holdout: 45 + 45)."""
+    return max((100 - holdout_percent) // variants, 1)
+
+
+def trigger_settings(currency: str) -> dict[str, dict[str, str]]:
+    """Per trigger that takes a setting: the label and help its field shows (the builder swaps them as the
+    trigger changes)."""
+    symbol = currency_symbol(currency)
+    return {
+        Trigger.SPEND_OVER: {"label": f"Purchase amount over ({symbol})", "help": "A purchase of at least this."},
+        Trigger.WIN_BACK: {"label": "Days without a purchase", "help": "Sent once a shopper has lapsed this long."},
+        Trigger.POINTS_EXPIRING: {"label": "Days before points expire", "help": "Sent this many days ahead."},
+        Trigger.VISIT: {"label": "Hours between messages", "help": "The same shopper waits this long for another."},
+    }
+
+
+def _trigger_value_text(campaign: Campaign) -> str | None:
+    if not campaign.trigger_params:
+        return None
+    value = next(iter(campaign.trigger_params.values()))
+    if campaign.trigger == Trigger.SPEND_OVER and isinstance(value, int):
+        return major_text(value, campaign.merchant.currency)
+    return str(value)
 
 
 class AudienceHintForm(GuardedForm):
@@ -240,7 +300,7 @@ class OfferForm(GuardedForm):
 
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount_off"].currency = merchant.currency  # type: ignore[attr-defined]
+        money_fields_set_currency(self, merchant.currency)
         _scoped(self.fields["store"], Store.objects.for_merchant(merchant).order_by("name"))
         _scoped(self.fields["card_linked_offer"], CardLinkedOffer.objects.for_merchant(merchant).order_by("-ends_at"))
 
@@ -251,9 +311,7 @@ class OfferForm(GuardedForm):
             "kind": offer.kind,
             "description": offer.description,
             "card_linked_offer": offer.card_linked_offer_id,
-            "amount_off": _minor_text(offer.amount_off_minor, offer.merchant.currency)
-            if offer.amount_off_minor
-            else "",
+            "amount_off": major_text(offer.amount_off_minor, offer.merchant.currency) if offer.amount_off_minor else "",
             "percent_off": offer.percent_off or None,
             "free_item": offer.free_item,
             "store": offer.store_id,

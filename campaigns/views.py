@@ -90,6 +90,7 @@ def _builder_context(request: HttpRequest, form: forms.CampaignForm, campaign: C
         "form": form,
         "campaign": campaign,
         "variant_sections": form.variant_sections(),
+        "trigger_settings": form.trigger_settings,
         "preview_form": forms.PreviewForm(),
         "test_send_form": forms.TestSendForm(),
         "tab": "campaigns",
@@ -111,7 +112,9 @@ def campaign_edit(request: MerchantRequest, campaign_id: int | None = None) -> H
     else:
         initial = forms.CampaignForm.initial_for(campaign) if campaign else {}
         if campaign is None:
-            initial["holdout_percent"] = drafts.campaign_settings_get(merchant=merchant).default_holdout_percent
+            holdout = drafts.campaign_settings_get(merchant=merchant).default_holdout_percent
+            initial["holdout_percent"] = holdout
+            initial["weight_A"] = initial["weight_B"] = forms.default_share(holdout)
         form = forms.CampaignForm(initial=initial, merchant=merchant)
     if request.method == "POST" and form.is_valid():
         try:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from insights import demand
 from insights.models import InsightSettings, InsightSnapshot
-from insights.periods import ALL, ONLINE, Period, Window, local_today, period_for
+from insights.periods import ALL, ONLINE, Period, PeriodChoice, Window, local_today, period_for
 from insights.services import (
     REFRESH_LOCK_CLASS,
     daily_section,
@@ -220,7 +220,11 @@ def rollup_daily(
     return {day: (figures[0], figures[1], figures[2]) for day, figures in days.items()}
 
 
-def overview_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datetime | None = None) -> Overview:
+def overview_get(
+    *, merchant: Merchant, period_key: PeriodChoice, scope: Scope, now: datetime | None = None
+) -> Overview:
+    """A custom range's money and purchase figures are exact (daily rollups); its shopper counts are not shown:
+    they are computed for the preset periods only (counting distinct shoppers needs the snapshot)."""
     snapshot = snapshot_get(merchant=merchant, sections=("overview", "pickups", daily_section(scope.key)))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
     live = rollup_daily(
@@ -246,7 +250,7 @@ def overview_get(*, merchant: Merchant, period_key: str, scope: Scope, now: date
     previous = (overview.get(f"{period.key}:previous") or {}).get(scope.key)
     daily = snapshot.get(daily_section(scope.key)) or {}
     daily_rows = [daily.get(day.isoformat(), [0, 0, 0, 0]) for day in days]
-    has_snapshot = snapshot.end is not None
+    has_snapshot = snapshot.end is not None and not period.is_custom
 
     def shopper_figure(name: str) -> tuple[float | None, float | None]:
         if not has_snapshot:
@@ -550,7 +554,7 @@ class Traffic:
                 yield HourCell(weekday, hour, self.purchases[weekday][hour], self.visits[weekday][hour])
 
 
-def traffic_get(*, merchant: Merchant, period_key: str, scope: Scope, now: datetime | None = None) -> Traffic:
+def traffic_get(*, merchant: Merchant, period_key: PeriodChoice, scope: Scope, now: datetime | None = None) -> Traffic:
     snapshot = snapshot_get(merchant=merchant, sections=("visits", "forecast", "pickups"))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
     # Online purchases have no shop floor to staff, collected in a store or not: the heatmap counts purchases
@@ -702,7 +706,7 @@ class StoreComparison:
     computed_at: datetime | None
 
 
-def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = None) -> StoreComparison:
+def stores_get(*, merchant: Merchant, period_key: PeriodChoice, now: datetime | None = None) -> StoreComparison:
     snapshot = snapshot_get(merchant=merchant, sections=("overview", "pickups"))
     period = period_for(period_key, end=page_end(merchant=merchant, snapshot=snapshot, now=now))
     rows = (
@@ -726,6 +730,8 @@ def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = No
             elif period.previous.start <= day < period.current.start:
                 moved[2] += sign * pickup.value_minor
     figures = (snapshot.get("overview") or {}).get(f"{period.key}:current") or {}
+    # No figure is a counted zero only for a preset period of a computed snapshot; a custom range has none.
+    counted_zero = 0 if snapshot.end and not period.is_custom else None
     stores = list(Store.objects.for_merchant(merchant).order_by("name"))
 
     def row(label: str, scope: str, purchases: int, total: int, previous: int) -> StoreRow:
@@ -736,8 +742,8 @@ def stores_get(*, merchant: Merchant, period_key: str, now: datetime | None = No
             purchases=purchases,
             total_minor=total,
             previous_total_minor=previous,
-            shoppers=shopper_figures["shoppers"] if shopper_figures else (0 if snapshot.end else None),
-            new_shoppers=shopper_figures["new_shoppers"] if shopper_figures else (0 if snapshot.end else None),
+            shoppers=shopper_figures["shoppers"] if shopper_figures else counted_zero,
+            new_shoppers=shopper_figures["new_shoppers"] if shopper_figures else counted_zero,
         )
 
     store_rows = [row(store.name, f"s{store.pk}", *live.get(store.pk, [0, 0, 0])) for store in stores]
@@ -765,24 +771,41 @@ class Products:
     skus: list[dict[str, Any]]
     pairs: list[dict[str, Any]]
     computed_at: datetime | None
+    # Said under the heading when the figures cover other days than the ones asked for.
+    period_note: str = ""
+    pairs_start: str | None = None  # pairs are always counted over the last 90 days
 
 
-def products_get(*, merchant: Merchant, scope: Scope | None = None) -> Products:
-    """The last 90 days' categories and top SKUs of the scope; category pairs over the last 90 days' baskets of
-    every store and online."""
+PRODUCT_PRESETS = ("7d", "28d", "90d")
+
+
+def products_get(*, merchant: Merchant, scope: Scope | None = None, period_key: PeriodChoice = "90d") -> Products:
+    """The period's categories and top SKUs of the scope (exact for the presets up to 90 days; longer or custom
+    periods show the last 90 days, and say so); category pairs over the last 90 days' baskets of every store and
+    online."""
     scope = scope or Scope()
     snapshot = snapshot_get(merchant=merchant, sections=("products",))
     products = snapshot.get("products") or {}
+    chosen = (products.get("periods") or {}).get(period_key) if isinstance(period_key, str) else None
+    note = ""
+    if chosen is None and products:
+        if isinstance(period_key, str) and period_key in PRODUCT_PRESETS:
+            note = "These figures cover the last 90 days: the period you chose is counted at the next refresh."
+        elif period_key != "90d":
+            note = "Products are counted over the last 90 days at most: these figures cover the last 90 days."
+    chosen = chosen or products
     # Bought together means more often than chance: lift above 1. Each pair once (lift is symmetric).
     pairs = [pair for pair in products.get("pairs", []) if pair["antecedent"] < pair["consequent"] and pair["lift"] > 1]
     return Products(
         scope=scope,
-        start=products.get("start"),
+        start=chosen.get("start"),
         end=products.get("end"),
-        categories=(products.get("categories") or {}).get(scope.key, []),
-        skus=(products.get("skus") or {}).get(scope.key, []),
+        categories=(chosen.get("categories") or {}).get(scope.key, []),
+        skus=(chosen.get("skus") or {}).get(scope.key, []),
         pairs=pairs[:20],
         computed_at=snapshot.computed_at,
+        period_note=note,
+        pairs_start=products.get("start"),
     )
 
 

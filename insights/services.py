@@ -64,6 +64,8 @@ VISIT = Visit._meta.db_table
 STORE_HOUR_ROLLUP = StoreHourRollup._meta.db_table
 
 PRODUCT_DAYS = 90
+# The preset periods the products page shows exactly (no longer than PRODUCT_DAYS).
+PRODUCT_PERIODS = ("7d", "28d", "90d")
 COHORT_MONTHS = 12
 FORECAST_HISTORY_WEEKS = 52  # a year, so that the holidays ahead were seen once
 PAIR_MIN_BASKETS = 10
@@ -828,41 +830,20 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
     cursor.execute(
         f"""
         CREATE TEMP TABLE insight_item ON COMMIT DROP AS
-        SELECT li.purchase_id, t.store_id, li.sku, li.name, li.category, li.quantity,
+        SELECT li.purchase_id, t.store_id, t.day, li.sku, li.name, li.category, li.quantity,
                ROUND(li.quantity * li.unit_price_minor * t.net::numeric / t.amount)::bigint AS value
           FROM {LINE_ITEM} li JOIN insight_purchase t ON t.id = li.purchase_id
          WHERE t.day BETWEEN %s AND %s
         """,  # noqa: S608 - table names from the models; values are bound
         [start, end],
     )
-    cursor.execute(
-        """
-        SELECT GROUPING(store_id), store_id, category, SUM(quantity), SUM(value), COUNT(DISTINCT purchase_id)
-          FROM insight_item GROUP BY GROUPING SETS ((category), (store_id, category)) ORDER BY SUM(value) DESC
-        """
-    )
-    categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for grouped, store_id, category, quantity, value, baskets in cursor.fetchall():
-        categories[_product_scope(grouped, store_id)].append(
-            {"category": category or "", "quantity": int(quantity), "total_minor": int(value), "baskets": baskets}
-        )
-    cursor.execute(
-        """
-        SELECT grouped, store_id, sku, name, quantity, value FROM (
-            SELECT GROUPING(store_id) AS grouped, store_id, sku, MIN(name) AS name, SUM(quantity) AS quantity,
-                   SUM(value) AS value,
-                   ROW_NUMBER() OVER (PARTITION BY GROUPING(store_id), store_id ORDER BY SUM(value) DESC, sku) AS rank
-              FROM insight_item WHERE sku <> '' GROUP BY GROUPING SETS ((sku), (store_id, sku))
-        ) ranked
-         WHERE rank <= %s ORDER BY value DESC, sku
-        """,
-        [TOP_SKUS],
-    )
-    skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for grouped, store_id, sku, name, quantity, value in cursor.fetchall():
-        skus[_product_scope(grouped, store_id)].append(
-            {"sku": sku, "name": name, "quantity": int(quantity), "total_minor": int(value)}
-        )
+    categories, skus = _product_figures(cursor, since=start)
+    # The same figures over the shorter preset periods (the same baskets, fewer days), for the page's period filter.
+    periods = {}
+    for key in PRODUCT_PERIODS:
+        since = end - timedelta(days=PERIODS[key] - 1)
+        period_categories, period_skus = (categories, skus) if since == start else _product_figures(cursor, since=since)
+        periods[key] = {"start": since.isoformat(), "categories": period_categories, "skus": period_skus}
     cursor.execute(
         """
         WITH basket AS (SELECT DISTINCT purchase_id, category FROM insight_item WHERE category <> ''),
@@ -894,10 +875,46 @@ def _products(cursor: Any, end: date) -> dict[str, Any]:
     return {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "categories": dict(categories),
-        "skus": dict(skus),
+        "categories": categories,
+        "skus": skus,
+        "periods": periods,
         "pairs": pairs[: PAIR_LIMIT * 2],
     }
+
+
+def _product_figures(cursor: Any, *, since: date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Categories and top SKUs by value, per scope, of the items in insight_item from `since` on."""
+    cursor.execute(
+        """
+        SELECT GROUPING(store_id), store_id, category, SUM(quantity), SUM(value), COUNT(DISTINCT purchase_id)
+          FROM insight_item WHERE day >= %s
+         GROUP BY GROUPING SETS ((category), (store_id, category)) ORDER BY SUM(value) DESC
+        """,
+        [since],
+    )
+    categories: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grouped, store_id, category, quantity, value, baskets in cursor.fetchall():
+        categories[_product_scope(grouped, store_id)].append(
+            {"category": category or "", "quantity": int(quantity), "total_minor": int(value), "baskets": baskets}
+        )
+    cursor.execute(
+        """
+        SELECT grouped, store_id, sku, name, quantity, value FROM (
+            SELECT GROUPING(store_id) AS grouped, store_id, sku, MIN(name) AS name, SUM(quantity) AS quantity,
+                   SUM(value) AS value,
+                   ROW_NUMBER() OVER (PARTITION BY GROUPING(store_id), store_id ORDER BY SUM(value) DESC, sku) AS rank
+              FROM insight_item WHERE sku <> '' AND day >= %s GROUP BY GROUPING SETS ((sku), (store_id, sku))
+        ) ranked
+         WHERE rank <= %s ORDER BY value DESC, sku
+        """,
+        [since, TOP_SKUS],
+    )
+    skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for grouped, store_id, sku, name, quantity, value in cursor.fetchall():
+        skus[_product_scope(grouped, store_id)].append(
+            {"sku": sku, "name": name, "quantity": int(quantity), "total_minor": int(value)}
+        )
+    return dict(categories), dict(skus)
 
 
 # No aggregate computed from fewer shoppers than this is shown: a small cell could single a person out.

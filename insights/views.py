@@ -6,6 +6,7 @@ the read replica when one is configured (core.replicas); their permission checks
 
 import itertools
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -17,9 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 from core.csv_export import csv_download
 from core.errors import ApplicationError
 from core.replicas import reads_from_replica
+from core.templatetags.money import minor_digits
 from insights import selectors, services
 from insights.forms import InsightFilterForm, InsightSettingsForm
-from insights.periods import DEFAULT_PERIOD
+from insights.periods import DEFAULT_PERIOD, PeriodChoice
 from insights.selectors import WEEKDAYS
 from merchants.decorators import merchant_permission_required
 from merchants.http import MerchantRequest
@@ -35,7 +37,9 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def _filters(request: MerchantRequest, *, with_online: bool = True) -> tuple[InsightFilterForm, str, selectors.Scope]:
+def _filters(
+    request: MerchantRequest, *, with_online: bool = True
+) -> tuple[InsightFilterForm, PeriodChoice, selectors.Scope]:
     merchant = request.merchant
     params = request.GET.copy()
     params.setdefault("period", DEFAULT_PERIOD)
@@ -64,6 +68,18 @@ def _chart(kind: str, labels: Sequence[Any], datasets: list[dict[str, Any]], **o
         "data": {"labels": [str(label) for label in labels], "datasets": datasets},
         "options": options,
     }
+
+
+def _money_chart(
+    kind: str, labels: Sequence[Any], label: str, values_minor: Sequence[int], currency: str, **options: Any
+) -> dict[str, Any]:
+    """A chart of amounts: the data in the currency's major unit, the axis and tooltips formatted by
+    static/js/insights.js as people write money ("€1,800", "₩18,000"), never minor units."""
+    digits = minor_digits(currency)
+    data = [float(Decimal(int(value or 0)).scaleb(-digits)) for value in values_minor]
+    chart = _chart(kind, labels, [{"label": label, "data": data}], **options)
+    chart["money"] = {"currency": currency, "digits": digits, "axis": "x" if options.get("indexAxis") == "y" else "y"}
+    return chart
 
 
 def _page(request: MerchantRequest, name: str, context: dict[str, Any]) -> HttpResponseBase:
@@ -110,11 +126,10 @@ def overview(request: MerchantRequest) -> HttpResponseBase:
             ["day", "purchases", "revenue_minor"],
             zip(data.days, data.daily_purchases, data.daily_total_minor, strict=True),
         )
-    chart = _chart(
-        "line",
-        [day.isoformat() for day in data.days],
-        [{"label": "Revenue (minor units)", "data": data.daily_total_minor, "tension": 0.2, "pointRadius": 0}],
+    chart = _money_chart(
+        "line", [day.isoformat() for day in data.days], "Revenue", data.daily_total_minor, request.merchant.currency
     )
+    chart["data"]["datasets"][0].update({"tension": 0.2, "pointRadius": 0})
     # The table's rows zipped here: a year of rows looked up by index in the template was half the page's time.
     table = list(zip(data.days, data.daily_purchases, data.daily_total_minor, strict=True))
     return _page(request, "overview", {"form": form, "data": data, "charts": {"overview": chart}, "table": table})
@@ -314,10 +329,12 @@ def stores(request: MerchantRequest) -> HttpResponseBase:
                 for row in rows
             ),
         )
-    chart = _chart(
+    chart = _money_chart(
         "bar",
         [row.label for row in data.stores],
-        [{"label": "Revenue (minor units)", "data": [row.total_minor for row in data.stores]}],
+        "Revenue",
+        [row.total_minor for row in data.stores],
+        request.merchant.currency,
     )
     context = {
         "form": form,
@@ -332,9 +349,8 @@ def stores(request: MerchantRequest) -> HttpResponseBase:
 @require_GET
 @reads_from_replica
 def products(request: MerchantRequest) -> HttpResponseBase:
-    form, _period, scope = _filters(request)
-    del form.fields["period"]  # always the last 90 days: baskets cost more to count than days
-    data = selectors.products_get(merchant=request.merchant, scope=scope)
+    form, period, scope = _filters(request)
+    data = selectors.products_get(merchant=request.merchant, scope=scope, period_key=period)
     if _wants_csv(request):
         if request.GET.get("table") == "pairs":
             return _csv(
@@ -350,10 +366,12 @@ def products(request: MerchantRequest) -> HttpResponseBase:
             ["category", "quantity", "revenue_minor", "baskets"],
             ((c["category"], c["quantity"], c["total_minor"], c["baskets"]) for c in data.categories),
         )
-    chart = _chart(
+    chart = _money_chart(
         "bar",
         [row["category"] or "(none)" for row in data.categories[:15]],
-        [{"label": "Revenue (minor units)", "data": [row["total_minor"] for row in data.categories[:15]]}],
+        "Revenue",
+        [row["total_minor"] for row in data.categories[:15]],
+        request.merchant.currency,
         indexAxis="y",
         scales={"y": {"ticks": {"autoSkip": False}}},
     )
@@ -365,7 +383,8 @@ def products(request: MerchantRequest) -> HttpResponseBase:
 @reads_from_replica
 def demand(request: MerchantRequest) -> HttpResponseBase:
     form, _period, scope = _filters(request)
-    del form.fields["period"]  # always the next weeks, learned from the last year
+    for name in ("period", "date_from", "date_to"):  # always the next weeks, learned from the last year
+        del form.fields[name]
     data = selectors.demand_get(merchant=request.merchant, scope=scope)
     if _wants_csv(request):
         return _csv(

@@ -8,6 +8,8 @@ class LoyaltyConfig(AppConfig):
     shopper_profile_panels = (("loyalty:shopper_panel", "loyalty.view"),)
     # The home page shows these cards: (function, permission); see merchants.home.
     home_cards = (("loyalty.home.points_card", "loyalty.view"),)
+    # The preference centre shows the shopper's points and rewards, without profiles importing loyalty.
+    shopper_preference_sections = ("loyalty.preference_centre.preference_centre_points",)
 
     def ready(self) -> None:
         from loyalty.receivers import on_merge_undone, on_purchase_recorded, on_shoppers_merged

@@ -1,50 +1,57 @@
 """Input of the loyalty pages. Forms parse and check shape (model constraints included); services write."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 
-from core.forms import GuardedForm, GuardedModelForm
-from core.templatetags.money import minor_digits
-from loyalty.models import EarnRule, Offer, Program, Reward, Tier
+from core.forms import GuardedForm, GuardedModelForm, MoneyField, money_fields_set_currency
+from core.templatetags.money import currency_symbol, minor_digits
+from loyalty.models import EarnRule, Offer, Program, Reward, Tier, TierBasis
 from merchants.models import Merchant, Store
 from profiles.models import Channel
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 
 
-class MoneyField(forms.CharField):
-    """An amount typed in the merchant's currency (“52,000” or “45.99”), cleaned to integer minor units."""
-
-    def __init__(self, *, currency: str = "EUR", **kwargs: Any) -> None:
-        self.currency = currency
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
-        text = super().clean(value)
-        if text in (None, ""):
-            return None
-        try:
-            amount = Decimal(str(text).replace(",", "").replace(" ", ""))
-        except InvalidOperation as error:
-            raise forms.ValidationError("Give an amount, e.g. 52000 or 45.99.") from error
-        minor = amount.scaleb(minor_digits(self.currency))
-        if minor != minor.to_integral_value() or minor < 0:
-            raise forms.ValidationError(f"{self.currency} amounts have at most {minor_digits(self.currency)} decimals.")
-        return int(minor)
-
-
 class _MerchantForm(GuardedModelForm):
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.merchant = merchant
+        money_fields_set_currency(self, merchant.currency)
         if "store" in self.fields:
             self.fields["store"].queryset = Store.objects.for_merchant(merchant).order_by("name")  # type: ignore[attr-defined]
             self.fields["store"].required = False
 
 
 class ProgramForm(_MerchantForm):
+    unit_minor = MoneyField(label="…for every", minimum=1, help_text="Spent in one purchase, e.g. 1.00.")
+    point_value_minor = forms.DecimalField(
+        min_value=Decimal(0),
+        label="One point is worth",
+        help_text="What the program owes per point, for the liability figure (e.g. 0.01).",
+    )
+    minimum_spend_minor = MoneyField(
+        label="Minimum spend to earn", required=False, help_text="Purchases below this amount earn nothing."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        currency = self.merchant.currency
+        self.fields["point_value_minor"].label = f"One point is worth ({currency_symbol(currency)})"
+        value = self.initial.get("point_value_minor")
+        if value is not None:  # kept in minor units (a fraction of a cent allowed), shown in major units
+            self.initial["point_value_minor"] = Decimal(value).scaleb(-minor_digits(currency)).normalize()
+
+    def clean_point_value_minor(self) -> Decimal:
+        minor = self.cleaned_data["point_value_minor"].scaleb(minor_digits(self.merchant.currency))
+        if minor != minor.quantize(Decimal("0.0001")):
+            raise forms.ValidationError("Too many decimals: a point's value is kept to a ten-thousandth of a cent.")
+        return minor
+
+    def clean_minimum_spend_minor(self) -> int:
+        return self.cleaned_data.get("minimum_spend_minor") or 0
+
     class Meta:
         model = Program
         fields = [
@@ -62,18 +69,14 @@ class ProgramForm(_MerchantForm):
             "tier_grace_days",
             "is_active",
         ]
-        labels = {
-            "points_per_unit": "Points earned…",
-            "unit_minor": "…for every (minor units spent)",
-            "point_value_minor": "One point is worth (minor units)",
-            "minimum_spend_minor": "Minimum spend to earn (minor units)",
-        }
+        labels = {"points_per_unit": "Points earned…"}
 
 
 class RuleForm(_MerchantForm):
     weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple, help_text="None: every day."
     )
+    minimum_spend_minor = MoneyField(label="Minimum spend", required=False)
 
     class Meta:
         model = EarnRule
@@ -98,7 +101,6 @@ class RuleForm(_MerchantForm):
         ]
         labels = {
             "sku": "SKU",
-            "minimum_spend_minor": "Minimum spend (minor units)",
             "cap_points": "Cap (points per shopper)",
             "first_in_channel": "Only the shopper's first purchase in this channel",
         }
@@ -108,6 +110,9 @@ class RuleForm(_MerchantForm):
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
         }
+
+    def clean_minimum_spend_minor(self) -> int:
+        return self.cleaned_data.get("minimum_spend_minor") or 0
 
     def _post_clean(self) -> None:
         self.instance.merchant = self.merchant
@@ -128,21 +133,33 @@ class PreviewForm(GuardedForm):
 
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preview_amount"].currency = merchant.currency  # type: ignore[attr-defined]
+        money_fields_set_currency(self, merchant.currency)
         self.fields["preview_store"].queryset = Store.objects.for_merchant(merchant).order_by("name")  # type: ignore[attr-defined]
 
 
 class TierForm(_MerchantForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        program = Program.objects.for_merchant(self.merchant).only("tier_basis").first()  # type: ignore[attr-defined]
+        if program is None or program.tier_basis == TierBasis.SPEND:
+            field = MoneyField(label="Spend", minimum=0, help_text="Spent over the last 12 months to reach the tier.")
+            field.set_currency(self.merchant.currency)
+            self.fields["threshold"] = field
+        else:
+            self.fields["threshold"].label = "Points"
+            self.fields["threshold"].help_text = "Points earned over the last 12 months to reach the tier."
+
     class Meta:
         model = Tier
         fields = ["name", "threshold", "earn_multiplier", "benefits"]
-        help_texts = {"threshold": "Minor units of spend, or points, over the last 12 months (the program's basis)."}
         labels = {"earn_multiplier": "Earn multiplier (on the base rate)"}
 
 
 class RewardForm(_MerchantForm):
+    amount_off_minor = MoneyField(label="Amount off", required=False, help_text="For an amount-off reward.")
+
     class Meta:
-        labels = {"amount_off_minor": "Amount off (minor units)", "free_item_sku": "Free item's SKU"}
+        labels = {"free_item_sku": "Free item's SKU"}
         model = Reward
         fields = [
             "name",
@@ -162,13 +179,15 @@ class RewardForm(_MerchantForm):
 
 
 class OfferForm(_MerchantForm):
+    minimum_spend_minor = MoneyField(label="Minimum spend", minimum=1)
+    reward_credit_minor = MoneyField(label="Credit", required=False)
+    budget_minor = MoneyField(label="Total budget")
+
+    def clean_reward_credit_minor(self) -> int:
+        return self.cleaned_data.get("reward_credit_minor") or 0
+
     class Meta:
-        labels = {
-            "minimum_spend_minor": "Minimum spend (minor units)",
-            "reward_credit_minor": "Credit (minor units)",
-            "budget_minor": "Total budget (minor units)",
-            "store": "At store (empty: any)",
-        }
+        labels = {"store": "At store (empty: any)"}
         model = Offer
         fields = [
             "name",
@@ -194,8 +213,9 @@ class AdjustForm(GuardedForm):
 class PartnerProposeForm(GuardedForm):
     partner = forms.ModelChoiceField(queryset=Merchant.objects.none())
     bonus_points_per_unit = forms.IntegerField(min_value=1, initial=1, label="Bonus points…")
-    unit_minor = forms.IntegerField(min_value=1, initial=100, label="…for every (minor units spent here)")
+    unit_minor = MoneyField(minimum=1, initial=100, label="…for every (spent here)")
 
-    def __init__(self, *args: Any, candidates: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, candidates: Any, currency: str = "EUR", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        money_fields_set_currency(self, currency)
         self.fields["partner"].queryset = candidates  # type: ignore[attr-defined]

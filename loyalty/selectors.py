@@ -93,6 +93,39 @@ def rewards_redeemable(*, merchant: Merchant, shopper: Shopper, now: datetime | 
     }
 
 
+def points_summary(*, merchant: Merchant, shopper: Shopper, now: datetime | None = None) -> dict[str, Any] | None:
+    """For the shopper's own page: the active program, their balance, tier and the rewards they can have now; None
+    without an active program or an account. One query, and one more for the rewards when there are points."""
+    account = (
+        Account.objects.for_merchant(merchant)
+        .filter(shopper=shopper, program__is_active=True)
+        .select_related("program", "tier")
+        .first()
+    )
+    if account is None:
+        return None
+    program = account.program
+    moment = now or timezone.now()
+    rewards = (
+        list(
+            Reward.objects.for_merchant(merchant)
+            .filter(is_active=True, points_cost__lte=account.points_balance)
+            .filter(Q(available_from__isnull=True) | Q(available_from__lte=moment))
+            .filter(Q(available_until__isnull=True) | Q(available_until__gt=moment))
+            .order_by("points_cost", "pk")
+        )
+        if account.points_balance > 0
+        else []
+    )
+    return {
+        "program": program,
+        "points_balance": account.points_balance,
+        "points_pending": account.points_pending,
+        "tier": account.tier.name if account.tier else None,
+        "rewards": rewards,
+    }
+
+
 def redemption_get(*, merchant: Merchant, public_id: Any) -> Redemption:
     return get_object_or_404(
         Redemption.objects.for_merchant(merchant).select_related("reward", "account"), public_id=public_id

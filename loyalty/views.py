@@ -23,6 +23,7 @@ from merchants.http import MerchantRequest
 from merchants.permissions import role_has_permission
 from merchants.services import audit_event_record
 from profiles import selectors as profile_selectors
+from profiles.models import JoinedVia
 
 
 def _can_manage(request: MerchantRequest) -> bool:
@@ -247,7 +248,9 @@ def points_adjust(request: MerchantRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def partner_list(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
-    form = forms.PartnerProposeForm(request.POST or None, candidates=selectors.partner_candidates(merchant=merchant))
+    form = forms.PartnerProposeForm(
+        request.POST or None, candidates=selectors.partner_candidates(merchant=merchant), currency=merchant.currency
+    )
     if request.method == "POST":
         if not _can_manage(request):
             return render(request, "merchants/forbidden.html", {"permission": "loyalty.manage"}, status=403)
@@ -280,6 +283,10 @@ def partner_accept(request: MerchantRequest, agreement_id: int) -> HttpResponse:
 # Insights
 
 
+def _channel_label(channel: str) -> str:
+    return str(dict(JoinedVia.choices).get(channel, channel.replace("_", " ").capitalize()))
+
+
 @merchant_permission_required("loyalty.view")
 @require_GET
 def insights(request: MerchantRequest) -> HttpResponse:
@@ -294,10 +301,13 @@ def insights(request: MerchantRequest) -> HttpResponse:
             for _month, _points, money in data.liability_trend
         ],
         "enrolment_months": [month.strftime("%b %Y") for month, _counts in data.enrolments],
+        # Legends read the channel's label ("Store till"), not its code ("till").
         "enrolments": {
-            channel: [counts.get(channel, 0) for _month, counts in data.enrolments]
+            str(_channel_label(channel)): [counts.get(channel, 0) for _month, counts in data.enrolments]
             for channel in data.enrolment_channels
         },
+        "currency": merchant.currency,
+        "digits": minor_digits(merchant.currency),
     }
     return render(request, "loyalty/insights.html", {"data": data, "chart": chart})
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from core.forms import GuardedForm
 from core.providers import PaymentProvider
@@ -65,7 +66,8 @@ class SignupPointForm(GuardedForm):
         max_length=300,
         required=False,
         label="Welcome reward",
-        help_text="Shown to shoppers once they have signed up, e.g. “10 % off your next purchase today”.",
+        help_text="Shown to shoppers once they have signed up, e.g. “10 % off your next purchase today”; in any "
+        "language written below, shoppers reading that language see that text instead.",
     )
     has_card_reader = forms.BooleanField(
         required=False,
@@ -104,3 +106,20 @@ class SignupPointForm(GuardedForm):
     def __init__(self, *args: Any, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["store"].queryset = Store.objects.for_merchant(merchant).filter(is_active=True).order_by("name")  # type: ignore[attr-defined]
+        # The welcome reward as shoppers of each language read it, right after the one for every language.
+        order = list(self.fields)
+        for code, name in settings.LANGUAGES:
+            self.fields[f"welcome_message_{code}"] = forms.CharField(
+                max_length=300, required=False, label=f"Welcome reward in {name}"
+            )
+        position = order.index("welcome_message") + 1
+        self.order_fields(
+            [*order[:position], *(f"welcome_message_{code}" for code, _name in settings.LANGUAGES), *order[position:]]
+        )
+
+    def welcome_messages(self) -> dict[str, str]:
+        return {
+            code: self.cleaned_data[f"welcome_message_{code}"]
+            for code, _name in settings.LANGUAGES
+            if self.cleaned_data.get(f"welcome_message_{code}")
+        }

@@ -514,6 +514,8 @@ class SignupPoint(TenantModel):
     card_reader_account = models.CharField(max_length=100, blank=True)
     # What the shopper is promised on signing up (the welcome reward), in the merchant's words.
     welcome_message = models.CharField(max_length=300, blank=True)
+    # The same promise written per language ({"ko": "…", "ar": "…"}); a language without one shows welcome_message.
+    welcome_messages = models.JSONField(default=dict, blank=True)
     # Wi-Fi portals: where the shopper goes once signed up (the captive portal's continue URL).
     redirect_url = models.URLField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -523,6 +525,10 @@ class SignupPoint(TenantModel):
     class Meta:
         indexes = [models.Index(fields=["merchant", "-created_at"], name="signup_point_recent")]
         constraints = [models.UniqueConstraint(fields=["merchant", "id"], name="signup_point_merchant_id_key")]
+
+    def welcome_for(self, language: str) -> str:
+        """The welcome reward in the shopper's language, else the one written for every language."""
+        return (self.welcome_messages or {}).get(language) or self.welcome_message
 
     def __str__(self) -> str:
         return self.name

@@ -43,6 +43,7 @@ def signup_point_list(request: MerchantRequest) -> HttpResponse:
                 card_reader_provider=form.cleaned_data["card_reader_provider"],
                 card_reader_account=form.cleaned_data["card_reader_account"],
                 welcome_message=form.cleaned_data["welcome_message"],
+                welcome_messages=form.welcome_messages(),
                 redirect_url=form.cleaned_data["redirect_url"],
             )
         except ApplicationError as error:

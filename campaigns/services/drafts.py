@@ -126,6 +126,7 @@ def campaign_draft_save(
     attribution_days: int = 7,
     cost_per_message_minor: int = 0,
     scheduled_at: Any = None,
+    send_now: bool = False,
     repeat_every_days: int | None = None,
     variants: dict[str, VariantDraft],
 ) -> Campaign:
@@ -142,8 +143,11 @@ def campaign_draft_save(
         raise ApplicationError("A greeting carries no offer.", field="offer")
     if kind == CampaignKind.RECURRING and not repeat_every_days:
         raise ApplicationError("Say how often it repeats.", field="repeat_every_days")
-    if kind in (CampaignKind.BROADCAST, CampaignKind.RECURRING, CampaignKind.GREETING) and scheduled_at is None:
-        raise ApplicationError("Choose when it is sent.", field="scheduled_at")
+    scheduled_kind = kind in (CampaignKind.BROADCAST, CampaignKind.RECURRING, CampaignKind.GREETING)
+    if scheduled_kind and send_now:
+        scheduled_at = None  # launching sends it at once (campaign_launch)
+    elif scheduled_kind and scheduled_at is None:
+        raise ApplicationError("Choose when it is sent: now, or at a time.", field="scheduled_at")
     if store is not None and store.merchant_id != merchant.pk:
         raise ApplicationError("No such store.", code="not_found", field="store")
     _check_variants(channel, variants, merchant.default_language)

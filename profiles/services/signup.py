@@ -85,6 +85,7 @@ def signup_point_create(
     card_reader_provider: str = "",
     card_reader_account: str = "",
     welcome_message: str = "",
+    welcome_messages: dict[str, str] | None = None,
     redirect_url: str = "",
 ) -> tuple[SignupPoint, str]:
     """Returns the point and its token. The token (the secret part of its URL) is shown once and never stored.
@@ -125,6 +126,11 @@ def signup_point_create(
         card_reader_provider=card_reader_provider,
         card_reader_account=card_reader_account,
         welcome_message=welcome_message.strip(),
+        welcome_messages={
+            language: text.strip()[:300]
+            for language, text in (welcome_messages or {}).items()
+            if language in dict(settings.LANGUAGES) and text and text.strip()
+        },
         redirect_url=redirect_url,
         created_by=actor,
     )

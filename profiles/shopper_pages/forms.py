@@ -19,7 +19,14 @@ PREFERENCE_LABELS = {
     "brands": _("Brands you like"),
     "styles": _("Styles you like"),
 }
-PREFERENCE_HELP = _("Separate with commas, e.g. M, 38")
+# Each field its own example: one help text repeated under every field reads as a fault.
+PREFERENCE_HELP = {
+    "sizes": _("Separate with commas, e.g. M, 38"),
+    "colours": _("Separate with commas, e.g. navy, green"),
+    "favourite_categories": _("The kinds of things you buy here, e.g. shoes, coffee"),
+    "brands": _("Separate with commas, e.g. the brands you look for first"),
+    "styles": _("Separate with commas, e.g. casual, classic"),
+}
 # The kiosk asks for a few; the preference centre shows them all.
 KIOSK_PREFERENCES = ("sizes", "favourite_categories")
 
@@ -83,7 +90,7 @@ class KioskSignupForm(_ContactMixin, GuardedForm):
         _consent_fields(self, CONSENT_QUESTIONS, merchant_name)
         for name in KIOSK_PREFERENCES:
             self.fields[name] = forms.CharField(
-                label=PREFERENCE_LABELS[name], max_length=300, required=False, help_text=PREFERENCE_HELP
+                label=PREFERENCE_LABELS[name], max_length=300, required=False, help_text=PREFERENCE_HELP[name]
             )
         if not has_card_reader:
             for name in ("card_token", "card_last_four", "card_scheme", "link_card"):
@@ -165,7 +172,9 @@ class PreferencesForm(GuardedForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, label in PREFERENCE_LABELS.items():
-            self.fields[name] = forms.CharField(label=label, max_length=600, required=False, help_text=PREFERENCE_HELP)
+            self.fields[name] = forms.CharField(
+                label=label, max_length=600, required=False, help_text=PREFERENCE_HELP[name]
+            )
 
     def preferences(self) -> dict[str, list[str]]:
         return {name: _split(self.cleaned_data.get(name) or "") for name in PREFERENCE_LABELS}

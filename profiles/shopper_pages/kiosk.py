@@ -27,6 +27,7 @@ from profiles.shopper_pages.common import (
 )
 from profiles.shopper_pages.forms import KioskSignupForm, PhoneCodeForm
 
+FAMILY_NAME_FIRST = ("ko", "zh", "ja")
 SERVICE_ERRORS = {
     "card_linked_elsewhere": ("link_card", _("This card is already linked to another account. Please ask in store.")),
     "shopper_inactive": ("link_card", _("This card is already linked to another account. Please ask in store.")),
@@ -59,6 +60,8 @@ def kiosk_signup(request: HttpRequest, token: str) -> HttpResponse:
         return closed_response(request)
     language = shopper_language(request, point.merchant.default_language)
     context = _kiosk_context(point, token)
+    # Korean and Chinese names are written family name first; the form asks in that order.
+    context["family_name_first"] = language.split("-")[0] in FAMILY_NAME_FIRST
     with translation.override(language):
         form = KioskSignupForm(
             request.POST or None, merchant_name=point.merchant.name, has_card_reader=point.has_card_reader
@@ -163,6 +166,7 @@ def _welcome(
     context = {
         **_kiosk_context(point, token),
         "first_name": first_name,
+        "welcome_reward": point.welcome_for(language),
         "email_pending": email_pending,
         "code_form": code_form if ticket else None,
         "phone": phone_contact.value if phone_contact is not None else "",

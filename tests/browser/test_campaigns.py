@@ -57,10 +57,10 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
     # The builder: the audience hint updates as the holdout changes (htmx).
     page.get_by_role("button", name="New campaign").click()
     page.locator("#sample-hint").wait_for()
-    assert "300 shoppers the campaign can reach now" in page.locator("#sample-hint").inner_text()
+    assert "300 reachable · 30 held out · 270 to be messaged" in page.locator("#sample-hint").inner_text()
     page.get_by_label("Holdout (%)").fill("20")
     page.get_by_label("Holdout (%)").dispatch_event("change")
-    page.get_by_text("240 to message, 60 held out)", exact=False).wait_for()
+    page.get_by_text("300 reachable · 60 held out · 240 to be messaged", exact=False).wait_for()
     page.get_by_label("Name").fill("Spring comeback")
     page.get_by_label("Send at").fill("2030-03-01T10:00")
     page.locator("#id_subject_A_en").fill("Spring is here, {{ first_name }}")

@@ -23,10 +23,10 @@ def test_owner_sets_up_a_program(owner_client, merchant):
             "name": "Northwind Rewards",
             "kind": "points",
             "points_per_unit": 1,
-            "unit_minor": 100,
+            "unit_minor": "1.00",
             "rounding": "down",
-            "point_value_minor": "1",
-            "minimum_spend_minor": 0,
+            "point_value_minor": "0.01",
+            "minimum_spend_minor": "",
             "expiry_policy": "never",
             "tier_basis": "spend",
             "tier_grace_days": 30,
@@ -35,7 +35,10 @@ def test_owner_sets_up_a_program(owner_client, merchant):
     )
 
     assert response.status_code == 302
-    assert Program.objects.get(merchant=merchant).name == "Northwind Rewards"
+    program = Program.objects.get(merchant=merchant)
+    assert program.name == "Northwind Rewards"
+    # amounts are typed in euros and kept in cents: 1 point per €1.00, a point worth €0.01
+    assert (program.unit_minor, program.point_value_minor, program.minimum_spend_minor) == (100, 1, 0)
 
 
 def test_program_settings_refuse_an_incomplete_expiry_policy(owner_client, program):
@@ -111,8 +114,26 @@ def test_live_preview_says_what_a_purchase_earns_with_the_draft_rule(owner_clien
     assert response.status_code == 200
     # 52 base + 52 for the shoes rule being written + 500 for the online rule
     assert "online purchase in Shoes earns 604 points" in page, page
-    assert "(this rule)" in page
+    assert "52 — Shoes ×2 (×2) <em>(this rule, as changed)</em>" in page
     assert not EarnRule.all_merchants.filter(name="Shoes ×2").exists()
+
+
+def test_live_preview_names_the_rules_new_multiplier_after_a_change(owner_client, program):
+    # given a rule saved as "Double points on Sundays", ×2
+    rule = RuleFactory(program=program, name="Double points on Sundays", kind="spend_bonus", multiplier=2)
+
+    # when the manager changes its multiplier to 3 and looks at the preview
+    response = owner_client.post(
+        reverse("loyalty:rule_preview"),
+        {"rule_id": rule.pk, "name": rule.name, "kind": "spend_bonus", "multiplier": "3", "bonus_points": 0,
+         "minimum_spend_minor": "", "is_active": "on", "preview_amount": "10.00", "preview_channel": "online"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+
+    # then the preview names the new multiplier, not the one in the rule's name or the saved one
+    page = response.content.decode()
+    assert "Double points on Sundays (×3) <em>(this rule, as changed)</em>" in page
+    assert "(×2)" not in page
 
 
 def test_shopper_panel_shows_balance_and_ledger_and_staff_adjust(owner_client, program, buy, shopper, owner):

@@ -547,8 +547,9 @@ def test_preference_centre_reads_a_fixed_number_of_queries(client, member, djang
     client.post(f"{_preferences_path(member)}consents/", {"consent_email_feedback": "on"})
 
     # shopper and merchant, consents, preferences, contacts, cards, and the sections other apps add
-    # through `shopper_preference_sections` (campaigns: the live offers, one query): however many of each.
-    with django_assert_max_num_queries(6):
+    # through `shopper_preference_sections` (campaigns: the live offers, one query; loyalty: the shopper's points,
+    # one query): however many of each.
+    with django_assert_max_num_queries(7):
         response = client.get(_preferences_path(member))
 
     assert response.status_code == 200

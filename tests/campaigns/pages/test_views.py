@@ -171,7 +171,7 @@ def test_scheduled_times_are_read_in_the_merchants_timezone(owner_client, mercha
         ({"kind": "realtime", "trigger": "spend_over"}, "trigger_value", "Give the amount a purchase must reach"),
         ({"kind": "broadcast", "trigger": "thank_you"}, "trigger", "This kind of campaign has no trigger"),
         ({"holdout_percent": "70"}, "holdout_percent", "less than or equal to 50"),
-        ({"scheduled_at": ""}, "scheduled_at", "Choose when it is sent."),
+        ({"scheduled_at": ""}, "scheduled_at", "Choose when it is sent: now, or at a time."),
         ({"kind": "recurring"}, "repeat_every_days", "Say how often it repeats."),
     ],
 )
@@ -256,8 +256,7 @@ def test_the_audience_hint_counts_the_audience_and_says_what_it_can_detect(owner
     )
 
     page = response.content.decode()
-    assert "40 shoppers the campaign can reach now" in page
-    assert "36 to message, 4 held out)" in page
+    assert "<strong>40</strong> reachable · <strong>4</strong> held out · <strong>36</strong> to be messaged" in page
     # 4 held out at the 10 % default rate: the report would never have the buyers to judge a lift
     assert "too few to judge a lift" in page and "About 1,000 shoppers would give it enough" in page
 
