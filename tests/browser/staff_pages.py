@@ -6,6 +6,7 @@ download, an htmx fragment) is not a page: `page_urls()` keeps the pages only, s
 checked without anyone adding it here.
 """
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from django.utils import timezone
 from campaigns.models import CampaignKind
 from campaigns.segments import services as segment_services
 from exports.models import ExportJob, ExportStatus
+from imports.services import jobs as import_jobs
 from insights import services as insights_services
 from loyalty.models import PartnerAgreement
 from merchants.permissions import Role
@@ -44,6 +46,8 @@ class World:
     owner: Any
     merchant: Any
     arguments: dict[str, Any]
+    # Arguments that mean another object on some URLs (an import job's public id, not a shopper's), by URL name.
+    arguments_by_name: dict[str, dict[str, Any]]
 
 
 def world_build(*, currency: str = "EUR") -> World:
@@ -115,6 +119,14 @@ def world_build(*, currency: str = "EUR") -> World:
     signup.signup_point_create(
         merchant=merchant, actor=None, store=store, kind=SignupPointKind.KIOSK, name="Level 2 kiosk"
     )
+    import_job = import_jobs.job_create(
+        merchant=merchant,
+        actor=owner,
+        kind="purchases",
+        upload=io.BytesIO(b"order_id,occurred_at,total,currency\nA-1,2026-11-02 10:00,18.00,EUR\n"),
+        file_name="history.csv",
+    )
+    import_jobs.job_check(job=import_job)
     with transaction.atomic():  # the factories wrote purchases past the ingest that keeps the rollups
         rollups.rollups_rebuild(merchant=merchant)
     insights_services.insights_refresh(merchant=merchant)
@@ -132,7 +144,11 @@ def world_build(*, currency: str = "EUR") -> World:
         "endpoint_id": new_endpoint.endpoint.pk,
         "job_id": job.pk,
     }
-    return World(owner=owner, merchant=merchant, arguments=arguments)
+    by_name = {
+        f"imports:{name}": {"public_id": import_job.public_id}
+        for name in ("detail", "check", "start", "progress", "errors")
+    }
+    return World(owner=owner, merchant=merchant, arguments=arguments, arguments_by_name=by_name)
 
 
 def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> list[tuple[str, str, URLPattern]]:
@@ -155,12 +171,13 @@ def staff_page_urls(world: World) -> tuple[dict[str, str], list[str]]:
         if route.startswith(NOT_STAFF) or not route.startswith(STAFF_PREFIXES) or route.startswith("^"):
             continue
         keys = list(pattern.pattern.converters)
-        if any(key not in world.arguments for key in keys):
+        arguments = {**world.arguments, **world.arguments_by_name.get(name, {})}
+        if any(key not in arguments for key in keys):
             unfilled.append(name)
             continue
         path = route
         for key, converter in pattern.pattern.converters.items():
-            path = path.replace(f"<{_converter_name(converter)}:{key}>", converter.to_url(world.arguments[key]))
+            path = path.replace(f"<{_converter_name(converter)}:{key}>", converter.to_url(arguments[key]))
         urls[name] = "/" + path
     return urls, unfilled
 

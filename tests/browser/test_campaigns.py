@@ -49,7 +49,7 @@ def test_a_manager_builds_a_campaign_and_opens_reports(live_server, page, screen
     MembershipFactory(merchant=merchant, user=manager, role=Role.MANAGER)
 
     _sign_in(page, live_server, "manager@northwind.test")
-    page.get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="Campaigns", exact=True).click()
     page.get_by_role("heading", name="Campaigns").wait_for()
     assert page.get_by_role("link", name=finished.name).is_visible()
     screenshot("campaigns-list")

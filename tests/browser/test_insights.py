@@ -32,7 +32,7 @@ def test_an_analyst_opens_every_insight_page_and_filters_without_a_reload(live_s
     page.get_by_label("Email").fill("analyst@northwind.test")
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    page.get_by_role("link", name="Insights").click()
+    page.get_by_role("link", name="Insights", exact=True).click()
 
     for name in PAGES:
         page.goto(f"{live_server.url}{reverse(f'insights:{name}')}")
