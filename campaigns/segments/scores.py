@@ -323,12 +323,19 @@ def _base_parameters(merchant: Merchant, now: datetime) -> dict[str, Any]:
     return stages.stage_parameters(insights.insight_settings_get(merchant=merchant), now)
 
 
-def _analyze_if_many(changed: int, scored: int) -> None:
-    if changed > max(ANALYZE_AFTER_CHANGES, scored // 10):
-        # Segment queries are planned from these statistics: a first sweep of a large merchant would
-        # otherwise be planned as a table of a few rows until autovacuum comes by.
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {SCORE}")
+def _analyze_if_many(changed: int, scored: int, *, facts_written: bool = False) -> None:
+    """Refresh the statistics of the tables a pass changed a lot.
+
+    Segment queries and the passes themselves are planned from them: after a first sweep of a large
+    merchant the facts tables would otherwise be planned as a few rows until autovacuum comes by (at a
+    million shoppers the next pass's index look-ups became sequential scans past a minute).
+    """
+    tables = [SCORE] if changed > max(ANALYZE_AFTER_CHANGES, scored // 10) else []
+    if facts_written:
+        tables += [FACT, CONSENT]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
 
 
 # The sweep (daily, or a full rebuild)
@@ -435,6 +442,7 @@ def scores_refresh(
             refresh.updated_at = now
             refresh.duration_ms = int((time.monotonic() - started) * 1000)
             refresh.sweep_next_id = refresh.sweep_last_id = refresh.sweep_started_at = None
+            facts_written = not refresh.facts_ready
             refresh.facts_ready = True
             refresh.save(
                 update_fields=[
@@ -448,7 +456,7 @@ def scores_refresh(
                     "scored_shoppers",
                 ]
             )
-            _analyze_if_many(changed_total, refresh.scored_shoppers)
+            _analyze_if_many(changed_total, refresh.scored_shoppers, facts_written=facts_written)
             return refresh
     except _Busy:
         return ShopperScoreRefresh.objects.get(merchant=merchant)
